@@ -1,0 +1,87 @@
+// Package testdb gives tests a fresh, migrated app database: a SQLite file in
+// a temporary directory, or a private schema in the PostgreSQL database named
+// by SCANFORGE_TEST_POSTGRES_URL (default: the local "test" database).
+package testdb
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/scanforge/scanforge/models"
+)
+
+// DefaultPostgresURL is the database the test suite uses unless told otherwise.
+const DefaultPostgresURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// Kinds are the databases every store-backed test runs against.
+var Kinds = []string{"sqlite", "postgres"}
+
+// PostgresURL returns the base URL of the test PostgreSQL database.
+func PostgresURL() string {
+	if u := os.Getenv("SCANFORGE_TEST_POSTGRES_URL"); u != "" {
+		return u
+	}
+	return DefaultPostgresURL
+}
+
+// URL returns a database URL of kind ("sqlite" or "postgres") for a fresh,
+// empty database that is removed when t ends.
+func URL(t testing.TB, kind string) string {
+	t.Helper()
+	switch kind {
+	case "sqlite":
+		return "sqlite:" + filepath.Join(t.TempDir(), "app.db")
+	case "postgres":
+		b := make([]byte, 6)
+		_, _ = rand.Read(b)
+		schema := "t_" + hex.EncodeToString(b)
+		admin, err := models.Open(PostgresURL())
+		if err != nil {
+			t.Fatalf("testdb: %v (is PostgreSQL running on 127.0.0.1:5432?)", err)
+		}
+		if err := admin.Exec("CREATE SCHEMA " + schema).Error; err != nil {
+			t.Fatalf("testdb: create schema: %v", err)
+		}
+		t.Cleanup(func() {
+			admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+			if sqlDB, err := admin.DB(); err == nil {
+				sqlDB.Close()
+			}
+		})
+		u, err := url.Parse(PostgresURL())
+		if err != nil {
+			t.Fatalf("testdb: bad SCANFORGE_TEST_POSTGRES_URL: %v", err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	default:
+		t.Fatalf("testdb: unknown kind %q", kind)
+		return ""
+	}
+}
+
+// Open returns a migrated database of kind, closed when t ends.
+func Open(t testing.TB, kind string) *gorm.DB {
+	t.Helper()
+	db, err := models.Open(URL(t, kind))
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	t.Cleanup(func() {
+		if sqlDB, err := db.DB(); err == nil {
+			sqlDB.Close()
+		}
+	})
+	if err := models.Migrate(db); err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	return db
+}

@@ -1,0 +1,91 @@
+// Package models holds ScanForge's domain types, their GORM mapping and the
+// Store that reads and writes them on SQLite (dev) or PostgreSQL (production).
+package models
+
+import "time"
+
+// Workspace owns codes, endpoints and API keys. Every API call is scoped to one.
+type Workspace struct {
+	ID        string    `gorm:"primaryKey;size:40" json:"id"`
+	Name      string    `gorm:"size:200;not null" json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// APIKey authenticates management API calls for one workspace. Only the
+// SHA-256 hash of the key is stored; Prefix is shown to tell keys apart.
+type APIKey struct {
+	ID          string     `gorm:"primaryKey;size:40" json:"id"`
+	WorkspaceID string     `gorm:"size:40;not null;index" json:"workspace_id"`
+	Name        string     `gorm:"size:200" json:"name"`
+	Prefix      string     `gorm:"size:20;not null" json:"prefix"`
+	Hash        string     `gorm:"size:64;not null;uniqueIndex" json:"-"`
+	CreatedAt   time.Time  `json:"created_at"`
+	LastUsedAt  *time.Time `json:"last_used_at"`
+	RevokedAt   *time.Time `json:"revoked_at"`
+}
+
+// Code is a dynamic QR code or redirect link: its slug is printed, its
+// destination can change at any time.
+type Code struct {
+	ID             string    `gorm:"primaryKey;size:40" json:"id"`
+	WorkspaceID    string    `gorm:"size:40;not null;index" json:"workspace_id"`
+	Slug           string    `gorm:"size:64;not null;uniqueIndex" json:"slug"`
+	Name           string    `gorm:"size:200" json:"name"`
+	DestinationURL string    `gorm:"size:2048;not null" json:"destination_url"`
+	Active         bool      `gorm:"not null" json:"active"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// Endpoint receives signed POSTs for scans of every code in its workspace
+// (AllCodes) or of the codes listed in CodeIDs.
+type Endpoint struct {
+	ID             string    `gorm:"primaryKey;size:40" json:"id"`
+	WorkspaceID    string    `gorm:"size:40;not null;index" json:"workspace_id"`
+	URL            string    `gorm:"size:2048;not null" json:"url"`
+	Description    string    `gorm:"size:500" json:"description"`
+	Secret         string    `gorm:"size:200;not null" json:"-"`
+	Enabled        bool      `gorm:"not null" json:"enabled"`
+	DisabledReason string    `gorm:"size:200" json:"disabled_reason,omitempty"`
+	AllCodes       bool      `gorm:"not null" json:"all_codes"`
+	CodeIDs        []string  `gorm:"-" json:"code_ids"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// EndpointCode subscribes an endpoint to one code.
+type EndpointCode struct {
+	EndpointID string `gorm:"primaryKey;size:40"`
+	CodeID     string `gorm:"primaryKey;size:40;index"`
+}
+
+// Scan is one recorded scan, enriched. DispatchedAt is null until its
+// deliveries have been started in Temporal: the scans table is the outbox.
+type Scan struct {
+	ID             string     `gorm:"primaryKey;size:40" json:"id"`
+	WorkspaceID    string     `gorm:"size:40;not null;index" json:"workspace_id"`
+	CodeID         string     `gorm:"size:40;not null;index:idx_scans_code_time,priority:1" json:"code_id"`
+	Slug           string     `gorm:"size:64;not null" json:"slug"`
+	CodeName       string     `gorm:"size:200" json:"code_name"`
+	Timestamp      time.Time  `gorm:"not null;index:idx_scans_code_time,priority:2" json:"timestamp"`
+	Source         string     `gorm:"size:8;not null" json:"source"`
+	DestinationURL string     `gorm:"size:2048;not null" json:"destination_url"`
+	IP             string     `gorm:"size:45" json:"-"`
+	Country        string     `gorm:"size:100" json:"country"`
+	CountryCode    string     `gorm:"size:2" json:"country_code"`
+	Region         string     `gorm:"size:100" json:"region"`
+	City           string     `gorm:"size:100" json:"city"`
+	Latitude       *float64   `json:"latitude"`
+	Longitude      *float64   `json:"longitude"`
+	Timezone       string     `gorm:"size:64" json:"timezone"`
+	DeviceType     string     `gorm:"size:16" json:"device_type"`
+	Browser        string     `gorm:"size:64" json:"browser"`
+	BrowserVersion string     `gorm:"size:64" json:"browser_version"`
+	OS             string     `gorm:"size:64" json:"os"`
+	OSVersion      string     `gorm:"size:64" json:"os_version"`
+	Referrer       string     `gorm:"size:2048" json:"referrer"`
+	UserAgent      string     `gorm:"size:1024" json:"user_agent"`
+	IsBot          bool       `gorm:"not null" json:"is_bot"`
+	BotReason      string     `gorm:"size:32" json:"bot_reason"`
+	DispatchedAt   *time.Time `gorm:"index" json:"-"`
+}

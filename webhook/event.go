@@ -1,0 +1,74 @@
+package webhook
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// APIVersion names the payload schema. It changes only when a field's meaning
+// changes or a field is removed; new fields may appear at any time.
+const APIVersion = "2026-11-01"
+
+// Event types.
+const (
+	TypeScanCreated = "scan.created"
+	TypeTest        = "test"
+)
+
+// Event is the body of every delivery. ID is stable across retries and
+// replays of the same event, so receivers can deduplicate on it.
+type Event struct {
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	APIVersion string          `json:"api_version"`
+	CreatedAt  time.Time       `json:"created_at"`
+	Data       json.RawMessage `json:"data"`
+}
+
+// ScanCreated is the Data of a scan.created event.
+type ScanCreated struct {
+	ScanID         string    `json:"scan_id"`
+	Code           Code      `json:"code"`
+	Timestamp      time.Time `json:"timestamp"`
+	Source         string    `json:"source"` // "qr" or "link"
+	Geo            Geo       `json:"geo"`
+	Device         Device    `json:"device"`
+	Referrer       string    `json:"referrer"`
+	UserAgent      string    `json:"user_agent"`
+	DestinationURL string    `json:"destination_url"`
+	Bot            Bot       `json:"bot"`
+}
+
+// Code identifies the scanned code.
+type Code struct {
+	ID   string `json:"id"`
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+}
+
+// Geo is where the scan came from, as far as the GeoIP2 database knows.
+// Empty strings and null coordinates mean unknown.
+type Geo struct {
+	Country     string   `json:"country"`
+	CountryCode string   `json:"country_code"`
+	Region      string   `json:"region"`
+	City        string   `json:"city"`
+	Latitude    *float64 `json:"latitude"`
+	Longitude   *float64 `json:"longitude"`
+	Timezone    string   `json:"timezone"`
+}
+
+// Device is what the user agent says about the scanner's device.
+type Device struct {
+	Type           string `json:"type"` // mobile, tablet, desktop, tv, console, bot, unknown
+	Browser        string `json:"browser"`
+	BrowserVersion string `json:"browser_version"`
+	OS             string `json:"os"`
+	OSVersion      string `json:"os_version"`
+}
+
+// Bot is the bot verdict with the rule that fired.
+type Bot struct {
+	IsBot  bool   `json:"is_bot"`
+	Reason string `json:"reason,omitempty"`
+}
