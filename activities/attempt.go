@@ -1,0 +1,307 @@
+// Package activities holds the Temporal activities of webhook delivery. One
+// activity execution is one delivery attempt: its HTTP outcome is the
+// activity's result, so every attempt stands in the workflow's history.
+package activities
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/scanforge/scanforge/models"
+	"github.com/scanforge/scanforge/webhook"
+)
+
+// Defaults of a Deliverer.
+const (
+	DefaultTimeout   = 15 * time.Second
+	DefaultUserAgent = "ScanForge-Webhooks/1.0"
+	// MaxBodyBytes is how much of an answer body is kept in the result.
+	MaxBodyBytes = 4 << 10
+	// maxDrainBytes is how much more of an answer is read and discarded so the
+	// connection can be reused; longer answers just close it.
+	maxDrainBytes = 64 << 10
+)
+
+// Request headers set on every delivery besides the signature headers.
+const (
+	HeaderEventID = "X-ScanForge-Event-Id"
+	HeaderAttempt = "X-ScanForge-Attempt"
+)
+
+// answerHeaders are the answer headers worth keeping in the delivery log.
+var answerHeaders = []string{"Content-Type", "Retry-After", "Location"}
+
+// EndpointStore is what an attempt needs from the database.
+type EndpointStore interface {
+	// GetEndpointByID returns models.ErrNotFound when the endpoint is gone.
+	GetEndpointByID(ctx context.Context, id string) (models.Endpoint, error)
+	DisableEndpoint(ctx context.Context, id, reason string) error
+}
+
+// AttemptInput identifies one delivery attempt. It carries IDs and the
+// event, never the secret: inputs are stored in Temporal history.
+type AttemptInput struct {
+	EndpointID string
+	EventID    string          // the message id (webhook-id): stable across retries and replays
+	Payload    json.RawMessage // the exact body to POST
+	Attempt    int             // 1-based
+}
+
+// AttemptResult is what one attempt saw. It is the activity's result, so
+// it is stored in history: it holds no secret and no signature.
+type AttemptResult struct {
+	Attempt    int
+	Outcome    Outcome
+	StatusCode int               // 0 when there was no answer
+	Body       string            // answer body, cut at MaxBodyBytes
+	Headers    map[string]string // Content-Type, Retry-After, Location when present
+	RetryAfter time.Duration     // parsed Retry-After; 0 if none
+	Error      string            // transport error or reason, e.g. "timeout after 15s"
+	DurationMS int64
+	StartedAt  time.Time
+	URL        string
+}
+
+// DialContextFunc dials a connection; it is where an egress policy (an SSRF
+// guard) plugs in.
+type DialContextFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// Deliverer performs delivery attempts. Build it with NewDeliverer; the
+// fields may be adjusted before the worker starts.
+type Deliverer struct {
+	Endpoints EndpointStore
+	Client    *http.Client
+	Now       func() time.Time
+	Timeout   time.Duration // per request
+	UserAgent string
+	Logger    *slog.Logger
+}
+
+// NewDeliverer returns a Deliverer with defaults and an HTTP client built by
+// NewHTTPClient(dial). dial may be nil for a plain net.Dialer.
+func NewDeliverer(store EndpointStore, dial DialContextFunc) *Deliverer {
+	return &Deliverer{
+		Endpoints: store,
+		Client:    NewHTTPClient(dial),
+		Now:       time.Now,
+		Timeout:   DefaultTimeout,
+		UserAgent: DefaultUserAgent,
+		Logger:    slog.New(slog.DiscardHandler),
+	}
+}
+
+// NewHTTPClient returns the client deliveries go through: it never follows
+// redirects (the signed body must reach only the configured URL), and it
+// dials through dial without any proxy, so the dialer alone decides where
+// connections may go.
+func NewHTTPClient(dial DialContextFunc) *http.Client {
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Proxy = nil
+	if dial != nil {
+		transport.DialContext = dial
+	}
+	return &http.Client{
+		Transport: transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// Attempt makes one delivery attempt. The HTTP outcome, good or bad, is the
+// result. An error means an infrastructure fault (database unreachable,
+// worker shutting down): Temporal retries it and it is not an attempt.
+func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult, error) {
+	if d.Client == nil || d.Endpoints == nil {
+		return AttemptResult{}, errors.New("activities: Deliverer needs Endpoints and Client (use NewDeliverer)")
+	}
+	res := AttemptResult{Attempt: in.Attempt}
+
+	ep, err := d.Endpoints.GetEndpointByID(ctx, in.EndpointID)
+	if errors.Is(err, models.ErrNotFound) {
+		res.Outcome = OutcomeEndpointDisabled
+		res.Error = "endpoint not found"
+		return res, nil
+	}
+	if err != nil {
+		return AttemptResult{}, fmt.Errorf("load endpoint %s: %w", in.EndpointID, err)
+	}
+	res.URL = ep.URL
+	if !ep.Enabled {
+		res.Outcome = OutcomeEndpointDisabled
+		res.Error = "endpoint disabled"
+		if ep.DisabledReason != "" {
+			res.Error += ": " + ep.DisabledReason
+		}
+		return res, nil
+	}
+
+	d.post(ctx, ep, in, &res)
+	if err := ctx.Err(); err != nil && res.StatusCode == 0 {
+		// Cancelled by Temporal (worker shutdown, activity timeout) before an
+		// answer came: the attempt did not finish, so it is not a result.
+		return AttemptResult{}, fmt.Errorf("attempt %d cancelled: %w", in.Attempt, err)
+	}
+
+	if res.StatusCode == http.StatusGone {
+		const reason = "endpoint answered 410 Gone"
+		if err := d.Endpoints.DisableEndpoint(ctx, ep.ID, reason); err != nil {
+			// The answer stands; the next delivery to this endpoint will
+			// see 410 again and retry the disabling.
+			d.logger().Warn("disable endpoint after 410", "endpoint_id", ep.ID, "error", err)
+			res.Error = reason + "; disabling it failed: " + err.Error()
+		} else {
+			res.Error = reason + "; endpoint disabled"
+		}
+	}
+
+	d.logger().Info("delivery attempt",
+		"endpoint_id", ep.ID, "event_id", in.EventID, "attempt", in.Attempt,
+		"outcome", res.Outcome, "status", res.StatusCode, "error", res.Error, "duration_ms", res.DurationMS)
+	return res, nil
+}
+
+// post signs and sends the payload and fills res with what came back.
+func (d *Deliverer) post(ctx context.Context, ep models.Endpoint, in AttemptInput, res *AttemptResult) {
+	start := d.now()
+	res.StartedAt = start
+	defer func() { res.DurationMS = d.now().Sub(start).Milliseconds() }()
+
+	// Signed at send time with the secret loaded just now: it never enters
+	// the input or the result.
+	sig, err := webhook.Sign([]string{ep.Secret}, in.EventID, start, in.Payload)
+	if err != nil {
+		res.Outcome = OutcomeFailed
+		res.Error = "cannot sign: " + err.Error()
+		return
+	}
+
+	if err := checkURL(ep.URL); err != nil {
+		res.Outcome = OutcomeFailed
+		res.Error = "invalid endpoint URL: " + err.Error()
+		return
+	}
+	timeout := d.timeout()
+	reqCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, ep.URL, bytes.NewReader(in.Payload))
+	if err != nil {
+		res.Outcome = OutcomeFailed
+		res.Error = "invalid endpoint URL: " + err.Error()
+		return
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", d.userAgent())
+	req.Header.Set(HeaderEventID, in.EventID)
+	req.Header.Set(HeaderAttempt, strconv.Itoa(in.Attempt))
+	sig.Apply(req.Header)
+
+	resp, err := d.Client.Do(req)
+	if err != nil {
+		res.Outcome = Classify(0, err)
+		res.Error = describeTransportError(err, timeout)
+		return
+	}
+	defer resp.Body.Close()
+
+	res.StatusCode = resp.StatusCode
+	res.Outcome = Classify(resp.StatusCode, nil)
+	res.Headers = keptHeaders(resp.Header)
+	res.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), d.now())
+	if resp.StatusCode >= 300 && resp.StatusCode <= 399 {
+		res.Error = fmt.Sprintf("redirect not followed (%d)", resp.StatusCode)
+	}
+
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes))
+	res.Body = string(trimPartialRune(body))
+	if err == nil {
+		_, err = io.CopyN(io.Discard, resp.Body, maxDrainBytes)
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+	}
+	if err != nil && res.Error == "" {
+		// The status already decided the outcome; note the broken answer.
+		res.Error = "reading answer: " + describeTransportError(err, timeout)
+	}
+}
+
+// checkURL rejects URLs no retry can fix.
+func checkURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("scheme %q is not http or https", u.Scheme)
+	}
+	if u.Host == "" {
+		return errors.New("no host")
+	}
+	return nil
+}
+
+func keptHeaders(h http.Header) map[string]string {
+	var kept map[string]string
+	for _, name := range answerHeaders {
+		if v := h.Get(name); v != "" {
+			if kept == nil {
+				kept = make(map[string]string, len(answerHeaders))
+			}
+			kept[name] = v
+		}
+	}
+	return kept
+}
+
+// trimPartialRune drops a last rune that the MaxBodyBytes cut split.
+func trimPartialRune(b []byte) []byte {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				return b[:i]
+			}
+			return b
+		}
+	}
+	return b
+}
+
+func (d *Deliverer) now() time.Time {
+	if d.Now == nil {
+		return time.Now()
+	}
+	return d.Now()
+}
+
+func (d *Deliverer) timeout() time.Duration {
+	if d.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return d.Timeout
+}
+
+func (d *Deliverer) userAgent() string {
+	if d.UserAgent == "" {
+		return DefaultUserAgent
+	}
+	return d.UserAgent
+}
+
+func (d *Deliverer) logger() *slog.Logger {
+	if d.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return d.Logger
+}

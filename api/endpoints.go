@@ -1,0 +1,249 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/scanforge/scanforge/models"
+	"github.com/scanforge/scanforge/webhook"
+)
+
+// disabledByAPI is the reason shown when a user turns an endpoint off
+// (the delivery worker writes its own reasons, e.g. after a 410).
+const disabledByAPI = "disabled through the API"
+
+// endpointAnswer is an endpoint as the API shows it. The secret is not part
+// of it: it appears once, in the create answer (endpointCreatedAnswer).
+type endpointAnswer struct {
+	ID             string    `json:"id"`
+	URL            string    `json:"url"`
+	Description    string    `json:"description"`
+	Enabled        bool      `json:"enabled"`
+	DisabledReason string    `json:"disabled_reason"`
+	AllCodes       bool      `json:"all_codes"`
+	CodeIDs        []string  `json:"code_ids"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+type endpointCreatedAnswer struct {
+	endpointAnswer
+	Secret string `json:"secret"`
+}
+
+func newEndpointAnswer(e models.Endpoint) endpointAnswer {
+	codeIDs := e.CodeIDs
+	if codeIDs == nil {
+		codeIDs = []string{}
+	}
+	return endpointAnswer{
+		ID: e.ID, URL: e.URL, Description: e.Description, Enabled: e.Enabled,
+		DisabledReason: e.DisabledReason, AllCodes: e.AllCodes, CodeIDs: codeIDs,
+		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+	}
+}
+
+var endpointFields = []string{"url", "description", "code_ids", "enabled"}
+
+// endpointInput is the decoded body of a create or update; nil means "not
+// given". CodeIDs given as [] means every code of the workspace.
+type endpointInput struct {
+	URL, Description *string
+	CodeIDs          []string
+	CodeIDsGiven     bool
+	Enabled          *bool
+}
+
+func readEndpointInput(r *http.Request) (endpointInput, error) {
+	obj, err := readObject(r, endpointFields...)
+	if err != nil {
+		return endpointInput{}, err
+	}
+	var in endpointInput
+	if in.URL, err = optionalString(obj, "url"); err != nil {
+		return endpointInput{}, err
+	}
+	if in.Description, err = optionalString(obj, "description"); err != nil {
+		return endpointInput{}, err
+	}
+	if in.CodeIDs, in.CodeIDsGiven, err = obj.Strings("code_ids"); err != nil {
+		return endpointInput{}, err
+	}
+	if in.Enabled, err = optionalBool(obj, "enabled"); err != nil {
+		return endpointInput{}, err
+	}
+	return in, nil
+}
+
+// apply copies the given fields onto e and validates the result.
+func (in endpointInput) apply(e *models.Endpoint) error {
+	if in.URL != nil {
+		e.URL = *in.URL
+	}
+	if in.Description != nil {
+		e.Description = *in.Description
+	}
+	if in.CodeIDsGiven {
+		ids, err := validateCodeIDs(in.CodeIDs)
+		if err != nil {
+			return err
+		}
+		sort.Strings(ids) // the order the store lists them in
+		e.CodeIDs, e.AllCodes = ids, len(ids) == 0
+	}
+	if in.Enabled != nil {
+		setEnabled(e, *in.Enabled)
+	}
+	if err := validateURL("url", e.URL); err != nil {
+		return err
+	}
+	return validateText("description", e.Description, maxDescriptionLength)
+}
+
+// setEnabled turns e on or off; turning it on clears why it was off.
+func setEnabled(e *models.Endpoint, enabled bool) {
+	switch {
+	case enabled:
+		e.Enabled, e.DisabledReason = true, ""
+	case e.Enabled: // keep the first reason if it is already off
+		e.Enabled, e.DisabledReason = false, disabledByAPI
+	}
+}
+
+func (s *server) createEndpoint(c *gin.Context) {
+	in, err := readEndpointInput(c.Request)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	if in.URL == nil {
+		writeError(c, s.log, models.Invalid("url", "is required"))
+		return
+	}
+	e := models.Endpoint{WorkspaceID: workspaceID(c), Enabled: true, AllCodes: true, CodeIDs: []string{}}
+	if err := in.apply(&e); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	secret, err := webhook.NewSecret()
+	if err != nil {
+		writeError(c, s.log, fmt.Errorf("create endpoint: %w", err))
+		return
+	}
+	e.Secret = secret
+	if err := s.store.CreateEndpoint(c.Request.Context(), &e); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, endpointCreatedAnswer{endpointAnswer: newEndpointAnswer(e), Secret: secret})
+}
+
+func (s *server) listEndpoints(c *gin.Context) {
+	after, limit, err := pageQuery(c, endpointPrefix)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ws := workspaceID(c)
+	eps, next, err := fetchPage(func(p models.Page) ([]models.Endpoint, error) {
+		return s.store.ListEndpoints(c.Request.Context(), ws, p)
+	}, func(e models.Endpoint) string { return e.ID }, after, limit)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	out := listAnswer[endpointAnswer]{Data: make([]endpointAnswer, len(eps)), NextCursor: next}
+	for i, e := range eps {
+		out.Data[i] = newEndpointAnswer(e)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// loadEndpoint returns the endpoint named by the :id path parameter in the
+// caller's workspace. Another workspace's endpoint is simply not found.
+func (s *server) loadEndpoint(c *gin.Context) (models.Endpoint, error) {
+	endpointID := c.Param("id")
+	if !isObjectID(endpointPrefix, endpointID) {
+		return models.Endpoint{}, errNotFound("endpoint")
+	}
+	e, err := s.store.GetEndpoint(c.Request.Context(), workspaceID(c), endpointID)
+	if errors.Is(err, models.ErrNotFound) {
+		return models.Endpoint{}, errNotFound("endpoint")
+	}
+	return e, err
+}
+
+func (s *server) getEndpoint(c *gin.Context) {
+	e, err := s.loadEndpoint(c)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, newEndpointAnswer(e))
+}
+
+func (s *server) updateEndpoint(c *gin.Context) {
+	e, err := s.loadEndpoint(c)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	in, err := readEndpointInput(c.Request)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	if err := in.apply(&e); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	s.saveEndpoint(c, e)
+}
+
+func (s *server) setEndpointEnabled(enabled bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		e, err := s.loadEndpoint(c)
+		if err != nil {
+			writeError(c, s.log, err)
+			return
+		}
+		setEnabled(&e, enabled)
+		s.saveEndpoint(c, e)
+	}
+}
+
+// saveEndpoint stores an updated endpoint (with its subscriptions, which
+// UpdateEndpoint always rewrites from e.CodeIDs) and answers it.
+func (s *server) saveEndpoint(c *gin.Context, e models.Endpoint) {
+	err := s.store.UpdateEndpoint(c.Request.Context(), &e)
+	if errors.Is(err, models.ErrNotFound) { // deleted meanwhile
+		err = errNotFound("endpoint")
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, newEndpointAnswer(e))
+}
+
+func (s *server) deleteEndpoint(c *gin.Context) {
+	endpointID := c.Param("id")
+	if !isObjectID(endpointPrefix, endpointID) {
+		writeError(c, s.log, errNotFound("endpoint"))
+		return
+	}
+	err := s.store.DeleteEndpoint(c.Request.Context(), workspaceID(c), endpointID)
+	if errors.Is(err, models.ErrNotFound) {
+		err = errNotFound("endpoint")
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

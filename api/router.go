@@ -1,0 +1,127 @@
+// Package api is ScanForge's HTTP layer: the public redirects (/q/SLUG,
+// /l/SLUG) that record scans, and the management JSON API under /api/v1.
+// Handlers are thin: they decode and validate input, call the store and
+// answer; errors become statuses in one place (errors.go).
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/scanforge/scanforge/internal/enrich"
+	"github.com/scanforge/scanforge/models"
+)
+
+// ScanRecorder makes a scan durable. Record blocks until it is.
+type ScanRecorder interface {
+	Record(ctx context.Context, scan models.Scan) error
+}
+
+// Enricher derives geo, device and bot verdict from a request.
+type Enricher interface {
+	Enrich(in enrich.Input) enrich.Result
+}
+
+// Options are the dependencies of the router.
+type Options struct {
+	Store          *models.Store
+	Recorder       ScanRecorder
+	Enricher       Enricher // nil: scans are recorded without geo/device/bot data
+	TrustedProxies []netip.Prefix
+	PublicBaseURL  string // e.g. "http://localhost:8080": for qr_url/link_url in code answers
+	Logger         *slog.Logger
+	Now            func() time.Time
+	Extra          func(r *gin.Engine) // optional: mounts more routes (/healthz, …)
+}
+
+// server holds what every handler needs.
+type server struct {
+	store    *models.Store
+	recorder ScanRecorder
+	enricher Enricher
+	trusted  []netip.Prefix
+	baseURL  string
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// NewRouter returns the HTTP handler of ScanForge. Store and Recorder are
+// required; it panics without them, at start-up rather than per request.
+func NewRouter(opts Options) *gin.Engine {
+	if opts.Store == nil || opts.Recorder == nil {
+		panic("api.NewRouter: Options.Store and Options.Recorder are required")
+	}
+	s := &server{
+		store:    opts.Store,
+		recorder: opts.Recorder,
+		enricher: opts.Enricher,
+		trusted:  opts.TrustedProxies,
+		baseURL:  strings.TrimRight(opts.PublicBaseURL, "/"),
+		log:      opts.Logger,
+		now:      opts.Now,
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+
+	r := gin.New()
+	// We work out client IPs ourselves (internal/clientip); make sure nothing
+	// in gin believes X-Forwarded-For.
+	_ = r.SetTrustedProxies(nil)
+	r.HandleMethodNotAllowed = true
+	r.Use(withRequestID(s.now), recoverPanics(s.log))
+	r.NoRoute(s.noRoute)
+	r.NoMethod(s.noMethod)
+
+	for _, route := range []struct{ prefix, source string }{{"/q/:slug", sourceQR}, {"/l/:slug", sourceLink}} {
+		h := s.redirect(route.source)
+		r.GET(route.prefix, h)
+		r.HEAD(route.prefix, h)
+	}
+
+	v1 := r.Group("/api/v1", limitBody(s.log), authenticate(s.store, s.log))
+	v1.POST("/codes", s.createCode)
+	v1.GET("/codes", s.listCodes)
+	v1.GET("/codes/:id", s.getCode)
+	v1.PATCH("/codes/:id", s.updateCode)
+	v1.POST("/codes/:id/deactivate", s.setCodeActive(false))
+	v1.POST("/codes/:id/activate", s.setCodeActive(true))
+	v1.DELETE("/codes/:id", s.deleteCode)
+
+	v1.POST("/endpoints", s.createEndpoint)
+	v1.GET("/endpoints", s.listEndpoints)
+	v1.GET("/endpoints/:id", s.getEndpoint)
+	v1.PATCH("/endpoints/:id", s.updateEndpoint)
+	v1.POST("/endpoints/:id/disable", s.setEndpointEnabled(false))
+	v1.POST("/endpoints/:id/enable", s.setEndpointEnabled(true))
+	v1.DELETE("/endpoints/:id", s.deleteEndpoint)
+
+	if opts.Extra != nil {
+		opts.Extra(r)
+	}
+	return r
+}
+
+func isAPIPath(path string) bool { return path == "/api" || strings.HasPrefix(path, "/api/") }
+
+func (s *server) noRoute(c *gin.Context) {
+	if isAPIPath(c.Request.URL.Path) {
+		writeError(c, s.log, &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "no such API route"})
+		return
+	}
+	c.String(http.StatusNotFound, "404 page not found")
+}
+
+func (s *server) noMethod(c *gin.Context) {
+	writeError(c, s.log, &apiError{Status: http.StatusMethodNotAllowed, Code: codeMethodNotAllowed,
+		Message: "method " + c.Request.Method + " is not allowed on this route"})
+}

@@ -1,0 +1,182 @@
+// Package recorder makes scans durable with group commit: concurrent
+// redirects hand their scan to one writer goroutine, which inserts everything
+// that has queued up in a single statement and then answers every waiter.
+// Each redirect waits only for its own scan to be durable, and the database
+// sees one insert per batch instead of one per request.
+package recorder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/scanforge/scanforge/models"
+)
+
+// Inserter stores a batch of scans in one statement.
+type Inserter interface {
+	InsertScans(ctx context.Context, scans []models.Scan) error
+}
+
+// ErrClosed is returned by Record once the recorder has stopped.
+var ErrClosed = errors.New("recorder: stopped")
+
+type request struct {
+	scan models.Scan
+	done chan error
+}
+
+// Recorder is the group-commit writer. Create it with New, start Run, then
+// call Record from any goroutine.
+type Recorder struct {
+	store     Inserter
+	requests  chan request
+	stopped   chan struct{} // closed when Run stops taking new scans
+	finished  chan struct{} // closed when Run has committed everything it took
+	maxBatch  int
+	committed func(n int) // called after every committed batch, e.g. to wake the outbox
+	logger    *slog.Logger
+}
+
+// Options tune a Recorder.
+type Options struct {
+	MaxBatch  int          // most scans in one insert; default 256
+	Committed func(n int)  // optional: called after each committed batch
+	Logger    *slog.Logger // default slog.Default()
+}
+
+// New returns a Recorder writing to store.
+func New(store Inserter, opts Options) *Recorder {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 256
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Committed == nil {
+		opts.Committed = func(int) {}
+	}
+	return &Recorder{
+		store:     store,
+		requests:  make(chan request, opts.MaxBatch*4),
+		stopped:   make(chan struct{}),
+		finished:  make(chan struct{}),
+		maxBatch:  opts.MaxBatch,
+		committed: opts.Committed,
+		logger:    opts.Logger,
+	}
+}
+
+// Record queues scan and blocks until it is durable, the insert failed, or
+// ctx ends (the scan may still be written after that).
+func (r *Recorder) Record(ctx context.Context, scan models.Scan) error {
+	req := request{scan: scan, done: make(chan error, 1)}
+	select {
+	case <-r.stopped:
+		return ErrClosed
+	default:
+	}
+	select {
+	case r.requests <- req:
+	case <-r.stopped:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
+		return err
+	case <-r.finished:
+		// Queued in the instant Run stopped: answered now, or never written.
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Run writes batches until ctx ends, then commits whatever is still queued
+// (so a graceful shutdown loses no scan that was accepted) and returns.
+func (r *Recorder) Run(ctx context.Context) {
+	batch := make([]request, 0, r.maxBatch)
+	for {
+		select {
+		case req := <-r.requests:
+			batch = append(batch[:0], req)
+			batch = r.fill(batch)
+			r.commit(context.WithoutCancel(ctx), batch)
+		case <-ctx.Done():
+			close(r.stopped)
+			r.flush(context.WithoutCancel(ctx), batch)
+			close(r.finished)
+			return
+		}
+	}
+}
+
+// fill adds whatever is already queued, without waiting: under load the
+// queue fills while the previous insert runs, so batches grow by themselves.
+func (r *Recorder) fill(batch []request) []request {
+	for len(batch) < r.maxBatch {
+		select {
+		case req := <-r.requests:
+			batch = append(batch, req)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (r *Recorder) flush(ctx context.Context, batch []request) {
+	for {
+		batch = r.fill(batch[:0])
+		if len(batch) == 0 {
+			return
+		}
+		r.commit(ctx, batch)
+	}
+}
+
+func (r *Recorder) commit(ctx context.Context, batch []request) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	scans := make([]models.Scan, len(batch))
+	for i, req := range batch {
+		scans[i] = req.scan
+	}
+	err := r.store.InsertScans(ctx, scans)
+	if err != nil && len(batch) > 1 {
+		// One bad row must not fail its neighbours: fall back to one by one.
+		r.logger.Warn("batch insert failed, retrying scans one by one", "scans", len(batch), "error", err)
+		n := 0
+		for _, req := range batch {
+			err := r.store.InsertScans(ctx, []models.Scan{req.scan})
+			if err == nil {
+				n++
+			}
+			req.done <- wrap(err)
+		}
+		r.committed(n)
+		return
+	}
+	for _, req := range batch {
+		req.done <- wrap(err)
+	}
+	if err == nil {
+		r.committed(len(batch))
+	}
+}
+
+func wrap(err error) error {
+	if err != nil {
+		return fmt.Errorf("record scan: %w", err)
+	}
+	return nil
+}

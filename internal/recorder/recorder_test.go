@@ -1,0 +1,88 @@
+package recorder_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scanforge/scanforge/internal/recorder"
+	"github.com/scanforge/scanforge/internal/testdb"
+	"github.com/scanforge/scanforge/models"
+)
+
+// countingStore counts insert statements, to show batches form.
+type countingStore struct {
+	*models.Store
+	inserts atomic.Int64
+}
+
+func (c *countingStore) InsertScans(ctx context.Context, scans []models.Scan) error {
+	c.inserts.Add(1)
+	return c.Store.InsertScans(ctx, scans)
+}
+
+func TestRecordConcurrentScansAreDurable(t *testing.T) {
+	for _, kind := range testdb.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			store := &countingStore{Store: models.NewStore(testdb.Open(t, kind), time.Now)}
+			var committed atomic.Int64
+			rec := recorder.New(store, recorder.Options{Committed: func(n int) { committed.Add(int64(n)) }})
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() { rec.Run(ctx); close(done) }()
+
+			const n = 300
+			var wg sync.WaitGroup
+			errs := make(chan error, n)
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func(i int) {
+					defer wg.Done()
+					errs <- rec.Record(context.Background(), scan(fmt.Sprintf("scan_%04d", i)))
+				}(i)
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Every Record returned nil, so every scan must already be in the database.
+			var count int64
+			store.DB().Model(&models.Scan{}).Count(&count)
+			if count != n || committed.Load() != n {
+				t.Fatalf("rows = %d, committed = %d, want %d", count, committed.Load(), n)
+			}
+			t.Logf("%d scans in %d insert statements", n, store.inserts.Load())
+
+			// A duplicate fails alone; its batch neighbours still land.
+			var wg2 sync.WaitGroup
+			results := make([]error, 3)
+			for i, id := range []string{"scan_0001", "scan_new1", "scan_new2"} {
+				wg2.Add(1)
+				go func(i int, id string) {
+					defer wg2.Done()
+					results[i] = rec.Record(context.Background(), scan(id))
+				}(i, id)
+			}
+			wg2.Wait()
+			if results[0] == nil || results[1] != nil || results[2] != nil {
+				t.Fatalf("results = %v, want only the duplicate to fail", results)
+			}
+
+			cancel()
+			<-done
+			if err := rec.Record(context.Background(), scan("scan_late")); err != recorder.ErrClosed {
+				t.Fatalf("record after stop: %v", err)
+			}
+		})
+	}
+}
+
+func scan(id string) models.Scan {
+	return models.Scan{ID: id, WorkspaceID: "ws_1", CodeID: "code_1", Slug: "s", Timestamp: time.Now().UTC(), Source: "qr", DestinationURL: "https://example.com"}
+}

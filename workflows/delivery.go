@@ -1,0 +1,249 @@
+// Package workflows holds the Temporal workflow that delivers one scan event
+// to one endpoint. Each attempt is its own activity execution and the waits
+// between attempts are durable timers, so the workflow's history is the
+// delivery log. The code here must stay deterministic: time from
+// workflow.Now, no rand, goroutines, map iteration or I/O.
+package workflows
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/scanforge/scanforge/activities"
+)
+
+// Names stored in history and used by starters; changing them breaks
+// running workflows and recorded histories.
+const (
+	TaskQueue           = "scanforge-deliveries"
+	WorkflowName        = "Delivery"
+	AttemptActivityName = "DeliveryAttempt"
+	// RetryNowSignal skips the current wait: the next attempt starts at once.
+	RetryNowSignal = "retry-now"
+)
+
+// Error types of a failed delivery (temporal.ApplicationError.Type()). The
+// failure details hold the last activities.AttemptResult when there is one.
+const (
+	ErrTypeDeliveryFailed   = "DeliveryFailed"   // permanent answer (4xx other than 408/429)
+	ErrTypeEndpointDisabled = "EndpointDisabled" // endpoint deleted or disabled
+	ErrTypeDeliveryGaveUp   = "DeliveryGaveUp"   // horizon reached while retrying
+	ErrTypeInvalidInput     = "InvalidInput"
+)
+
+// Activity retries cover infrastructure faults only (database down, worker
+// lost); they are not delivery attempts.
+const (
+	infraRetryInitial = time.Second
+	infraRetryMax     = time.Minute
+	// minInfraWindow lets an attempt started at the horizon still survive a
+	// short infrastructure fault.
+	minInfraWindow = 5 * time.Minute
+	// bodyPrefixLen is how much of an answer body goes into messages.
+	bodyPrefixLen = 200
+)
+
+// DeliveryWorkflowID is the workflow ID of the delivery of one scan to one
+// endpoint. Starting twice with the same ID does not deliver twice.
+func DeliveryWorkflowID(scanID, endpointID string) string {
+	return "delivery:" + scanID + ":" + endpointID
+}
+
+// DeliveryInput is the workflow input. It carries IDs and the event, never
+// the endpoint's secret or URL: the attempt activity loads those.
+type DeliveryInput struct {
+	WorkspaceID string
+	EndpointID  string
+	CodeID      string
+	ScanID      string
+	EventID     string
+	EventType   string
+	Payload     json.RawMessage
+	OccurredAt  time.Time     // the scan's time: the horizon counts from here
+	Schedule    RetrySchedule // zero value: DefaultRetrySchedule()
+}
+
+// DeliveryResult is the result of a delivered event.
+type DeliveryResult struct {
+	Attempts    int
+	StatusCode  int
+	DeliveredAt time.Time
+}
+
+// Register registers the delivery workflow and the attempt activity of d
+// under their fixed names.
+func Register(r worker.Registry, d *activities.Deliverer) {
+	r.RegisterWorkflowWithOptions(Delivery, workflow.RegisterOptions{Name: WorkflowName})
+	r.RegisterActivityWithOptions(d.Attempt, activity.RegisterOptions{Name: AttemptActivityName})
+}
+
+// Delivery delivers one event to one endpoint: it attempts, waits, and
+// attempts again until the endpoint answers 2xx (Completed), answers a
+// permanent error or is disabled (Failed at once), or the schedule's horizon
+// after the scan is reached (Failed: gave up).
+func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
+	logger := workflow.GetLogger(ctx)
+
+	schedule := in.Schedule
+	if schedule == (RetrySchedule{}) {
+		schedule = DefaultRetrySchedule()
+	}
+	if err := schedule.Validate(); err != nil {
+		return DeliveryResult{}, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeInvalidInput, err)
+	}
+	occurredAt := in.OccurredAt
+	if occurredAt.IsZero() {
+		occurredAt = workflow.GetInfo(ctx).WorkflowStartTime
+	}
+	deadline := occurredAt.Add(schedule.Horizon)
+	jitterSeed := in.EventID + ":" + in.EndpointID
+	retryNow := workflow.GetSignalChannel(ctx, RetryNowSignal)
+
+	// The first attempt always runs, even when the scan is older than the
+	// horizon (a late outbox drain or a replay).
+	for attempt := 1; ; attempt++ {
+		res, err := runAttempt(ctx, in, schedule, deadline, attempt)
+		if temporal.IsCanceledError(err) {
+			return DeliveryResult{}, err // the delivery was cancelled: end Canceled, not Failed
+		}
+		if err != nil {
+			msg := fmt.Sprintf("gave up: attempt %d could not run: %v", attempt, err)
+			return DeliveryResult{}, temporal.NewNonRetryableApplicationError(msg, ErrTypeDeliveryGaveUp, err)
+		}
+		logger.Info("Delivery attempt finished", "Attempt", attempt, "Outcome", res.Outcome,
+			"StatusCode", res.StatusCode, "Error", res.Error, "DurationMS", res.DurationMS)
+
+		switch res.Outcome {
+		case activities.OutcomeDelivered:
+			workflow.SetCurrentDetails(ctx, fmt.Sprintf("delivered on attempt %d: HTTP %d", attempt, res.StatusCode))
+			return DeliveryResult{Attempts: attempt, StatusCode: res.StatusCode, DeliveredAt: workflow.Now(ctx)}, nil
+		case activities.OutcomeFailed:
+			return DeliveryResult{}, temporal.NewNonRetryableApplicationError(describe(res), ErrTypeDeliveryFailed, nil, res)
+		case activities.OutcomeEndpointDisabled:
+			return DeliveryResult{}, temporal.NewNonRetryableApplicationError(describe(res), ErrTypeEndpointDisabled, nil, res)
+		case activities.OutcomeRetry:
+			// wait, then try again
+		default:
+			msg := fmt.Sprintf("attempt %d: unknown outcome %q", attempt, res.Outcome)
+			return DeliveryResult{}, temporal.NewNonRetryableApplicationError(msg, ErrTypeDeliveryFailed, nil, res)
+		}
+
+		wait := schedule.Backoff(attempt, jitterSeed)
+		if retryAfter := min(res.RetryAfter, schedule.MaxInterval); retryAfter > wait {
+			wait = retryAfter
+		}
+		next := workflow.Now(ctx).Add(wait)
+		if next.After(deadline) {
+			msg := fmt.Sprintf("gave up after %d attempts over %s; last: %s", attempt, formatHours(schedule.Horizon), describe(res))
+			return DeliveryResult{}, temporal.NewNonRetryableApplicationError(msg, ErrTypeDeliveryGaveUp, nil, res)
+		}
+
+		workflow.SetCurrentDetails(ctx, fmt.Sprintf("attempt %d: %s; next attempt at %s",
+			attempt, describe(res), next.UTC().Format(time.RFC3339)))
+		skipped, err := waitForNextAttempt(ctx, retryNow, wait, attempt+1)
+		if err != nil {
+			return DeliveryResult{}, err // cancelled while waiting
+		}
+		if skipped {
+			logger.Info("Retry-now signal skipped the wait", "NextAttempt", attempt+1)
+		}
+	}
+}
+
+// runAttempt executes attempt number attempt as one activity execution.
+func runAttempt(ctx workflow.Context, in DeliveryInput, schedule RetrySchedule, deadline time.Time, attempt int) (activities.AttemptResult, error) {
+	infraWindow := max(deadline.Sub(workflow.Now(ctx)), minInfraWindow, schedule.AttemptTimeout)
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    schedule.AttemptTimeout,
+		ScheduleToCloseTimeout: infraWindow,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    infraRetryInitial,
+			BackoffCoefficient: 2,
+			MaximumInterval:    infraRetryMax,
+			MaximumAttempts:    0, // bounded by ScheduleToCloseTimeout
+		},
+		Summary: fmt.Sprintf("attempt %d", attempt),
+	})
+	input := activities.AttemptInput{
+		EndpointID: in.EndpointID,
+		EventID:    in.EventID,
+		Payload:    in.Payload,
+		Attempt:    attempt,
+	}
+	var res activities.AttemptResult
+	err := workflow.ExecuteActivity(actx, AttemptActivityName, input).Get(actx, &res)
+	return res, err
+}
+
+// waitForNextAttempt sleeps on a durable timer until the next attempt is due
+// or a retry-now signal arrives; it reports whether the signal cut it short.
+// The error is the cancellation of the workflow.
+func waitForNextAttempt(ctx workflow.Context, retryNow workflow.ReceiveChannel, wait time.Duration, nextAttempt int) (bool, error) {
+	// A retry-now that arrived during the attempt was answered by it.
+	for retryNow.ReceiveAsync(nil) {
+		// dropped
+	}
+
+	timerCtx, cancelTimer := workflow.WithCancel(ctx)
+	defer cancelTimer()
+	timer := workflow.NewTimerWithOptions(timerCtx, wait, workflow.TimerOptions{
+		Summary: fmt.Sprintf("backoff before attempt %d", nextAttempt),
+	})
+	var skipped bool
+	var err error
+	workflow.NewSelector(ctx).
+		AddFuture(timer, func(f workflow.Future) { err = f.Get(ctx, nil) }).
+		AddReceive(retryNow, func(c workflow.ReceiveChannel, _ bool) {
+			c.Receive(ctx, nil)
+			skipped = true
+		}).
+		Select(ctx)
+	return skipped, err
+}
+
+// describe renders an attempt for messages and the UI: "HTTP 503: <body>",
+// "HTTP 302 (redirect not followed (302))", "timeout after 15s".
+func describe(res activities.AttemptResult) string {
+	if res.StatusCode == 0 {
+		if res.Error == "" {
+			return "no answer"
+		}
+		return res.Error
+	}
+	s := fmt.Sprintf("HTTP %d", res.StatusCode)
+	if body := bodyPrefix(res.Body); body != "" {
+		s += ": " + body
+	}
+	if res.Error != "" {
+		s += " (" + res.Error + ")"
+	}
+	return s
+}
+
+func bodyPrefix(body string) string {
+	body = strings.Join(strings.Fields(body), " ")
+	if len(body) <= bodyPrefixLen {
+		return body
+	}
+	cut := bodyPrefixLen
+	for cut > 0 && !utf8.RuneStart(body[cut]) {
+		cut--
+	}
+	return body[:cut] + "…"
+}
+
+// formatHours prints whole hours as "24h" and anything else as Go does.
+func formatHours(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.String()
+}
