@@ -11,7 +11,7 @@ func TestNewIsPrefixedUniqueAndTimeOrdered(t *testing.T) {
 	prev := ""
 	seen := map[string]bool{}
 	for i := 0; i < 1000; i++ {
-		got := New(Scan, base.Add(time.Duration(i)*time.Millisecond))
+		got := New(Scan, base.Add(time.Duration(i)*time.Microsecond*7))
 		if !strings.HasPrefix(got, "scan_") || len(got) != len("scan_")+26 {
 			t.Fatalf("bad id %q", got)
 		}

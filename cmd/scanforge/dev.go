@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/scanforge/scanforge/internal/app"
+	"github.com/scanforge/scanforge/internal/config"
+	"github.com/scanforge/scanforge/internal/devserver"
+	"github.com/scanforge/scanforge/models"
+)
+
+// runDev runs the whole product in one process for a laptop.
+func runDev(ctx context.Context, stdout io.Writer) error {
+	started := time.Now()
+	cfg, err := config.Load(config.ModeDev, os.Getenv)
+	if err != nil {
+		return fmt.Errorf("configuration:\n%w", err)
+	}
+	logger := newLogger(cfg.LogLevel, cfg.LogFormat, os.Stderr)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+
+	temporalServer, err := devserver.Start(ctx, devserver.Options{
+		DatabaseFile: filepath.Join(cfg.DataDir, "temporal.db"),
+		FrontendPort: cfg.TemporalPort,
+		UIPort:       cfg.UIPort,
+		Namespace:    cfg.TemporalNamespace,
+		Retention:    cfg.HistoryRetention,
+		Logger:       logger.With("component", "temporal"),
+	})
+	if err != nil {
+		return fmt.Errorf("embedded temporal: %w", err)
+	}
+	defer temporalServer.Stop()
+
+	db, err := models.Open(cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	if err := models.Migrate(db); err != nil {
+		return err
+	}
+	store := models.NewStore(db, time.Now)
+	ws, apiKey, err := devWorkspace(ctx, store, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+
+	tc, err := client.Dial(client.Options{
+		HostPort:  temporalServer.FrontendAddress(),
+		Namespace: temporalServer.Namespace(),
+		Logger:    sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
+	})
+	if err != nil {
+		return fmt.Errorf("temporal client: %w", err)
+	}
+	defer tc.Close()
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (set SCANFORGE_HTTP_ADDR to use another address): %w", cfg.HTTPAddr, err)
+	}
+	printQuickStart(stdout, cfg, temporalServer, ws, apiKey, time.Since(started))
+
+	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, EagerStart: true}
+	return a.Run(ctx, ln)
+}
+
+// devWorkspace returns the dev workspace and its API key, creating both on
+// first start. The key is kept in the data directory (mode 0600) so that
+// every start can print it again; only its hash is in the database.
+func devWorkspace(ctx context.Context, store *models.Store, dataDir string) (models.Workspace, string, error) {
+	keyFile := filepath.Join(dataDir, "api-key")
+	workspaces, err := store.ListWorkspaces(ctx)
+	if err != nil {
+		return models.Workspace{}, "", err
+	}
+	if len(workspaces) > 0 {
+		if b, err := os.ReadFile(keyFile); err == nil {
+			key := strings.TrimSpace(string(b))
+			if k, err := store.Authenticate(ctx, key); err == nil && k.WorkspaceID == workspaces[0].ID {
+				return workspaces[0], key, nil
+			}
+		}
+		// The key file is gone or stale: issue a fresh key for the same workspace.
+		_, key, err := store.CreateAPIKey(ctx, workspaces[0].ID, "dev")
+		if err != nil {
+			return models.Workspace{}, "", err
+		}
+		return workspaces[0], key, os.WriteFile(keyFile, []byte(key+"\n"), 0o600)
+	}
+	ws, err := store.CreateWorkspace(ctx, "Default workspace")
+	if err != nil {
+		return models.Workspace{}, "", err
+	}
+	_, key, err := store.CreateAPIKey(ctx, ws.ID, "dev")
+	if err != nil {
+		return models.Workspace{}, "", err
+	}
+	if err := os.WriteFile(keyFile, []byte(key+"\n"), 0o600); err != nil {
+		return models.Workspace{}, "", errors.Join(fmt.Errorf("save dev api key: %w", err))
+	}
+	return ws, key, nil
+}
+
+func printQuickStart(w io.Writer, cfg config.Config, ts *devserver.Server, ws models.Workspace, apiKey string, took time.Duration) {
+	ui := "disabled (SCANFORGE_UI_PORT=0)"
+	if ts.UIAddress() != "" {
+		ui = "http://" + ts.UIAddress()
+	}
+	fmt.Fprintf(w, `
+ScanForge dev is ready (%s).
+
+  API and redirects  %s
+  Temporal UI        %s
+  Temporal frontend  %s (namespace %q)
+  Data directory     %s
+  Workspace          %s
+  API key            %s
+
+Dev mode delivers to loopback and private addresses, so local receivers work.
+
+Quick start (in another terminal):
+  export SCANFORGE_API_KEY=%s
+  scanforge receive --port 9000 --secret <the secret printed by the next call but one>
+  curl -s %s/api/v1/codes -H "Authorization: Bearer $SCANFORGE_API_KEY" \
+    -d '{"slug":"hello","name":"Hello poster","destination_url":"https://example.com"}'
+  curl -s %s/api/v1/endpoints -H "Authorization: Bearer $SCANFORGE_API_KEY" \
+    -d '{"url":"http://127.0.0.1:9000/webhooks"}'
+  curl -si %s/q/hello
+
+`, took.Round(time.Millisecond), cfg.PublicURL, ui, ts.FrontendAddress(), ts.Namespace(), cfg.DataDir, ws.ID, apiKey,
+		apiKey, cfg.PublicURL, cfg.PublicURL, cfg.PublicURL)
+}

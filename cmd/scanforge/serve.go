@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/scanforge/scanforge/internal/app"
+	"github.com/scanforge/scanforge/internal/config"
+	"github.com/scanforge/scanforge/models"
+)
+
+// production loads the configuration of mode and opens the database.
+func production(mode config.Mode) (config.Config, *slog.Logger, *models.Store, error) {
+	cfg, err := config.Load(mode, os.Getenv)
+	if err != nil {
+		return config.Config{}, nil, nil, fmt.Errorf("configuration:\n%w", err)
+	}
+	logger := newLogger(cfg.LogLevel, cfg.LogFormat, os.Stderr)
+	logger.Info("starting", "mode", string(mode), "config", cfg)
+	db, err := models.Open(cfg.DatabaseURL)
+	if err != nil {
+		return cfg, logger, nil, err
+	}
+	if mode != config.ModeMigrate && !db.Migrator().HasTable(&models.Scan{}) {
+		return cfg, logger, nil, fmt.Errorf("the database has no ScanForge schema yet: run `scanforge migrate` first")
+	}
+	return cfg, logger, models.NewStore(db, time.Now), nil
+}
+
+func temporalOptions(cfg config.Config, logger *slog.Logger) client.Options {
+	return client.Options{
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.TemporalNamespace,
+		Logger:    sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
+	}
+}
+
+// runServe runs the API, redirects, scan recorder and outbox. It connects to
+// Temporal lazily: redirects and scan recording never wait on Temporal, and
+// the outbox keeps scans until Temporal answers.
+func runServe(ctx context.Context) error {
+	cfg, logger, store, err := production(config.ModeServe)
+	if err != nil {
+		return err
+	}
+	tc, err := client.NewLazyClient(temporalOptions(cfg, logger))
+	if err != nil {
+		return fmt.Errorf("temporal client: %w", err)
+	}
+	defer tc.Close()
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	logger.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
+	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger}
+	return a.Serve(ctx, ln)
+}
+
+// runWorker runs the delivery worker. It waits for Temporal to come up, so
+// that start order does not matter in docker compose.
+func runWorker(ctx context.Context) error {
+	cfg, logger, store, err := production(config.ModeWorker)
+	if err != nil {
+		return err
+	}
+	var tc client.Client
+	for delay := time.Second; ; delay = min(delay*2, 30*time.Second) {
+		tc, err = client.DialContext(ctx, temporalOptions(cfg, logger))
+		if err == nil {
+			break
+		}
+		logger.Warn("temporal not reachable yet; retrying", "address", cfg.TemporalAddress, "in", delay, "error", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(delay):
+		}
+	}
+	defer tc.Close()
+	logger.Info("worker polling", "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace)
+	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger}
+	return a.Work(ctx)
+}
+
+func runMigrate(_ context.Context, stdout io.Writer) error {
+	_, _, store, err := production(config.ModeMigrate)
+	if err != nil {
+		return err
+	}
+	if err := models.Migrate(store.DB()); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "schema is up to date")
+	return nil
+}

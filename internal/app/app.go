@@ -1,0 +1,177 @@
+// Package app wires ScanForge's parts into the processes the binary runs:
+// Serve (API, redirects, scan recorder, outbox) and Work (Temporal worker).
+// `scanforge dev` runs both in one process next to an embedded Temporal; the
+// integration tests run them exactly the same way.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/scanforge/scanforge/activities"
+	"github.com/scanforge/scanforge/api"
+	"github.com/scanforge/scanforge/internal/config"
+	"github.com/scanforge/scanforge/internal/enrich"
+	"github.com/scanforge/scanforge/internal/outbox"
+	"github.com/scanforge/scanforge/internal/recorder"
+	"github.com/scanforge/scanforge/models"
+	"github.com/scanforge/scanforge/workflows"
+)
+
+// App holds the dependencies shared by Serve and Work.
+type App struct {
+	Config   config.Config
+	Store    *models.Store
+	Temporal client.Client
+	Logger   *slog.Logger
+	// EagerStart lets workflow starts hand their first task straight to a
+	// worker in this process (dev mode runs both).
+	EagerStart bool
+}
+
+// Schedule is the delivery retry schedule the configuration asks for.
+func Schedule(cfg config.Config) workflows.RetrySchedule {
+	s := workflows.DefaultRetrySchedule()
+	s.InitialInterval = cfg.RetryInitial
+	s.MaxInterval = cfg.RetryMax
+	s.Horizon = cfg.RetryHorizon
+	// The activity must outlive the HTTP timeout inside it.
+	s.AttemptTimeout = cfg.DeliveryTimeout + 15*time.Second
+	return s
+}
+
+// Serve runs the HTTP server on ln with the scan recorder and the outbox
+// dispatcher until ctx ends, then shuts down in the order that loses nothing:
+// stop taking requests and finish those in flight, commit the scans they
+// queued, then stop draining (undispatched scans wait in the database).
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	cfg := a.Config
+	enricher, closeGeo, err := a.enricher()
+	if err != nil {
+		return err
+	}
+	defer closeGeo()
+
+	dispatcher := outbox.New(a.Store, a.Temporal, outbox.Options{
+		Concurrency: cfg.OutboxConcurrency,
+		Schedule:    Schedule(cfg),
+		EagerStart:  a.EagerStart,
+		Logger:      a.Logger.With("component", "outbox"),
+	})
+	rec := recorder.New(a.Store, recorder.Options{
+		Committed: func(int) { dispatcher.Notify() },
+		Logger:    a.Logger.With("component", "recorder"),
+	})
+
+	router := api.NewRouter(api.Options{
+		Store:          a.Store,
+		Recorder:       rec,
+		Enricher:       enricher,
+		TrustedProxies: cfg.TrustedProxies,
+		PublicBaseURL:  cfg.PublicURL,
+		Logger:         a.Logger.With("component", "api"),
+		Now:            time.Now,
+		Extra:          a.health,
+	})
+	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
+
+	recCtx, stopRecorder := context.WithCancel(context.WithoutCancel(ctx))
+	recDone := make(chan struct{})
+	go func() { rec.Run(recCtx); close(recDone) }()
+
+	dispCtx, stopDispatcher := context.WithCancel(context.WithoutCancel(ctx))
+	dispDone := make(chan struct{})
+	go func() { dispatcher.Run(dispCtx); close(dispDone) }()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	var err2 error
+	select {
+	case <-ctx.Done():
+	case err2 = <-serveErr:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		a.Logger.Warn("http shutdown", "error", err)
+	}
+	stopRecorder()
+	<-recDone
+	stopDispatcher()
+	<-dispDone
+	if err2 != nil && !errors.Is(err2, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err2)
+	}
+	return nil
+}
+
+func (a *App) enricher() (*enrich.Enricher, func(), error) {
+	path := a.Config.GeoIPDatabase
+	if path == "" {
+		a.Logger.Warn("no GeoIP2 City database configured (SCANFORGE_GEOIP_DB): scans will carry empty geo")
+		return enrich.New(nil), func() {}, nil
+	}
+	geo, err := enrich.OpenGeoIP(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("geoip: %w", err)
+	}
+	return enrich.New(geo), func() { geo.Close() }, nil
+}
+
+// health mounts /healthz (the process answers) and /readyz (the database
+// and Temporal answer).
+func (a *App) health(r *gin.Engine) {
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
+		defer cancel()
+		checks := gin.H{"database": "ok", "temporal": "ok"}
+		status := http.StatusOK
+		if err := a.Store.Ping(ctx); err != nil {
+			checks["database"], status = "unreachable", http.StatusServiceUnavailable
+		}
+		if _, err := a.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			checks["temporal"], status = "unreachable", http.StatusServiceUnavailable
+		}
+		c.JSON(status, checks)
+	})
+}
+
+// Work runs the Temporal worker of the delivery task queue until ctx ends;
+// running attempts get a bounded time to finish.
+func (a *App) Work(ctx context.Context) error {
+	deliverer := activities.NewDeliverer(a.Store, nil)
+	deliverer.Timeout = a.Config.DeliveryTimeout
+	deliverer.Logger = a.Logger.With("component", "deliverer")
+	w := worker.New(a.Temporal, workflows.TaskQueue, worker.Options{
+		MaxConcurrentWorkflowTaskPollers: a.Config.WorkerPollers,
+		MaxConcurrentActivityTaskPollers: a.Config.WorkerPollers,
+		WorkerStopTimeout:                30 * time.Second,
+	})
+	workflows.Register(w, deliverer)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
+
+// Run runs Serve and Work together (dev mode, tests) until ctx ends.
+func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.Work(gctx) })
+	g.Go(func() error { return a.Serve(gctx, ln) })
+	return g.Wait()
+}

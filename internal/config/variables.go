@@ -1,0 +1,166 @@
+package config
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Variable documents one environment variable. Default and Description are
+// Markdown; Default is "" when the variable has none.
+type Variable struct {
+	Name        string
+	Default     string
+	Modes       []Mode
+	Description string
+
+	// effective prints the setting as it is in effect in a Config, for
+	// Redacted; secrets masked.
+	effective func(Config) string
+}
+
+func (v Variable) usedIn(m Mode) bool { return slices.Contains(v.Modes, m) }
+
+// Variables returns the table of every variable Load reads, in the order the
+// documentation lists them. A test keeps it in step with Load.
+func Variables() []Variable {
+	all := Modes()
+	dev := []Mode{ModeDev}
+	devServe := []Mode{ModeDev, ModeServe}
+	temporalModes := []Mode{ModeDev, ModeServe, ModeWorker}
+	return []Variable{
+		{
+			Name: envDataDir, Default: code(defaultDataDir), Modes: dev,
+			Description: "Directory of the dev-mode SQLite databases (`app.db`, `temporal.db`).",
+			effective:   func(c Config) string { return c.DataDir },
+		},
+		{
+			Name: envHTTPAddr, Default: code(defaultHTTPAddr), Modes: devServe,
+			Description: "`host:port` the HTTP server (API and redirects) listens on; an empty host means every interface.",
+			effective:   func(c Config) string { return c.HTTPAddr },
+		},
+		{
+			Name: envPublicURL, Default: "`http://localhost:PORT`, PORT from " + envHTTPAddr, Modes: devServe,
+			Description: "Absolute http(s) URL scanners reach ScanForge at; QR codes and short links are built on it. " +
+				"A trailing slash is dropped; no query.",
+			effective: func(c Config) string { return c.PublicURL },
+		},
+		{
+			Name: envDatabaseURL, Default: "dev: `sqlite:<" + envDataDir + ">/app.db`; required otherwise", Modes: all,
+			Description: "App database: `" + exampleDatabaseURL + "` (or `postgresql://…`), " +
+				"or `sqlite:PATH` for a single node.",
+			effective: func(c Config) string { return RedactDatabaseURL(c.DatabaseURL) },
+		},
+		{
+			Name: envTemporalAddress, Default: code(defaultTemporalAddress), Modes: []Mode{ModeServe, ModeWorker},
+			Description: "`host:port` of the Temporal frontend. Dev mode uses its embedded server instead (see " + envTemporalPort + ").",
+			effective:   func(c Config) string { return c.TemporalAddress },
+		},
+		{
+			Name: envTemporalNamespace, Default: code(defaultTemporalNamespace), Modes: temporalModes,
+			Description: "Temporal namespace: 1–1000 letters, digits, `.`, `_` or `-`. Dev mode creates it on the embedded server.",
+			effective:   func(c Config) string { return c.TemporalNamespace },
+		},
+		{
+			Name: envTemporalPort, Default: code(defaultTemporalPort), Modes: dev,
+			Description: "gRPC frontend port (1–65535) of the embedded Temporal server, on " + devTemporalHost + ".",
+			effective:   func(c Config) string { return strconv.Itoa(c.TemporalPort) },
+		},
+		{
+			Name: envUIPort, Default: code(defaultUIPort), Modes: dev,
+			Description: "Port of the embedded Temporal Web UI; `0` disables it.",
+			effective:   func(c Config) string { return strconv.Itoa(c.UIPort) },
+		},
+		{
+			Name: envHistoryRetention, Default: code(defaultHistoryRetention), Modes: dev,
+			Description: "How long the embedded Temporal keeps closed workflow histories, i.e. the delivery log; at least `1h`.",
+			effective:   func(c Config) string { return formatDuration(c.HistoryRetention) },
+		},
+		{
+			Name: envGeoIPDatabase, Modes: devServe,
+			Description: "Path of a MaxMind GeoIP2 or GeoLite2 City `.mmdb` file, which must exist. Unset: scans carry no location.",
+			effective:   func(c Config) string { return c.GeoIPDatabase },
+		},
+		{
+			Name: envTrustedProxies, Modes: devServe,
+			Description: "Comma-separated IP addresses or CIDR prefixes of reverse proxies whose `X-Forwarded-For` is believed " +
+				"(e.g. `10.0.0.0/8,127.0.0.1`). Unset: the TCP peer is the client.",
+			effective: func(c Config) string { return joinPrefixes(c) },
+		},
+		{
+			Name: envDeliveryTimeout, Default: code(defaultDeliveryTimeout), Modes: temporalModes,
+			Description: "HTTP timeout of one webhook delivery attempt, `1s`–`5m`.",
+			effective:   func(c Config) string { return formatDuration(c.DeliveryTimeout) },
+		},
+		{
+			Name: envRetryInitial, Default: code(defaultRetryInitial), Modes: devServe,
+			Description: "Wait after the first failed delivery attempt; it doubles with every attempt (with jitter).",
+			effective:   func(c Config) string { return formatDuration(c.RetryInitial) },
+		},
+		{
+			Name: envRetryMax, Default: code(defaultRetryMax), Modes: devServe,
+			Description: "Longest wait between two attempts; at least " + envRetryInitial + ".",
+			effective:   func(c Config) string { return formatDuration(c.RetryMax) },
+		},
+		{
+			Name: envRetryHorizon, Default: code(defaultRetryHorizon), Modes: devServe,
+			Description: "Give up a delivery this long after the scan; at least " + envRetryInitial + ".",
+			effective:   func(c Config) string { return formatDuration(c.RetryHorizon) },
+		},
+		{
+			Name: envOutboxConcurrency, Default: code(defaultOutboxConcurrency), Modes: devServe,
+			Description: "Delivery workflows started in parallel while draining recorded scans, 1–256.",
+			effective:   func(c Config) string { return strconv.Itoa(c.OutboxConcurrency) },
+		},
+		{
+			Name: envWorkerPollers, Default: code(defaultWorkerPollers), Modes: []Mode{ModeDev, ModeWorker},
+			Description: "Temporal worker task pollers, for workflow tasks and for activity tasks each, 1–64.",
+			effective:   func(c Config) string { return strconv.Itoa(c.WorkerPollers) },
+		},
+		{
+			Name: envLogLevel, Default: code(defaultLogLevel), Modes: all,
+			Description: "`debug`, `info`, `warn` or `error`.",
+			effective:   func(c Config) string { return strings.ToLower(c.LogLevel.String()) },
+		},
+		{
+			Name: envLogFormat, Default: "`text` in dev, `json` otherwise", Modes: all,
+			Description: "`text` or `json`.",
+			effective:   func(c Config) string { return c.LogFormat },
+		},
+	}
+}
+
+// Reference renders the variables as a Markdown table for the README.
+func Reference() string {
+	var b strings.Builder
+	b.WriteString("| Variable | Default | Modes | Description |\n")
+	b.WriteString("|---|---|---|---|\n")
+	for _, v := range Variables() {
+		modes := make([]string, len(v.Modes))
+		for i, m := range v.Modes {
+			modes[i] = string(m)
+		}
+		def := v.Default
+		if def == "" {
+			def = "—"
+		}
+		b.WriteString("| " + code(v.Name) + " | " + cell(def) + " | " + strings.Join(modes, ", ") + " | " + cell(v.Description) + " |\n")
+	}
+	b.WriteString("\nDurations are Go durations (`15s`, `1h30m`) or whole days (`7d`). " +
+		"Values are trimmed; an empty value counts as unset.\n")
+	return b.String()
+}
+
+func code(s string) string { return "`" + s + "`" }
+
+// cell escapes the pipes that would otherwise split a table cell (GitHub
+// Markdown needs the escape inside code spans too).
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+func joinPrefixes(c Config) string {
+	parts := make([]string, len(c.TrustedProxies))
+	for i, p := range c.TrustedProxies {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,191 @@
+// Package outbox turns durable scans into delivery workflows. The scans
+// table is the outbox: a scan whose deliveries have not been started has a
+// null dispatched_at. The dispatcher wakes when the recorder commits a batch
+// (and polls, for scans left behind by a crash or another replica), starts one
+// workflow per subscribed endpoint with an ID derived from (scan, endpoint) —
+// so a scan drained twice never delivers twice — and then marks it dispatched.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/scanforge/scanforge/models"
+	"github.com/scanforge/scanforge/webhook"
+	"github.com/scanforge/scanforge/workflows"
+)
+
+// Store is what the dispatcher needs from the database.
+type Store interface {
+	PendingScans(ctx context.Context, limit int) ([]models.Scan, error)
+	SubscribedEndpoints(ctx context.Context, workspaceID, codeID string) ([]models.Endpoint, error)
+	MarkDispatched(ctx context.Context, scanIDs []string) error
+}
+
+// Starter starts workflows: the subset of client.Client the dispatcher uses.
+type Starter interface {
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+}
+
+// Options tune a Dispatcher.
+type Options struct {
+	Concurrency  int           // parallel workflow starts; default 16
+	BatchSize    int           // scans read per pass; default 256
+	PollInterval time.Duration // safety-net poll; default 1s
+	Schedule     workflows.RetrySchedule
+	EagerStart   bool // the worker runs in this process: let the server hand it the first task directly
+	Logger       *slog.Logger
+}
+
+// Dispatcher drains pending scans into delivery workflows.
+type Dispatcher struct {
+	store   Store
+	starter Starter
+	opts    Options
+	wake    chan struct{}
+}
+
+// New returns a Dispatcher.
+func New(store Store, starter Starter, opts Options) *Dispatcher {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 16
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 256
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Dispatcher{store: store, starter: starter, opts: opts, wake: make(chan struct{}, 1)}
+}
+
+// Notify wakes the dispatcher: new scans are durable. It never blocks.
+func (d *Dispatcher) Notify() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run drains until ctx ends.
+func (d *Dispatcher) Run(ctx context.Context) {
+	ticker := time.NewTicker(d.opts.PollInterval)
+	defer ticker.Stop()
+	for {
+		for {
+			n, err := d.DrainOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				d.opts.Logger.Error("outbox drain failed; will retry", "error", err)
+			}
+			if err != nil || n < d.opts.BatchSize {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		case <-ticker.C:
+		}
+	}
+}
+
+// DrainOnce starts the deliveries of up to BatchSize pending scans and
+// returns how many scans it read. Scans with a failed start stay pending and
+// are tried again on the next pass; their successful starts are then no-ops.
+func (d *Dispatcher) DrainOnce(ctx context.Context) (int, error) {
+	scans, err := d.store.PendingScans(ctx, d.opts.BatchSize)
+	if err != nil {
+		return 0, err
+	}
+	if len(scans) == 0 {
+		return 0, nil
+	}
+	// results[i][j] is the start error of scan i's j-th endpoint; a nil
+	// results[i] means the scan could not even be prepared.
+	results := make([][]error, len(scans))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(d.opts.Concurrency)
+	for i, scan := range scans {
+		endpoints, err := d.store.SubscribedEndpoints(ctx, scan.WorkspaceID, scan.CodeID)
+		if err != nil {
+			d.opts.Logger.Error("outbox: subscribed endpoints", "scan", scan.ID, "error", err)
+			continue
+		}
+		payload, err := ScanCreatedEvent(scan)
+		if err != nil {
+			d.opts.Logger.Error("outbox: build event", "scan", scan.ID, "error", err)
+			continue
+		}
+		results[i] = make([]error, len(endpoints))
+		for j, ep := range endpoints {
+			g.Go(func() error {
+				results[i][j] = d.start(gctx, scan, ep, payload)
+				return nil
+			})
+		}
+	}
+	_ = g.Wait()
+
+	var dispatched []string
+	for i, errs := range results {
+		if errs == nil {
+			continue
+		}
+		if err := errors.Join(errs...); err != nil {
+			d.opts.Logger.Warn("outbox: deliveries not started; will retry", "scan", scans[i].ID, "error", err)
+			continue
+		}
+		dispatched = append(dispatched, scans[i].ID)
+	}
+	if err := d.store.MarkDispatched(ctx, dispatched); err != nil {
+		return len(scans), err
+	}
+	if len(dispatched) < len(scans) {
+		return len(scans), fmt.Errorf("%d of %d scans not dispatched", len(scans)-len(dispatched), len(scans))
+	}
+	return len(scans), nil
+}
+
+func (d *Dispatcher) start(ctx context.Context, scan models.Scan, ep models.Endpoint, payload []byte) error {
+	opts := client.StartWorkflowOptions{
+		ID:                       workflows.DeliveryWorkflowID(scan.ID, ep.ID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		EnableEagerStart:         d.opts.EagerStart,
+		StaticSummary:            fmt.Sprintf("%s /%s → %s", webhook.TypeScanCreated, scan.Slug, ep.URL),
+	}
+	in := workflows.DeliveryInput{
+		WorkspaceID: scan.WorkspaceID,
+		EndpointID:  ep.ID,
+		CodeID:      scan.CodeID,
+		ScanID:      scan.ID,
+		EventID:     EventID(scan.ID),
+		EventType:   webhook.TypeScanCreated,
+		Payload:     payload,
+		OccurredAt:  scan.Timestamp,
+		Schedule:    d.opts.Schedule,
+	}
+	_, err := d.starter.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return nil // delivered or delivering already: the ID makes the start idempotent
+	}
+	if err != nil {
+		return fmt.Errorf("start delivery of %s to %s: %w", scan.ID, ep.ID, err)
+	}
+	return nil
+}
