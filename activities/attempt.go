@@ -18,6 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/webhook"
 )
@@ -71,6 +72,8 @@ type AttemptResult struct {
 	DurationMS int64
 	StartedAt  time.Time
 	URL        string
+	// RequestHeaders are the headers sent, signature values masked.
+	RequestHeaders map[string]string
 }
 
 // DialContextFunc dials a connection; it is where an egress policy (an SSRF
@@ -86,6 +89,7 @@ type Deliverer struct {
 	Timeout   time.Duration // per request
 	UserAgent string
 	Logger    *slog.Logger
+	Metrics   *metrics.Registry // counts attempts by outcome and their latency; nil: none
 }
 
 // NewDeliverer returns a Deliverer with defaults and an HTTP client built by
@@ -132,6 +136,7 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 	if errors.Is(err, models.ErrNotFound) {
 		res.Outcome = OutcomeEndpointDisabled
 		res.Error = "endpoint not found"
+		d.observe(res)
 		return res, nil
 	}
 	if err != nil {
@@ -144,6 +149,7 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 		if ep.DisabledReason != "" {
 			res.Error += ": " + ep.DisabledReason
 		}
+		d.observe(res)
 		return res, nil
 	}
 
@@ -169,7 +175,14 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 	d.logger().Info("delivery attempt",
 		"endpoint_id", ep.ID, "event_id", in.EventID, "attempt", in.Attempt,
 		"outcome", res.Outcome, "status", res.StatusCode, "error", res.Error, "duration_ms", res.DurationMS)
+	d.observe(res)
 	return res, nil
+}
+
+// observe counts a finished attempt; its latency counts when a request went
+// out (the request headers are set just before sending).
+func (d *Deliverer) observe(res AttemptResult) {
+	d.Metrics.DeliveryAttempt(string(res.Outcome), res.RequestHeaders != nil, time.Duration(res.DurationMS)*time.Millisecond)
 }
 
 // post signs and sends the payload and fills res with what came back.
@@ -178,9 +191,10 @@ func (d *Deliverer) post(ctx context.Context, ep models.Endpoint, in AttemptInpu
 	res.StartedAt = start
 	defer func() { res.DurationMS = d.now().Sub(start).Milliseconds() }()
 
-	// Signed at send time with the secret loaded just now: it never enters
-	// the input or the result.
-	sig, err := webhook.Sign([]string{ep.Secret}, in.EventID, start, in.Payload)
+	// Signed at send time with the secrets loaded just now: they never enter
+	// the input or the result. During a rotation's overlap window the
+	// previous secret signs too.
+	sig, err := webhook.Sign(ep.SigningSecrets(start), in.EventID, start, in.Payload)
 	if err != nil {
 		res.Outcome = OutcomeFailed
 		res.Error = "cannot sign: " + err.Error()
@@ -206,6 +220,7 @@ func (d *Deliverer) post(ctx context.Context, ep models.Endpoint, in AttemptInpu
 	req.Header.Set(HeaderEventID, in.EventID)
 	req.Header.Set(HeaderAttempt, strconv.Itoa(in.Attempt))
 	sig.Apply(req.Header)
+	res.RequestHeaders = maskedRequestHeaders(req.Header)
 
 	resp, err := d.Client.Do(req)
 	if err != nil {

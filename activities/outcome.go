@@ -36,6 +36,9 @@ const (
 // redirect would send the signed body somewhere the user never configured.
 func Classify(status int, err error) Outcome {
 	if err != nil {
+		if isPermanent(err) {
+			return OutcomeFailed
+		}
 		return OutcomeRetry
 	}
 	switch {
@@ -48,6 +51,15 @@ func Classify(status int, err error) Outcome {
 	default: // 3xx, 5xx and anything non-standard
 		return OutcomeRetry
 	}
+}
+
+// isPermanent recognises transport errors no retry can fix: they have a
+// Permanent() bool method that says so, like the egress guard's refusal of
+// an internal address (internal/netguard.BlockedError). A blocked address
+// fails the delivery at once instead of being retried for 24 hours.
+func isPermanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
 }
 
 // describeTransportError turns a client error into short text for the

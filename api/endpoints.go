@@ -26,9 +26,14 @@ type endpointAnswer struct {
 	Enabled        bool      `json:"enabled"`
 	DisabledReason string    `json:"disabled_reason"`
 	AllCodes       bool      `json:"all_codes"`
+	HumanOnly      bool      `json:"human_only"`
 	CodeIDs        []string  `json:"code_ids"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
+
+	// Set once the secret has been rotated (POST …/rotate-secret).
+	SecretRotatedAt         *time.Time `json:"secret_rotated_at,omitempty"`
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
 }
 
 type endpointCreatedAnswer struct {
@@ -43,12 +48,13 @@ func newEndpointAnswer(e models.Endpoint) endpointAnswer {
 	}
 	return endpointAnswer{
 		ID: e.ID, URL: e.URL, Description: e.Description, Enabled: e.Enabled,
-		DisabledReason: e.DisabledReason, AllCodes: e.AllCodes, CodeIDs: codeIDs,
+		DisabledReason: e.DisabledReason, AllCodes: e.AllCodes, HumanOnly: e.HumanOnly, CodeIDs: codeIDs,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
+		SecretRotatedAt: e.SecretRotatedAt, PreviousSecretExpiresAt: e.PreviousSecretExpiresAt,
 	}
 }
 
-var endpointFields = []string{"url", "description", "code_ids", "enabled"}
+var endpointFields = []string{"url", "description", "code_ids", "enabled", "human_only"}
 
 // endpointInput is the decoded body of a create or update; nil means "not
 // given". CodeIDs given as [] means every code of the workspace.
@@ -57,6 +63,7 @@ type endpointInput struct {
 	CodeIDs          []string
 	CodeIDsGiven     bool
 	Enabled          *bool
+	HumanOnly        *bool // true: scans with a bot verdict are not delivered
 }
 
 func readEndpointInput(r *http.Request) (endpointInput, error) {
@@ -75,6 +82,9 @@ func readEndpointInput(r *http.Request) (endpointInput, error) {
 		return endpointInput{}, err
 	}
 	if in.Enabled, err = optionalBool(obj, "enabled"); err != nil {
+		return endpointInput{}, err
+	}
+	if in.HumanOnly, err = optionalBool(obj, "human_only"); err != nil {
 		return endpointInput{}, err
 	}
 	return in, nil
@@ -98,6 +108,9 @@ func (in endpointInput) apply(e *models.Endpoint) error {
 	}
 	if in.Enabled != nil {
 		setEnabled(e, *in.Enabled)
+	}
+	if in.HumanOnly != nil {
+		e.HumanOnly = *in.HumanOnly
 	}
 	if err := validateURL("url", e.URL); err != nil {
 		return err
@@ -127,6 +140,10 @@ func (s *server) createEndpoint(c *gin.Context) {
 	}
 	e := models.Endpoint{WorkspaceID: workspaceID(c), Enabled: true, AllCodes: true, CodeIDs: []string{}}
 	if err := in.apply(&e); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	if err := s.checkEndpointURL(c.Request.Context(), e.URL); err != nil {
 		writeError(c, s.log, err)
 		return
 	}
@@ -201,6 +218,12 @@ func (s *server) updateEndpoint(c *gin.Context) {
 	if err := in.apply(&e); err != nil {
 		writeError(c, s.log, err)
 		return
+	}
+	if in.URL != nil { // an unchanged URL is checked again at every delivery
+		if err := s.checkEndpointURL(c.Request.Context(), e.URL); err != nil {
+			writeError(c, s.log, err)
+			return
+		}
 	}
 	s.saveEndpoint(c, e)
 }

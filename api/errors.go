@@ -2,11 +2,13 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/scanforge/scanforge/internal/deliverylog"
 	"github.com/scanforge/scanforge/models"
 )
 
@@ -21,6 +23,7 @@ const (
 	codeConflict         = "conflict"
 	codeBodyTooLarge     = "body_too_large"
 	codeMethodNotAllowed = "method_not_allowed"
+	codeRateLimited      = "rate_limited"
 	codeInternal         = "internal"
 )
 
@@ -49,6 +52,11 @@ func errNotFound(what string) error {
 
 func errSlugTaken(slug string) error {
 	return &apiError{Status: http.StatusConflict, Code: codeConflict, Message: `slug "` + slug + `" is already taken`, Field: "slug"}
+}
+
+func errRateLimited(retryAfterSeconds int) error {
+	return &apiError{Status: http.StatusTooManyRequests, Code: codeRateLimited,
+		Message: fmt.Sprintf("too many requests with this API key; retry in %d s", retryAfterSeconds)}
 }
 
 var errBodyTooLarge = &apiError{Status: http.StatusRequestEntityTooLarge, Code: codeBodyTooLarge, Message: "request body is larger than 1 MiB"}
@@ -90,6 +98,19 @@ func describe(err error) *apiError {
 		return &apiError{Status: http.StatusConflict, Code: codeConflict, Message: "conflict"}
 	case errors.Is(err, models.ErrInvalid):
 		return &apiError{Status: http.StatusUnprocessableEntity, Code: codeValidation, Message: "invalid input"}
+	case errors.Is(err, deliverylog.ErrNotFound):
+		return &apiError{Status: http.StatusNotFound, Code: codeNotFound, Message: "delivery not found"}
+	case errors.Is(err, deliverylog.ErrStillRunning):
+		return &apiError{Status: http.StatusConflict, Code: codeConflict,
+			Message: "the delivery is still running: replay it once it has finished, or retry it now (POST …/retry)"}
+	case errors.Is(err, deliverylog.ErrNotRunning):
+		return &apiError{Status: http.StatusConflict, Code: codeConflict,
+			Message: "the delivery has finished: there is no attempt to hurry; replay it instead (POST …/replay)"}
+	case errors.Is(err, deliverylog.ErrInvalidCursor):
+		return &apiError{Status: http.StatusBadRequest, Code: codeBadRequest, Field: "cursor",
+			Message: "cursor is not valid: pass next_cursor from the previous page, with the same filters"}
+	case errors.Is(err, deliverylog.ErrInvalidFilter):
+		return &apiError{Status: http.StatusBadRequest, Code: codeBadRequest, Message: err.Error()}
 	}
 	return &apiError{Status: http.StatusInternalServerError, Code: codeInternal, Message: "internal error"}
 }

@@ -16,8 +16,10 @@ import (
 
 // Keys of values kept in the gin context.
 const (
-	requestIDKey   = "scanforge.request_id"
-	workspaceIDKey = "scanforge.workspace_id"
+	requestIDKey    = "scanforge.request_id"
+	workspaceIDKey  = "scanforge.workspace_id"
+	apiKeyPrefixKey = "scanforge.api_key_prefix"
+	apiKeyIDKey     = "scanforge.api_key_id"
 )
 
 const (
@@ -58,6 +60,13 @@ func isSaneRequestID(s string) bool {
 func requestID(c *gin.Context) string { return c.GetString(requestIDKey) }
 
 func workspaceID(c *gin.Context) string { return c.GetString(workspaceIDKey) }
+
+// apiKeyID is the ID of the caller's API key: what rate limits count by.
+func apiKeyID(c *gin.Context) string { return c.GetString(apiKeyIDKey) }
+
+// callerKeyPrefix is the shown prefix of the caller's API key (sf_1a2b3c4d):
+// enough to say who asked for something, useless to an attacker.
+func callerKeyPrefix(c *gin.Context) string { return c.GetString(apiKeyPrefixKey) }
 
 // recoverPanics turns a panic into a logged JSON 500, so one bad request
 // never takes the process down or leaves the client without an answer.
@@ -120,6 +129,8 @@ func authenticate(store *models.Store, log *slog.Logger) gin.HandlerFunc {
 			return
 		}
 		c.Set(workspaceIDKey, apiKey.WorkspaceID)
+		c.Set(apiKeyPrefixKey, apiKey.Prefix)
+		c.Set(apiKeyIDKey, apiKey.ID)
 		c.Next()
 	}
 }

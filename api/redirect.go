@@ -49,7 +49,7 @@ func (s *server) redirect(source string) gin.HandlerFunc {
 			s.notActive(c)
 			return
 		}
-		code, err := s.store.GetCodeBySlug(c.Request.Context(), slug)
+		code, err := s.codes.get(c.Request.Context(), slug)
 		if errors.Is(err, models.ErrNotFound) {
 			s.notActive(c)
 			return
@@ -80,11 +80,12 @@ func (s *server) notActive(c *gin.Context) {
 	c.Data(http.StatusNotFound, "text/html; charset=utf-8", []byte(inactivePage))
 }
 
-// isRedirectable reports whether dest is an absolute http(s) URL: whatever
-// the database holds, we never send a scanner to javascript: or data: URLs.
+// isRedirectable reports whether dest is an absolute http(s) URL without
+// credentials: whatever the database holds, we never send a scanner to
+// javascript: or data: URLs, nor to "https://trusted.example@evil.example".
 func isRedirectable(dest string) bool {
 	u, err := url.Parse(dest)
-	return err == nil && isHTTPScheme(u.Scheme) && u.Host != ""
+	return err == nil && isHTTPScheme(u.Scheme) && u.Host != "" && u.User == nil
 }
 
 // newScan builds the scan record of r. Text from the request is made valid

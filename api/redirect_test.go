@@ -189,7 +189,8 @@ func TestRedirectRefusesNonHTTPDestinations(t *testing.T) {
 		e := newEnv(t, kind)
 		id := e.createCode("evil", "https://example.com")["id"].(string)
 		// Only a database edit can store such a URL; the redirect must still refuse it.
-		for _, dest := range []string{"javascript:alert(1)", "data:text/html,hi", "//example.com", "ftp://x.test"} {
+		for _, dest := range []string{"javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,hi", "//example.com", "ftp://x.test",
+			"https://", "https://trusted.example@evil.test/", "https://x.test/\nSet-Cookie: a=b"} {
 			if err := e.store.DB().Exec("UPDATE codes SET destination_url = ? WHERE id = ?", dest, id).Error; err != nil {
 				t.Fatal(err)
 			}

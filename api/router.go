@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/scanforge/scanforge/internal/enrich"
+	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/models"
 )
 
@@ -38,6 +39,20 @@ type Options struct {
 	Logger         *slog.Logger
 	Now            func() time.Time
 	Extra          func(r *gin.Engine) // optional: mounts more routes (/healthz, …)
+	// EndpointURLCheck applies the egress policy (internal/netguard) to an
+	// endpoint URL being created or changed; its error, the reason, becomes
+	// a 422 on the url field. nil: no check.
+	EndpointURLCheck func(ctx context.Context, rawURL string) error
+	// RateLimit bounds management API calls per API key; zero: no limit.
+	RateLimit RateLimit
+	// Deliveries is the delivery log; nil leaves the delivery routes
+	// (/deliveries, /endpoints/:id/replay, /endpoints/:id/test) unmounted.
+	Deliveries DeliveryLog
+	// AdminToken enables the admin API (POST /api/v1/admin/workspaces) for
+	// bearers of this token; "" leaves it unmounted (404).
+	AdminToken string
+	// Metrics counts requests and redirects; nil: no metrics.
+	Metrics *metrics.Registry
 }
 
 // server holds what every handler needs.
@@ -49,6 +64,11 @@ type server struct {
 	baseURL  string
 	log      *slog.Logger
 	now      func() time.Time
+	codes    *codeCache // the redirect path's slug lookups
+
+	endpointURLCheck func(ctx context.Context, rawURL string) error
+
+	deliveries DeliveryLog
 }
 
 // NewRouter returns the HTTP handler of ScanForge. Store and Recorder are
@@ -65,6 +85,10 @@ func NewRouter(opts Options) *gin.Engine {
 		baseURL:  strings.TrimRight(opts.PublicBaseURL, "/"),
 		log:      opts.Logger,
 		now:      opts.Now,
+
+		endpointURLCheck: opts.EndpointURLCheck,
+
+		deliveries: opts.Deliveries,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -72,13 +96,14 @@ func NewRouter(opts Options) *gin.Engine {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.codes = newCodeCache(s.store.GetCodeBySlug, time.Now)
 
 	r := gin.New()
 	// We work out client IPs ourselves (internal/clientip); make sure nothing
 	// in gin believes X-Forwarded-For.
 	_ = r.SetTrustedProxies(nil)
 	r.HandleMethodNotAllowed = true
-	r.Use(withRequestID(s.now), recoverPanics(s.log))
+	r.Use(withRequestID(s.now), accessLog(s.log, opts.Metrics, s.now), recoverPanics(s.log))
 	r.NoRoute(s.noRoute)
 	r.NoMethod(s.noMethod)
 
@@ -88,7 +113,7 @@ func NewRouter(opts Options) *gin.Engine {
 		r.HEAD(route.prefix, h)
 	}
 
-	v1 := r.Group("/api/v1", limitBody(s.log), authenticate(s.store, s.log))
+	v1 := r.Group("/api/v1", limitBody(s.log), authenticate(s.store, s.log), s.codes.clearOnWrite(), rateLimit(opts.RateLimit, s.now, s.log))
 	v1.POST("/codes", s.createCode)
 	v1.GET("/codes", s.listCodes)
 	v1.GET("/codes/:id", s.getCode)
@@ -96,6 +121,10 @@ func NewRouter(opts Options) *gin.Engine {
 	v1.POST("/codes/:id/deactivate", s.setCodeActive(false))
 	v1.POST("/codes/:id/activate", s.setCodeActive(true))
 	v1.DELETE("/codes/:id", s.deleteCode)
+	v1.GET("/codes/:id/qr.png", s.qrImage("png"))
+	v1.GET("/codes/:id/qr.svg", s.qrImage("svg"))
+	v1.GET("/codes/:id/scans", s.listScans)
+	v1.GET("/codes/:id/stats", s.scanStats)
 
 	v1.POST("/endpoints", s.createEndpoint)
 	v1.GET("/endpoints", s.listEndpoints)
@@ -104,6 +133,27 @@ func NewRouter(opts Options) *gin.Engine {
 	v1.POST("/endpoints/:id/disable", s.setEndpointEnabled(false))
 	v1.POST("/endpoints/:id/enable", s.setEndpointEnabled(true))
 	v1.DELETE("/endpoints/:id", s.deleteEndpoint)
+	v1.POST("/endpoints/:id/rotate-secret", s.rotateEndpointSecret)
+
+	v1.POST("/api-keys", s.createAPIKey)
+	v1.GET("/api-keys", s.listAPIKeys)
+	v1.DELETE("/api-keys/:id", s.revokeAPIKey)
+
+	if opts.AdminToken != "" {
+		admin := r.Group("/api/v1/admin", limitBody(s.log), requireAdminToken(opts.AdminToken, s.log))
+		admin.POST("/workspaces", s.createWorkspace)
+	}
+
+	if s.deliveries != nil {
+		v1.GET("/deliveries", s.listDeliveries)
+		v1.GET("/deliveries/:id", s.getDelivery)
+		v1.POST("/deliveries/:id/replay", s.replayDelivery)
+		v1.POST("/deliveries/:id/retry", s.retryDelivery)
+		v1.POST("/endpoints/:id/replay", s.replayEndpoint)
+		v1.POST("/endpoints/:id/test", s.testEndpoint)
+	}
+
+	mountOpenAPI(r)
 
 	if opts.Extra != nil {
 		opts.Extra(r)

@@ -3,7 +3,9 @@ package api
 import (
 	"crypto/rand"
 	"fmt"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -28,7 +30,7 @@ var reservedSlugs = map[string]bool{
 }
 
 // validateURL checks a destination or endpoint URL: absolute http(s) with a
-// host, no credentials, at most 2048 characters.
+// host, no credentials, a port (if any) of 1–65535, at most 2048 characters.
 func validateURL(field, raw string) error {
 	if raw == "" {
 		return models.Invalid(field, "is required")
@@ -49,7 +51,36 @@ func validateURL(field, raw string) error {
 	if u.User != nil {
 		return models.Invalid(field, "must not contain a user name or password")
 	}
+	if problem := hostProblem(u); problem != "" {
+		return models.Invalid(field, problem)
+	}
 	return nil
+}
+
+// hostProblem finds hosts that parsers read differently: resolvers and
+// browsers take "127.1", "0x7f000001" or "2130706433" for 127.0.0.1, Go's
+// URL parser for a name. An address must be written plainly, so that
+// everyone, the egress guard included, sees the same one.
+func hostProblem(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "port must be between 1 and 65535"
+		}
+	}
+	host := u.Hostname()
+	if strings.Contains(host, "%") {
+		return "must not have an IPv6 zone"
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return ""
+	}
+	labels := strings.Split(strings.TrimSuffix(host, "."), ".")
+	last := strings.ToLower(labels[len(labels)-1])
+	hex, isHex := strings.CutPrefix(last, "0x")
+	if last != "" && strings.Trim(last, "0123456789") == "" || isHex && strings.Trim(hex, "0123456789abcdef") == "" {
+		return "host looks like an IP address in a short or numeric form; write IPv4 addresses as four decimal numbers (e.g. 192.0.2.1)"
+	}
+	return ""
 }
 
 func isHTTPScheme(scheme string) bool {

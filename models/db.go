@@ -61,6 +61,7 @@ func Open(databaseURL string) (*gorm.DB, error) {
 		// One writer at a time is all SQLite allows; a small pool keeps reads
 		// concurrent under WAL without piling up busy writers.
 		sqlDB.SetMaxOpenConns(4)
+		sqlDB.SetMaxIdleConns(4) // the default 2 closes and reopens connections under load
 		return db, nil
 	}
 }

@@ -34,11 +34,13 @@ type Code struct {
 	DestinationURL string    `gorm:"size:2048;not null" json:"destination_url"`
 	Active         bool      `gorm:"not null" json:"active"`
 	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	UpdatedAt      time.Time `gorm:"autoUpdateTime:false" json:"updated_at"` // set by the Store's clock
 }
 
 // Endpoint receives signed POSTs for scans of every code in its workspace
-// (AllCodes) or of the codes listed in CodeIDs.
+// (AllCodes) or of the codes listed in CodeIDs. Secret (and PreviousSecret)
+// are plaintext in memory; the store keeps them encrypted and loads them
+// only for signing (GetEndpointByID).
 type Endpoint struct {
 	ID             string    `gorm:"primaryKey;size:40" json:"id"`
 	WorkspaceID    string    `gorm:"size:40;not null;index" json:"workspace_id"`
@@ -48,9 +50,25 @@ type Endpoint struct {
 	Enabled        bool      `gorm:"not null" json:"enabled"`
 	DisabledReason string    `gorm:"size:200" json:"disabled_reason,omitempty"`
 	AllCodes       bool      `gorm:"not null" json:"all_codes"`
+	HumanOnly      bool      `gorm:"not null;default:false" json:"human_only"` // skip scans with a bot verdict
 	CodeIDs        []string  `gorm:"-" json:"code_ids"`
 	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	UpdatedAt      time.Time `gorm:"autoUpdateTime:false" json:"updated_at"` // set by the Store's clock
+
+	// PreviousSecret is the secret before the last rotation. It signs too,
+	// next to Secret, until PreviousSecretExpiresAt (the overlap window).
+	PreviousSecret          string     `gorm:"size:200;not null;default:''" json:"-"`
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
+	SecretRotatedAt         *time.Time `json:"secret_rotated_at,omitempty"`
+}
+
+// SigningSecrets returns the secrets that sign a delivery sent at now: the
+// current one, and the previous one while its overlap window lasts.
+func (e Endpoint) SigningSecrets(now time.Time) []string {
+	if e.PreviousSecret != "" && e.PreviousSecretExpiresAt != nil && now.Before(*e.PreviousSecretExpiresAt) {
+		return []string{e.Secret, e.PreviousSecret}
+	}
+	return []string{e.Secret}
 }
 
 // EndpointCode subscribes an endpoint to one code.
@@ -61,8 +79,10 @@ type EndpointCode struct {
 
 // Scan is one recorded scan, enriched. DispatchedAt is null until its
 // deliveries have been started in Temporal: the scans table is the outbox.
+// Analytics read it through idx_scans_code_time: a time range of one code
+// (stats), or its scans newest first with the ID breaking ties (the list).
 type Scan struct {
-	ID             string     `gorm:"primaryKey;size:40" json:"id"`
+	ID             string     `gorm:"primaryKey;size:40;index:idx_scans_code_time,priority:3" json:"id"`
 	WorkspaceID    string     `gorm:"size:40;not null;index" json:"workspace_id"`
 	CodeID         string     `gorm:"size:40;not null;index:idx_scans_code_time,priority:1" json:"code_id"`
 	Slug           string     `gorm:"size:64;not null" json:"slug"`

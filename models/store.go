@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/scanforge/scanforge/internal/id"
+	"github.com/scanforge/scanforge/internal/secretbox"
 )
 
 // Store reads and writes ScanForge's objects. Every workspace-owned read
@@ -21,12 +22,34 @@ import (
 type Store struct {
 	db  *gorm.DB
 	now func() time.Time
+	box *secretbox.Box // encrypts endpoint secrets; nil: they cannot be written
+}
+
+// StoreOption configures a Store.
+type StoreOption func(*Store)
+
+// WithSecretBox makes the store encrypt endpoint secrets with box on write
+// and decrypt them on read. Without it the store refuses to write a secret
+// (rather than keep it in plaintext) and reads only legacy plaintext ones.
+func WithSecretBox(box *secretbox.Box) StoreOption {
+	return func(s *Store) { s.box = box }
 }
 
 // NewStore returns a Store over db. now is the clock (time.Now in production);
 // times are kept in UTC at microsecond precision, what PostgreSQL stores.
-func NewStore(db *gorm.DB, now func() time.Time) *Store {
-	return &Store{db: db, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+func NewStore(db *gorm.DB, now func() time.Time, opts ...StoreOption) *Store {
+	s := &Store{db: db, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
+}
+
+// inTx returns a copy of s whose queries run in tx.
+func (s *Store) inTx(tx *gorm.DB) *Store {
+	c := *s
+	c.db = tx
+	return &c
 }
 
 // DB exposes the connection for health checks and tests.
@@ -86,6 +109,28 @@ func (s *Store) ListWorkspaces(ctx context.Context) ([]Workspace, error) {
 	return out, nil
 }
 
+// CreateWorkspaceWithAPIKey creates a workspace and its first API key
+// together (both or neither) and returns the plaintext key, shown once.
+func (s *Store) CreateWorkspaceWithAPIKey(ctx context.Context, name, keyName string) (Workspace, APIKey, string, error) {
+	var (
+		ws    Workspace
+		key   APIKey
+		plain string
+	)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		if ws, err = s.inTx(tx).CreateWorkspace(ctx, name); err != nil {
+			return err
+		}
+		key, plain, err = s.inTx(tx).CreateAPIKey(ctx, ws.ID, keyName)
+		return err
+	})
+	if err != nil {
+		return Workspace{}, APIKey{}, "", err
+	}
+	return ws, key, plain, nil
+}
+
 // apiKeyPrefix starts every API key, so leaked keys are easy to grep for.
 const apiKeyPrefix = "sf_"
 
@@ -134,6 +179,38 @@ func (s *Store) Authenticate(ctx context.Context, plain string) (APIKey, error) 
 		s.db.WithContext(ctx).Model(&APIKey{}).Where("id = ?", key.ID).Update("last_used_at", now)
 	}
 	return key, nil
+}
+
+// ListAPIKeys returns a page of workspaceID's API keys, revoked ones
+// included, newest first.
+func (s *Store) ListAPIKeys(ctx context.Context, workspaceID string, p Page) ([]APIKey, error) {
+	var out []APIKey
+	q := s.db.WithContext(ctx).Where("workspace_id = ?", workspaceID)
+	if err := p.apply(q).Find(&out).Error; err != nil {
+		return nil, fmt.Errorf("list api keys: %w", err)
+	}
+	return out, nil
+}
+
+// RevokeAPIKey revokes workspaceID's key keyID: Authenticate refuses it
+// from now on. Revoking a revoked key changes nothing (its first revocation
+// time stays).
+func (s *Store) RevokeAPIKey(ctx context.Context, workspaceID, keyID string) error {
+	res := s.db.WithContext(ctx).Model(&APIKey{}).
+		Where("workspace_id = ? AND id = ? AND revoked_at IS NULL", workspaceID, keyID).
+		Update("revoked_at", s.now())
+	if res.Error != nil {
+		return fmt.Errorf("revoke api key: %w", res.Error)
+	}
+	if res.RowsAffected == 1 {
+		return nil
+	}
+	var key APIKey
+	err := s.db.WithContext(ctx).Where("workspace_id = ? AND id = ?", workspaceID, keyID).Take(&key).Error
+	if err != nil {
+		return notFound("api key", keyID, err)
+	}
+	return nil // already revoked
 }
 
 // --- codes ---
@@ -260,16 +337,25 @@ func replaceSubscriptions(tx *gorm.DB, endpointID string, codeIDs []string) erro
 	return nil
 }
 
-// CreateEndpoint stores e with its code subscriptions.
+// CreateEndpoint stores e with its code subscriptions. Its secrets are
+// stored encrypted; e keeps the plaintext.
 func (s *Store) CreateEndpoint(ctx context.Context, e *Endpoint) error {
 	now := s.now()
 	e.ID = id.New(id.Endpoint, now)
 	e.CreatedAt, e.UpdatedAt = now, now
+	row := *e
+	var err error
+	if row.Secret, err = s.sealSecret(e.ID, e.Secret); err != nil {
+		return err
+	}
+	if row.PreviousSecret, err = s.sealSecret(e.ID, e.PreviousSecret); err != nil {
+		return err
+	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := checkCodesOwned(tx, e.WorkspaceID, e.CodeIDs); err != nil {
 			return err
 		}
-		if err := tx.Create(e).Error; err != nil {
+		if err := tx.Create(&row).Error; err != nil {
 			return fmt.Errorf("create endpoint: %w", err)
 		}
 		return replaceSubscriptions(tx, e.ID, e.CodeIDs)
@@ -309,10 +395,11 @@ func (s *Store) ListEndpoints(ctx context.Context, workspaceID string, p Page) (
 	if err := p.apply(q).Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("list endpoints: %w", err)
 	}
+	withoutSecrets(out)
 	return out, s.loadCodeIDs(ctx, out)
 }
 
-// GetEndpoint returns workspaceID's endpoint endpointID.
+// GetEndpoint returns workspaceID's endpoint endpointID, without secrets.
 func (s *Store) GetEndpoint(ctx context.Context, workspaceID, endpointID string) (Endpoint, error) {
 	var e Endpoint
 	err := s.db.WithContext(ctx).Where("workspace_id = ? AND id = ?", workspaceID, endpointID).Take(&e).Error
@@ -320,16 +407,21 @@ func (s *Store) GetEndpoint(ctx context.Context, workspaceID, endpointID string)
 		return Endpoint{}, notFound("endpoint", endpointID, err)
 	}
 	eps := []Endpoint{e}
+	withoutSecrets(eps)
 	err = s.loadCodeIDs(ctx, eps)
 	return eps[0], err
 }
 
-// GetEndpointByID returns an endpoint whatever its workspace: for the
-// delivery activity, which has only the ID from its workflow input.
+// GetEndpointByID returns an endpoint whatever its workspace, with its
+// secrets decrypted: for the delivery activity, which has only the ID from
+// its workflow input and signs with them.
 func (s *Store) GetEndpointByID(ctx context.Context, endpointID string) (Endpoint, error) {
 	var e Endpoint
 	if err := s.db.WithContext(ctx).Where("id = ?", endpointID).Take(&e).Error; err != nil {
 		return Endpoint{}, notFound("endpoint", endpointID, err)
+	}
+	if err := s.openSecrets(&e); err != nil {
+		return Endpoint{}, err
 	}
 	return e, nil
 }
@@ -343,7 +435,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *Endpoint) error {
 		}
 		res := tx.Model(&Endpoint{}).
 			Where("workspace_id = ? AND id = ?", e.WorkspaceID, e.ID).
-			Select("url", "description", "enabled", "disabled_reason", "all_codes", "updated_at").
+			Select("url", "description", "enabled", "disabled_reason", "all_codes", "human_only", "updated_at").
 			Updates(e)
 		if res.Error != nil {
 			return fmt.Errorf("update endpoint: %w", res.Error)
@@ -395,6 +487,7 @@ func (s *Store) SubscribedEndpoints(ctx context.Context, workspaceID, codeID str
 	if err != nil {
 		return nil, fmt.Errorf("subscribed endpoints of code %q: %w", codeID, err)
 	}
+	withoutSecrets(out)
 	return out, nil
 }
 
@@ -406,7 +499,14 @@ func (s *Store) InsertScans(ctx context.Context, scans []Scan) error {
 	if len(scans) == 0 {
 		return nil
 	}
-	if err := s.db.WithContext(ctx).CreateInBatches(scans, 500).Error; err != nil {
+	// modernc.org/sqlite binds each parameter by a linear search over all
+	// the statement's arguments, so a multi-row insert costs the square of
+	// its rows there: SQLite gets small statements (in one transaction).
+	rowsPerStatement := 500
+	if s.db.Name() == "sqlite" {
+		rowsPerStatement = 16
+	}
+	if err := s.db.WithContext(ctx).CreateInBatches(scans, rowsPerStatement).Error; err != nil {
 		return fmt.Errorf("insert %d scans: %w", len(scans), err)
 	}
 	return nil

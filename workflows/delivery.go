@@ -57,6 +57,11 @@ func DeliveryWorkflowID(scanID, endpointID string) string {
 	return "delivery:" + scanID + ":" + endpointID
 }
 
+// TestWorkflowID is the workflow ID of a test event sent to an endpoint.
+func TestWorkflowID(eventID, endpointID string) string {
+	return "test:" + eventID + ":" + endpointID
+}
+
 // DeliveryInput is the workflow input. It carries IDs and the event, never
 // the endpoint's secret or URL: the attempt activity loads those.
 type DeliveryInput struct {
@@ -106,32 +111,41 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	deadline := occurredAt.Add(schedule.Horizon)
 	jitterSeed := in.EventID + ":" + in.EndpointID
 	retryNow := workflow.GetSignalChannel(ctx, RetryNowSignal)
+	state := newStateRecorder()
+	lastStatus := 0
 
 	// The first attempt always runs, even when the scan is older than the
 	// horizon (a late outbox drain or a replay).
 	for attempt := 1; ; attempt++ {
 		res, err := runAttempt(ctx, in, schedule, deadline, attempt)
 		if temporal.IsCanceledError(err) {
+			state.record(ctx, StateCanceled, lastStatus, attempt-1)
 			return DeliveryResult{}, err // the delivery was cancelled: end Canceled, not Failed
 		}
 		if err != nil {
+			state.record(ctx, StateFailed, lastStatus, attempt-1)
 			msg := fmt.Sprintf("gave up: attempt %d could not run: %v", attempt, err)
 			return DeliveryResult{}, temporal.NewNonRetryableApplicationError(msg, ErrTypeDeliveryGaveUp, err)
 		}
 		logger.Info("Delivery attempt finished", "Attempt", attempt, "Outcome", res.Outcome,
 			"StatusCode", res.StatusCode, "Error", res.Error, "DurationMS", res.DurationMS)
+		lastStatus = res.StatusCode
 
 		switch res.Outcome {
 		case activities.OutcomeDelivered:
+			state.record(ctx, StateDelivered, res.StatusCode, attempt)
 			workflow.SetCurrentDetails(ctx, fmt.Sprintf("delivered on attempt %d: HTTP %d", attempt, res.StatusCode))
 			return DeliveryResult{Attempts: attempt, StatusCode: res.StatusCode, DeliveredAt: workflow.Now(ctx)}, nil
 		case activities.OutcomeFailed:
+			state.record(ctx, StateFailed, res.StatusCode, attempt)
 			return DeliveryResult{}, temporal.NewNonRetryableApplicationError(describe(res), ErrTypeDeliveryFailed, nil, res)
 		case activities.OutcomeEndpointDisabled:
+			state.record(ctx, StateFailed, res.StatusCode, attempt)
 			return DeliveryResult{}, temporal.NewNonRetryableApplicationError(describe(res), ErrTypeEndpointDisabled, nil, res)
 		case activities.OutcomeRetry:
 			// wait, then try again
 		default:
+			state.record(ctx, StateFailed, res.StatusCode, attempt)
 			msg := fmt.Sprintf("attempt %d: unknown outcome %q", attempt, res.Outcome)
 			return DeliveryResult{}, temporal.NewNonRetryableApplicationError(msg, ErrTypeDeliveryFailed, nil, res)
 		}
@@ -142,14 +156,17 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		}
 		next := workflow.Now(ctx).Add(wait)
 		if next.After(deadline) {
+			state.record(ctx, StateFailed, res.StatusCode, attempt)
 			msg := fmt.Sprintf("gave up after %d attempts over %s; last: %s", attempt, formatHours(schedule.Horizon), describe(res))
 			return DeliveryResult{}, temporal.NewNonRetryableApplicationError(msg, ErrTypeDeliveryGaveUp, nil, res)
 		}
 
+		state.record(ctx, StateRetrying, res.StatusCode, attempt)
 		workflow.SetCurrentDetails(ctx, fmt.Sprintf("attempt %d: %s; next attempt at %s",
 			attempt, describe(res), next.UTC().Format(time.RFC3339)))
 		skipped, err := waitForNextAttempt(ctx, retryNow, wait, attempt+1)
 		if err != nil {
+			state.record(ctx, StateCanceled, res.StatusCode, attempt)
 			return DeliveryResult{}, err // cancelled while waiting
 		}
 		if skipped {

@@ -89,5 +89,13 @@ func unitJitter(seed string, attempt int) float64 {
 	h.Write([]byte(seed))
 	h.Write([]byte{0})
 	h.Write([]byte(strconv.Itoa(attempt)))
-	return float64(h.Sum64()>>11)/(1<<53)*2 - 1
+	// FNV-1a's last input bytes barely reach the top bits, so successive
+	// attempts would share one jitter; a splitmix64 finaliser spreads them.
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11)/(1<<53)*2 - 1
 }

@@ -1,6 +1,8 @@
 package workflows_test
 
 import (
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,5 +86,20 @@ func TestValidate(t *testing.T) {
 func TestDeliveryWorkflowID(t *testing.T) {
 	if got := workflows.DeliveryWorkflowID("scn_1", "ep_2"); got != "delivery:scn_1:ep_2" {
 		t.Errorf("DeliveryWorkflowID = %q", got)
+	}
+}
+
+// Successive attempts of one delivery must not share one jitter factor.
+func TestBackoffJitterVariesAcrossAttempts(t *testing.T) {
+	s := workflows.DefaultRetrySchedule()
+	seed := "delivery:scan_1:ep_1"
+	factors := map[string]bool{}
+	for attempt := 1; attempt <= 6; attempt++ {
+		base := float64(s.InitialInterval) * math.Pow(s.Coefficient, float64(attempt-1))
+		factor := float64(s.Backoff(attempt, seed)) / base
+		factors[strconv.FormatFloat(factor, 'f', 3, 64)] = true
+	}
+	if len(factors) < 4 {
+		t.Fatalf("jitter factors across 6 attempts: %v; want them spread", factors)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/scanforge/scanforge/internal/config"
 	"github.com/scanforge/scanforge/internal/devserver"
 	"github.com/scanforge/scanforge/models"
+	"github.com/scanforge/scanforge/workflows"
 )
 
 // runDev runs the whole product in one process for a laptop.
@@ -38,7 +39,9 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 		UIPort:       cfg.UIPort,
 		Namespace:    cfg.TemporalNamespace,
 		Retention:    cfg.HistoryRetention,
-		Logger:       logger.With("component", "temporal"),
+		// The delivery log's index: registered before the worker starts.
+		SearchAttributes: workflows.SearchAttributeTypes(),
+		Logger:           logger.With("component", "temporal"),
 	})
 	if err != nil {
 		return fmt.Errorf("embedded temporal: %w", err)
@@ -52,7 +55,20 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	if err := models.Migrate(db); err != nil {
 		return err
 	}
-	store := models.NewStore(db, time.Now)
+	key := cfg.EncryptionKey
+	if key == nil {
+		if key, err = devEncryptionKey(cfg.DataDir); err != nil {
+			return err
+		}
+	}
+	storeOpts, err := secretStoreOptions(key)
+	if err != nil {
+		return err
+	}
+	store := models.NewStore(db, time.Now, storeOpts...)
+	if err := prepareSecrets(ctx, store, logger); err != nil {
+		return err
+	}
 	ws, apiKey, err := devWorkspace(ctx, store, cfg.DataDir)
 	if err != nil {
 		return err
@@ -74,7 +90,7 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	}
 	printQuickStart(stdout, cfg, temporalServer, ws, apiKey, time.Since(started))
 
-	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, EagerStart: true}
+	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, EagerStart: true, GeoIPReload: hangups()}
 	return a.Run(ctx, ln)
 }
 
@@ -117,9 +133,13 @@ func devWorkspace(ctx context.Context, store *models.Store, dataDir string) (mod
 
 func printQuickStart(w io.Writer, cfg config.Config, ts *devserver.Server, ws models.Workspace, apiKey string, took time.Duration) {
 	ui := "disabled (SCANFORGE_UI_PORT=0)"
+	deliveries := ""
 	if ts.UIAddress() != "" {
 		ui = "http://" + ts.UIAddress()
+		deliveries = fmt.Sprintf("\nEach delivery is the workflow delivery:<scan_id>:<endpoint_id>, one activity\nDeliveryAttempt per attempt: %s/namespaces/%s/workflows\n",
+			ui, ts.Namespace())
 	}
+	const iPhone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
 	fmt.Fprintf(w, `
 ScanForge dev is ready (%s).
 
@@ -130,17 +150,22 @@ ScanForge dev is ready (%s).
   Workspace          %s
   API key            %s
 
-Dev mode delivers to loopback and private addresses, so local receivers work.
+Try it in another terminal (README.md, "Five-minute walkthrough"):
 
-Quick start (in another terminal):
   export SCANFORGE_API_KEY=%s
-  scanforge receive --port 9000 --secret <the secret printed by the next call but one>
   curl -s %s/api/v1/codes -H "Authorization: Bearer $SCANFORGE_API_KEY" \
     -d '{"slug":"hello","name":"Hello poster","destination_url":"https://example.com"}'
   curl -s %s/api/v1/endpoints -H "Authorization: Bearer $SCANFORGE_API_KEY" \
     -d '{"url":"http://127.0.0.1:9000/webhooks"}'
-  curl -si %s/q/hello
 
+The endpoint's answer holds its "secret", shown only there. In a third terminal:
+
+  scanforge receive --port 9000 --secret 'whsec_...'
+
+Then scan the code; the receiver prints the verified event:
+
+  curl -si %s/q/hello -A "%s"
+%s
 `, took.Round(time.Millisecond), cfg.PublicURL, ui, ts.FrontendAddress(), ts.Namespace(), cfg.DataDir, ws.ID, apiKey,
-		apiKey, cfg.PublicURL, cfg.PublicURL, cfg.PublicURL)
+		apiKey, cfg.PublicURL, cfg.PublicURL, cfg.PublicURL, iPhone, deliveries)
 }

@@ -34,11 +34,13 @@ func runReceive(ctx context.Context, args []string, stdout io.Writer) error {
 		var body []byte
 		var err error
 		verdict := "signature not checked (no --secret)"
+		answer := *status
 		if *secret != "" {
 			body, err = verifier.VerifyRequest(r)
 			verdict = "signature OK"
 			if err != nil {
-				verdict = "signature INVALID: " + err.Error()
+				// Reject what does not verify, as a real receiver must.
+				verdict, answer = "signature INVALID, answered 401: "+err.Error(), http.StatusUnauthorized
 			}
 		} else {
 			body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, webhook.MaxBodyBytes))
@@ -50,8 +52,8 @@ func runReceive(ctx context.Context, args []string, stdout io.Writer) error {
 			out, _ := json.MarshalIndent(pretty, "  ", "  ")
 			fmt.Fprintf(stdout, "  %s\n", out)
 		}
-		w.WriteHeader(*status)
-		io.WriteString(w, http.StatusText(*status))
+		w.WriteHeader(answer)
+		io.WriteString(w, http.StatusText(answer))
 	})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)))

@@ -32,7 +32,17 @@ func production(mode config.Mode) (config.Config, *slog.Logger, *models.Store, e
 	if mode != config.ModeMigrate && !db.Migrator().HasTable(&models.Scan{}) {
 		return cfg, logger, nil, fmt.Errorf("the database has no ScanForge schema yet: run `scanforge migrate` first")
 	}
-	return cfg, logger, models.NewStore(db, time.Now), nil
+	storeOpts, err := secretStoreOptions(cfg.EncryptionKey)
+	if err != nil {
+		return cfg, logger, nil, err
+	}
+	store := models.NewStore(db, time.Now, storeOpts...)
+	if mode == config.ModeServe || mode == config.ModeWorker {
+		if err := prepareSecrets(context.Background(), store, logger); err != nil {
+			return cfg, logger, nil, err
+		}
+	}
+	return cfg, logger, store, nil
 }
 
 func temporalOptions(cfg config.Config, logger *slog.Logger) client.Options {
@@ -61,7 +71,7 @@ func runServe(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	logger.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
-	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger}
+	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, GeoIPReload: hangups()}
 	return a.Serve(ctx, ln)
 }
 

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -21,7 +22,9 @@ import (
 	"github.com/scanforge/scanforge/activities"
 	"github.com/scanforge/scanforge/api"
 	"github.com/scanforge/scanforge/internal/config"
+	"github.com/scanforge/scanforge/internal/deliverylog"
 	"github.com/scanforge/scanforge/internal/enrich"
+	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/recorder"
 	"github.com/scanforge/scanforge/models"
@@ -37,7 +40,19 @@ type App struct {
 	// EagerStart lets workflow starts hand their first task straight to a
 	// worker in this process (dev mode runs both).
 	EagerStart bool
+	// GeoIPReload makes Serve re-read the GeoIP database at once whenever it
+	// delivers a value: the binary relays SIGHUP there. The file is also
+	// watched for changes (GeoIPPollInterval) either way.
+	GeoIPReload <-chan os.Signal
+	// Metrics collects the process's metrics, served at /metrics; nil: none.
+	// The Temporal client should report to the same registry
+	// (client.Options.MetricsHandler = Metrics.Temporal()).
+	Metrics *metrics.Registry
 }
+
+// GeoIPPollInterval is how often Serve checks whether the GeoIP database
+// file was replaced.
+const GeoIPPollInterval = 5 * time.Second
 
 // Schedule is the delivery retry schedule the configuration asks for.
 func Schedule(cfg config.Config) workflows.RetrySchedule {
@@ -56,7 +71,7 @@ func Schedule(cfg config.Config) workflows.RetrySchedule {
 // queued, then stop draining (undispatched scans wait in the database).
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	cfg := a.Config
-	enricher, closeGeo, err := a.enricher()
+	enricher, closeGeo, err := a.enricher(ctx)
 	if err != nil {
 		return err
 	}
@@ -67,9 +82,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Schedule:    Schedule(cfg),
 		EagerStart:  a.EagerStart,
 		Logger:      a.Logger.With("component", "outbox"),
+		Metrics:     a.Metrics,
 	})
 	rec := recorder.New(a.Store, recorder.Options{
-		Committed: func(int) { dispatcher.Notify() },
+		Committed: func(n int) { a.Metrics.ScansRecorded(n); dispatcher.Notify() },
 		Logger:    a.Logger.With("component", "recorder"),
 	})
 
@@ -79,10 +95,22 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Enricher:       enricher,
 		TrustedProxies: cfg.TrustedProxies,
 		PublicBaseURL:  cfg.PublicURL,
+		AdminToken:     cfg.AdminToken,
 		Logger:         a.Logger.With("component", "api"),
 		Now:            time.Now,
 		Extra:          a.health,
+		Metrics:        a.Metrics,
+		// The SSRF guard's early check; the dial-time one is in Work.
+		EndpointURLCheck: a.egressGuard().CheckURL,
+		RateLimit:        api.RateLimit{PerSecond: float64(cfg.APIRateLimit), Burst: cfg.APIRateBurst},
+		Deliveries: deliverylog.New(a.Temporal, deliverylog.Options{
+			Namespace:  a.namespace(),
+			Schedule:   Schedule(cfg),
+			EagerStart: a.EagerStart,
+			Logger:     a.Logger.With("component", "deliverylog"),
+		}),
 	})
+	a.watchStore()
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
 
 	recCtx, stopRecorder := context.WithCancel(context.WithoutCancel(ctx))
@@ -116,7 +144,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-func (a *App) enricher() (*enrich.Enricher, func(), error) {
+func (a *App) enricher(ctx context.Context) (*enrich.Enricher, func(), error) {
 	path := a.Config.GeoIPDatabase
 	if path == "" {
 		a.Logger.Warn("no GeoIP2 City database configured (SCANFORGE_GEOIP_DB): scans will carry empty geo")
@@ -126,12 +154,28 @@ func (a *App) enricher() (*enrich.Enricher, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("geoip: %w", err)
 	}
-	return enrich.New(geo), func() { geo.Close() }, nil
+	log := a.Logger.With("component", "geoip", "path", path)
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		geo.Watch(watchCtx, a.GeoIPReload, GeoIPPollInterval, func(err error) {
+			if err != nil {
+				log.Error("GeoIP database not reloaded; the previous one stays in use", "error", err)
+				return
+			}
+			log.Info("GeoIP database reloaded")
+		})
+	}()
+	return enrich.New(geo), func() { stopWatch(); <-watchDone; geo.Close() }, nil
 }
 
-// health mounts /healthz (the process answers) and /readyz (the database
-// and Temporal answer).
+// health mounts /healthz (the process answers), /readyz (the database
+// and Temporal answer) and, with metrics, /metrics.
 func (a *App) health(r *gin.Engine) {
+	if a.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(a.Metrics.Handler()))
+	}
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", func(c *gin.Context) {
 		ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
@@ -151,9 +195,19 @@ func (a *App) health(r *gin.Engine) {
 // Work runs the Temporal worker of the delivery task queue until ctx ends;
 // running attempts get a bounded time to finish.
 func (a *App) Work(ctx context.Context) error {
-	deliverer := activities.NewDeliverer(a.Store, nil)
+	// Before polling: a workflow task that upserts an unknown search
+	// attribute fails until the attribute exists.
+	if err := a.registerSearchAttributes(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting
+		}
+		return err
+	}
+	a.logEgressPolicy()
+	deliverer := activities.NewDeliverer(a.Store, a.egressGuard().DialContext)
 	deliverer.Timeout = a.Config.DeliveryTimeout
 	deliverer.Logger = a.Logger.With("component", "deliverer")
+	deliverer.Metrics = a.Metrics
 	w := worker.New(a.Temporal, workflows.TaskQueue, worker.Options{
 		MaxConcurrentWorkflowTaskPollers: a.Config.WorkerPollers,
 		MaxConcurrentActivityTaskPollers: a.Config.WorkerPollers,
@@ -166,6 +220,30 @@ func (a *App) Work(ctx context.Context) error {
 	<-ctx.Done()
 	w.Stop()
 	return nil
+}
+
+// registerSearchAttributes registers the delivery log's search attributes
+// on the namespace, idempotently, so that `scanforge worker` sets up an
+// external Temporal by itself.
+func (a *App) registerSearchAttributes(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	added, err := deliverylog.RegisterSearchAttributes(ctx, a.Temporal.OperatorService(), a.namespace())
+	if err != nil {
+		return fmt.Errorf("register search attributes (or create them with `temporal operator search-attribute create`): %w", err)
+	}
+	if added {
+		a.Logger.Info("registered delivery search attributes", "namespace", a.namespace())
+	}
+	return nil
+}
+
+// namespace is the Temporal namespace the client was dialled with.
+func (a *App) namespace() string {
+	if a.Config.TemporalNamespace == "" {
+		return "default"
+	}
+	return a.Config.TemporalNamespace
 }
 
 // Run runs Serve and Work together (dev mode, tests) until ctx ends.

@@ -22,8 +22,10 @@ import (
 	"github.com/scanforge/scanforge/internal/app"
 	"github.com/scanforge/scanforge/internal/config"
 	"github.com/scanforge/scanforge/internal/devserver"
+	"github.com/scanforge/scanforge/internal/secretbox"
 	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/models"
+	"github.com/scanforge/scanforge/workflows"
 )
 
 // stack is a whole ScanForge: an embedded Temporal server, an app database
@@ -37,6 +39,28 @@ type stack struct {
 	temporalAddr string
 	app          *app.App
 	stop         func()
+	logger       *slog.Logger         // the app's logger; testLogger() when nil
+	configure    func(*config.Config) // adjusts testConfig() for this stack; optional
+}
+
+// withLogger makes the stack's app log to logger (e.g. to capture its output).
+func withLogger(logger *slog.Logger) func(*stack) {
+	return func(s *stack) { s.logger = logger }
+}
+
+// testSecretBox returns a box with a fresh random key, as the encryption
+// key of a test's store.
+func testSecretBox(t *testing.T) *secretbox.Box {
+	t.Helper()
+	key, err := secretbox.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := secretbox.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return box
 }
 
 func TestMain(m *testing.M) {
@@ -62,13 +86,18 @@ func testConfig() config.Config {
 		OutboxConcurrency: 8,
 		WorkerPollers:     4,
 		LogLevel:          slog.LevelWarn,
+		// The receivers are httptest servers on 127.0.0.1: as in dev mode.
+		AllowPrivateNetworks: true,
 	}
 }
 
 // startTemporal starts an in-memory Temporal server and a client of it.
 func startTemporal(t *testing.T) (*devserver.Server, client.Client) {
 	t.Helper()
-	srv, err := devserver.Start(context.Background(), devserver.Options{Logger: testLogger()})
+	srv, err := devserver.Start(context.Background(), devserver.Options{
+		Logger:           testLogger(),
+		SearchAttributes: workflows.SearchAttributeTypes(), // as `scanforge dev` does
+	})
 	if err != nil {
 		t.Fatalf("start temporal: %v", err)
 	}
@@ -93,10 +122,10 @@ func dialTemporal(t *testing.T, addr, namespace string) client.Client {
 
 // newStack starts Temporal and a store of kind, creates a workspace and an
 // API key, and runs the app (serve + work) until the test ends.
-func newStack(t *testing.T, kind string) *stack {
+func newStack(t *testing.T, kind string, opts ...func(*stack)) *stack {
 	t.Helper()
 	srv, c := startTemporal(t)
-	store := models.NewStore(testdb.Open(t, kind), time.Now)
+	store := models.NewStore(testdb.Open(t, kind), time.Now, models.WithSecretBox(testSecretBox(t)))
 	ctx := context.Background()
 	ws, err := store.CreateWorkspace(ctx, "test")
 	if err != nil {
@@ -107,6 +136,9 @@ func newStack(t *testing.T, kind string) *stack {
 		t.Fatal(err)
 	}
 	s := &stack{t: t, apiKey: key, store: store, temporal: c, temporalAddr: srv.FrontendAddress()}
+	for _, opt := range opts {
+		opt(s)
+	}
 	s.start(func(a *app.App, ln net.Listener, ctx context.Context) error { return a.Run(ctx, ln) })
 	return s
 }
@@ -121,7 +153,14 @@ func (s *stack) start(run func(a *app.App, ln net.Listener, ctx context.Context)
 	cfg := testConfig()
 	s.baseURL = "http://" + ln.Addr().String()
 	cfg.PublicURL = s.baseURL
-	s.app = &app.App{Config: cfg, Store: s.store, Temporal: s.temporal, Logger: testLogger(), EagerStart: true}
+	if s.configure != nil {
+		s.configure(&cfg)
+	}
+	logger := s.logger
+	if logger == nil {
+		logger = testLogger()
+	}
+	s.app = &app.App{Config: cfg, Store: s.store, Temporal: s.temporal, Logger: logger, EagerStart: true}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(s.app, ln, ctx) }()

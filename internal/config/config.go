@@ -42,6 +42,13 @@ type Config struct {
 
 	DatabaseURL string // postgres://…, postgresql://… or sqlite:PATH
 
+	// EncryptionKey encrypts endpoint secrets at rest (32 bytes). Required
+	// for serve and worker; in dev, nil means "use the data directory's".
+	EncryptionKey []byte
+	// AdminToken authorizes the admin API (creating workspaces); "" turns
+	// the admin API off.
+	AdminToken string
+
 	TemporalAddress   string // host:port of the Temporal frontend
 	TemporalNamespace string
 
@@ -57,8 +64,15 @@ type Config struct {
 	RetryMax        time.Duration // cap of one wait
 	RetryHorizon    time.Duration // give up this long after the scan
 
-	OutboxConcurrency int // parallel workflow starts
-	WorkerPollers     int // task pollers per kind
+	OutboxConcurrency int    // parallel workflow starts
+	WorkerPollers     int    // task pollers per kind
+	MetricsAddr       string // worker: host:port of /metrics, /healthz, /readyz
+
+	// Where deliveries may go (internal/netguard) and API abuse limits.
+	AllowPrivateNetworks bool           // loopback, RFC 1918, CGNAT, IPv6 ULA reachable; always true in dev
+	AllowNetworks        []netip.Prefix // reachable whatever the guard's ranges say
+	APIRateLimit         int            // management API requests per second per API key; 0: no limit
+	APIRateBurst         int            // requests per API key allowed at once above the rate
 
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
@@ -70,6 +84,8 @@ const (
 	envHTTPAddr          = "SCANFORGE_HTTP_ADDR"
 	envPublicURL         = "SCANFORGE_PUBLIC_URL"
 	envDatabaseURL       = "DATABASE_URL"
+	envEncryptionKey     = "SCANFORGE_ENCRYPTION_KEY"
+	envAdminToken        = "SCANFORGE_ADMIN_TOKEN"
 	envTemporalAddress   = "TEMPORAL_ADDRESS"
 	envTemporalNamespace = "TEMPORAL_NAMESPACE"
 	envTemporalPort      = "SCANFORGE_TEMPORAL_PORT"
@@ -83,6 +99,11 @@ const (
 	envRetryHorizon      = "SCANFORGE_RETRY_HORIZON"
 	envOutboxConcurrency = "SCANFORGE_OUTBOX_CONCURRENCY"
 	envWorkerPollers     = "SCANFORGE_WORKER_POLLERS"
+	envMetricsAddr       = "SCANFORGE_METRICS_ADDR"
+	envAllowPrivate      = "SCANFORGE_ALLOW_PRIVATE_NETWORKS"
+	envAllowNetworks     = "SCANFORGE_ALLOW_NETWORKS"
+	envAPIRateLimit      = "SCANFORGE_API_RATE_LIMIT"
+	envAPIRateBurst      = "SCANFORGE_API_RATE_BURST"
 	envLogLevel          = "SCANFORGE_LOG_LEVEL"
 	envLogFormat         = "SCANFORGE_LOG_FORMAT"
 )
@@ -103,7 +124,16 @@ const (
 	defaultRetryHorizon      = "24h"
 	defaultOutboxConcurrency = "16"
 	defaultWorkerPollers     = "8"
+	defaultMetricsAddr       = ":9090"
+	defaultAllowPrivate      = "false"
+	defaultAPIRateLimit      = "20"
+	defaultAPIRateBurst      = "40"
 	defaultLogLevel          = "info"
+
+	// minAdminTokenLength keeps guessable admin tokens out.
+	minAdminTokenLength = 32
+	// masked stands for a secret's value in the startup log.
+	masked = "xxxxx"
 
 	// devTemporalHost is where the embedded server's frontend listens.
 	devTemporalHost = "127.0.0.1"
@@ -158,6 +188,13 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		c.DatabaseURL = l.databaseURL(mode, "")
 	}
 
+	if is(ModeDev, ModeServe, ModeWorker) {
+		c.EncryptionKey = l.encryptionKey(envEncryptionKey, mode != ModeDev)
+	}
+	if is(ModeDev, ModeServe) {
+		c.AdminToken = l.secretToken(envAdminToken, minAdminTokenLength)
+	}
+
 	if is(ModeServe, ModeWorker) {
 		c.TemporalAddress, _, _ = l.hostPort(envTemporalAddress, defaultTemporalAddress, true, "e.g. 127.0.0.1:7233 or temporal:7233")
 	}
@@ -192,6 +229,26 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 
 	if is(ModeDev, ModeWorker) {
 		c.WorkerPollers, _ = l.intRange(envWorkerPollers, defaultWorkerPollers, 1, 64, "")
+	}
+	if is(ModeWorker) {
+		c.MetricsAddr, _, _ = l.hostPort(envMetricsAddr, defaultMetricsAddr, false, "e.g. :9090 or 0.0.0.0:9090")
+	}
+
+	// The egress guard: the worker applies it when it dials, the API when an
+	// endpoint is saved. Dev mode delivers to local receivers (its banner
+	// says so); serve and worker open private networks only when told to.
+	if is(ModeDev, ModeServe, ModeWorker) {
+		c.AllowNetworks = l.prefixes(envAllowNetworks)
+	}
+	if mode == ModeDev {
+		c.AllowPrivateNetworks = true
+	}
+	if is(ModeServe, ModeWorker) {
+		c.AllowPrivateNetworks = l.boolean(envAllowPrivate, defaultAllowPrivate)
+	}
+	if is(ModeDev, ModeServe) {
+		c.APIRateLimit, _ = l.intRange(envAPIRateLimit, defaultAPIRateLimit, 0, 100000, "0 turns the limit off")
+		c.APIRateBurst, _ = l.intRange(envAPIRateBurst, defaultAPIRateBurst, 1, 100000, "")
 	}
 
 	c.LogLevel = l.logLevel(envLogLevel, defaultLogLevel)

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -16,6 +17,17 @@ import (
 
 const testPostgresURL = "postgres://scanforge:hunter2@db:5432/scanforge?sslmode=disable"
 
+// testEncryptionKey is base64 of the 32 bytes 0x00, 0x01, … 0x1f.
+const testEncryptionKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+func testKeyBytes() []byte {
+	key := make([]byte, 32)
+	for i := range key {
+		key[i] = byte(i)
+	}
+	return key
+}
+
 // envOf turns a map into a getenv.
 func envOf(m map[string]string) func(string) string {
 	return func(name string) string { return m[name] }
@@ -26,7 +38,7 @@ func baseEnv(mode Mode) map[string]string {
 	if mode == ModeDev {
 		return map[string]string{}
 	}
-	return map[string]string{envDatabaseURL: testPostgresURL}
+	return map[string]string{envDatabaseURL: testPostgresURL, envEncryptionKey: testEncryptionKey}
 }
 
 func with(m map[string]string, kv ...string) map[string]string {
@@ -82,12 +94,17 @@ func TestLoadDefaults(t *testing.T) {
 			WorkerPollers:     8,
 			LogLevel:          slog.LevelInfo,
 			LogFormat:         "text",
+			// Dev mode delivers to local receivers.
+			AllowPrivateNetworks: true,
+			APIRateLimit:         20,
+			APIRateBurst:         40,
 		}},
 		{ModeServe, Config{
 			Mode:              ModeServe,
 			HTTPAddr:          ":8080",
 			PublicURL:         "http://localhost:8080",
 			DatabaseURL:       testPostgresURL,
+			EncryptionKey:     testKeyBytes(),
 			TemporalAddress:   "127.0.0.1:7233",
 			TemporalNamespace: "default",
 			DeliveryTimeout:   15 * time.Second,
@@ -97,14 +114,18 @@ func TestLoadDefaults(t *testing.T) {
 			OutboxConcurrency: 16,
 			LogLevel:          slog.LevelInfo,
 			LogFormat:         "json",
+			APIRateLimit:      20,
+			APIRateBurst:      40,
 		}},
 		{ModeWorker, Config{
 			Mode:              ModeWorker,
 			DatabaseURL:       testPostgresURL,
+			EncryptionKey:     testKeyBytes(),
 			TemporalAddress:   "127.0.0.1:7233",
 			TemporalNamespace: "default",
 			DeliveryTimeout:   15 * time.Second,
 			WorkerPollers:     8,
+			MetricsAddr:       ":9090",
 			LogLevel:          slog.LevelInfo,
 			LogFormat:         "json",
 		}},
@@ -170,10 +191,15 @@ func TestLoadGoodValues(t *testing.T) {
 		{ModeServe, []string{envOutboxConcurrency, "1"}, func(c Config) any { return c.OutboxConcurrency }, 1},
 		{ModeDev, []string{envOutboxConcurrency, "256"}, func(c Config) any { return c.OutboxConcurrency }, 256},
 		{ModeWorker, []string{envWorkerPollers, "64"}, func(c Config) any { return c.WorkerPollers }, 64},
+		{ModeWorker, []string{envMetricsAddr, "127.0.0.1:9191"}, func(c Config) any { return c.MetricsAddr }, "127.0.0.1:9191"},
 		{ModeMigrate, []string{envLogLevel, "DEBUG"}, func(c Config) any { return c.LogLevel }, slog.LevelDebug},
 		{ModeWorker, []string{envLogLevel, "warn"}, func(c Config) any { return c.LogLevel }, slog.LevelWarn},
 		{ModeServe, []string{envLogLevel, "error"}, func(c Config) any { return c.LogLevel }, slog.LevelError},
 		{ModeDev, []string{envLogFormat, "json"}, func(c Config) any { return c.LogFormat }, "json"},
+		{ModeDev, []string{envEncryptionKey, testEncryptionKey}, func(c Config) any { return c.EncryptionKey }, testKeyBytes()},
+		{ModeWorker, []string{envEncryptionKey, " AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8\n"}, func(c Config) any { return c.EncryptionKey }, testKeyBytes()},
+		{ModeServe, []string{envAdminToken, strings.Repeat("t", 32)}, func(c Config) any { return c.AdminToken }, strings.Repeat("t", 32)},
+		{ModeDev, []string{envAdminToken, " " + strings.Repeat("t", 40)}, func(c Config) any { return c.AdminToken }, strings.Repeat("t", 40)},
 		{ModeServe, []string{envLogFormat, "Text"}, func(c Config) any { return c.LogFormat }, "text"},
 	}
 	for _, tt := range tests {
@@ -288,6 +314,14 @@ func TestLoadBadValues(t *testing.T) {
 			`SCANFORGE_LOG_LEVEL="verbose": expected debug, info, warn or error`},
 		{ModeMigrate, []string{envLogFormat, "logfmt"}, envLogFormat,
 			`SCANFORGE_LOG_FORMAT="logfmt": expected text or json`},
+		{ModeServe, []string{envEncryptionKey, ""}, envEncryptionKey,
+			"SCANFORGE_ENCRYPTION_KEY is required: it encrypts endpoint secrets at rest; expected base64 of 32 random bytes, e.g. from `openssl rand -base64 32`"},
+		{ModeWorker, []string{envEncryptionKey, "not-a-key!"}, envEncryptionKey,
+			"SCANFORGE_ENCRYPTION_KEY is not a valid key (key is not base64); expected base64 of 32 random bytes, e.g. from `openssl rand -base64 32`"},
+		{ModeDev, []string{envEncryptionKey, "c2hvcnQta2V5"}, envEncryptionKey,
+			"SCANFORGE_ENCRYPTION_KEY is not a valid key (key decodes to 9 bytes, want 32); expected base64 of 32 random bytes, e.g. from `openssl rand -base64 32`"},
+		{ModeServe, []string{envAdminToken, "letmein"}, envAdminToken,
+			"SCANFORGE_ADMIN_TOKEN is too short: use at least 32 random characters (e.g. `openssl rand -hex 32`)"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.mode)+"/"+strings.Join(tt.env, "="), func(t *testing.T) {
@@ -314,6 +348,7 @@ func TestLoadBadValues(t *testing.T) {
 
 func TestLoadReportsEveryProblem(t *testing.T) {
 	env := map[string]string{
+		envEncryptionKey:   testEncryptionKey,
 		envDatabaseURL:     "mysql://root:hunter2@db/sf",
 		envHTTPAddr:        "8080",
 		envDeliveryTimeout: "abc",
@@ -405,6 +440,8 @@ func TestRedacted(t *testing.T) {
 		envHTTPAddr:          ":8080",
 		envPublicURL:         "http://localhost:8080",
 		envDatabaseURL:       "postgres://scanforge:xxxxx@db:5432/scanforge?sslmode=disable",
+		envEncryptionKey:     "xxxxx",
+		envAdminToken:        "",
 		envTemporalAddress:   "127.0.0.1:7233",
 		envTemporalNamespace: "default",
 		envGeoIPDatabase:     "",
@@ -414,6 +451,10 @@ func TestRedacted(t *testing.T) {
 		envRetryMax:          "2h",
 		envRetryHorizon:      "36h",
 		envOutboxConcurrency: "16",
+		envAllowPrivate:      "false",
+		envAllowNetworks:     "",
+		envAPIRateLimit:      "20",
+		envAPIRateBurst:      "40",
 		envLogLevel:          "info",
 		envLogFormat:         "json",
 	}
@@ -480,6 +521,42 @@ func TestModesAreKnown(t *testing.T) {
 			if !slices.Contains(Modes(), m) {
 				t.Errorf("%s lists unknown mode %q", v.Name, m)
 			}
+		}
+	}
+}
+
+// TestSecretsNeverShown: neither the encryption key nor the admin token
+// appears in an error, in Redacted or in the startup log.
+func TestSecretsNeverShown(t *testing.T) {
+	adminToken := strings.Repeat("s3cr3t", 8)
+	c, err := Load(ModeServe, envOf(with(baseEnv(ModeServe), envAdminToken, adminToken)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("starting", "config", c)
+	shown := buf.String() + fmt.Sprint(c.Redacted())
+	for _, secret := range []string{testEncryptionKey, strings.TrimRight(testEncryptionKey, "="), adminToken} {
+		if strings.Contains(shown, secret) {
+			t.Errorf("%q shown: %s", secret, shown)
+		}
+	}
+	if r := c.Redacted(); r[envEncryptionKey] != "xxxxx" || r[envAdminToken] != "xxxxx" {
+		t.Errorf("Redacted does not say the secrets are set: %v", r)
+	}
+
+	for _, bad := range [][2]string{
+		{envEncryptionKey, "hunter2-is-not-a-key"},
+		{envEncryptionKey, "aHVudGVyMi1pcy10b28tc2hvcnQ="},
+		{envAdminToken, "hunter2-too-short"},
+	} {
+		_, err := Load(ModeServe, envOf(with(baseEnv(ModeServe), bad[0], bad[1])))
+		if err == nil {
+			t.Errorf("Load accepted %v", bad)
+			continue
+		}
+		if strings.Contains(err.Error(), bad[1]) || strings.Contains(err.Error(), "hunter2") {
+			t.Errorf("error shows the value: %v", err)
 		}
 	}
 }

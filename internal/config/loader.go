@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/scanforge/scanforge/internal/clientip"
+	"github.com/scanforge/scanforge/internal/secretbox"
 )
 
 // positive is the smallest positive duration: a minimum of "> 0".
@@ -241,6 +242,46 @@ func (l *loader) prefixes(name string) []netip.Prefix {
 		return nil
 	}
 	return prefixes
+}
+
+// encryptionKey reads a base64 AES-256 key. Messages never show the value.
+func (l *loader) encryptionKey(name string, required bool) []byte {
+	const how = "expected base64 of 32 random bytes, e.g. from `openssl rand -base64 32`"
+	v := l.value(name, "")
+	if v == "" {
+		if required {
+			l.failWith(name, "", "is required: it encrypts endpoint secrets at rest; "+how, nil)
+		}
+		return nil
+	}
+	key, err := secretbox.ParseKey(v)
+	if err != nil {
+		l.failWith(name, "", "is not a valid key ("+strings.TrimPrefix(err.Error(), "secretbox: ")+"); "+how, nil)
+		return nil
+	}
+	return key
+}
+
+// secretToken reads an optional secret of at least minLength characters.
+// Messages never show the value.
+func (l *loader) secretToken(name string, minLength int) string {
+	v := l.value(name, "")
+	if v != "" && len(v) < minLength {
+		l.failWith(name, "", fmt.Sprintf("is too short: use at least %d random characters (e.g. `openssl rand -hex 32`)", minLength), nil)
+		return ""
+	}
+	return v
+}
+
+// boolean reads true or false (also 1/0, t/f, in any case).
+func (l *loader) boolean(name, def string) bool {
+	v := l.value(name, def)
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		l.fail(name, "expected true or false")
+		return false
+	}
+	return b
 }
 
 func (l *loader) logLevel(name, def string) slog.Level {

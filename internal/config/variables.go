@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +51,18 @@ func Variables() []Variable {
 			Description: "App database: `" + exampleDatabaseURL + "` (or `postgresql://…`), " +
 				"or `sqlite:PATH` for a single node.",
 			effective: func(c Config) string { return RedactDatabaseURL(c.DatabaseURL) },
+		},
+		{
+			Name: envEncryptionKey, Default: "dev: generated into `<" + envDataDir + ">/encryption-key`; required otherwise", Modes: temporalModes,
+			Description: "Base64 of 32 random bytes (`openssl rand -base64 32`): the AES-256-GCM key endpoint secrets are encrypted with " +
+				"in the database. Keep it with your database backups: without it the secrets cannot be read.",
+			effective: func(c Config) string { return maskUnlessEmpty(len(c.EncryptionKey) > 0) },
+		},
+		{
+			Name: envAdminToken, Modes: devServe,
+			Description: "Bearer token of the admin API (`POST /api/v1/admin/workspaces`), at least " +
+				strconv.Itoa(minAdminTokenLength) + " characters. Unset: the admin API answers 404.",
+			effective: func(c Config) string { return maskUnlessEmpty(c.AdminToken != "") },
 		},
 		{
 			Name: envTemporalAddress, Default: code(defaultTemporalAddress), Modes: []Mode{ModeServe, ModeWorker},
@@ -118,6 +131,36 @@ func Variables() []Variable {
 			effective:   func(c Config) string { return strconv.Itoa(c.WorkerPollers) },
 		},
 		{
+			Name: envMetricsAddr, Default: code(defaultMetricsAddr), Modes: []Mode{ModeWorker},
+			Description: "`host:port` of the worker's operations server: `/metrics`, `/healthz`, `/readyz`. " +
+				"(`serve` and `dev` answer these on " + envHTTPAddr + ".)",
+			effective: func(c Config) string { return c.MetricsAddr },
+		},
+		{
+			Name: envAllowPrivate, Default: code(defaultAllowPrivate), Modes: []Mode{ModeServe, ModeWorker},
+			Description: "`true` lets webhook deliveries reach loopback, private (RFC 1918), carrier-grade NAT (100.64.0.0/10) " +
+				"and IPv6 unique-local addresses, for installs whose receivers live on the internal network. " +
+				"Dev mode always does. Link-local (cloud metadata), multicast and reserved ranges stay closed.",
+			effective: func(c Config) string { return strconv.FormatBool(c.AllowPrivateNetworks) },
+		},
+		{
+			Name: envAllowNetworks, Modes: temporalModes,
+			Description: "Comma-separated CIDR prefixes or IP addresses that webhook deliveries may reach although " +
+				"the SSRF guard would refuse them (e.g. `10.20.0.0/16,fd00:1::/64`). Unset: no exceptions.",
+			effective: func(c Config) string { return formatPrefixes(c.AllowNetworks) },
+		},
+		{
+			Name: envAPIRateLimit, Default: code(defaultAPIRateLimit), Modes: devServe,
+			Description: "Management API requests per second per API key, 0–100000; `0` turns the limit off. " +
+				"Beyond it the API answers 429 with `Retry-After`.",
+			effective: func(c Config) string { return strconv.Itoa(c.APIRateLimit) },
+		},
+		{
+			Name: envAPIRateBurst, Default: code(defaultAPIRateBurst), Modes: devServe,
+			Description: "Requests per API key allowed at once before the rate applies, 1–100000.",
+			effective:   func(c Config) string { return strconv.Itoa(c.APIRateBurst) },
+		},
+		{
 			Name: envLogLevel, Default: code(defaultLogLevel), Modes: all,
 			Description: "`debug`, `info`, `warn` or `error`.",
 			effective:   func(c Config) string { return strings.ToLower(c.LogLevel.String()) },
@@ -153,9 +196,25 @@ func Reference() string {
 
 func code(s string) string { return "`" + s + "`" }
 
+// maskUnlessEmpty shows that a secret is set without showing it.
+func maskUnlessEmpty(set bool) string {
+	if set {
+		return masked
+	}
+	return ""
+}
+
 // cell escapes the pipes that would otherwise split a table cell (GitHub
 // Markdown needs the escape inside code spans too).
 func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+
+func formatPrefixes(prefixes []netip.Prefix) string {
+	parts := make([]string, len(prefixes))
+	for i, p := range prefixes {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, ",")
+}
 
 func joinPrefixes(c Config) string {
 	parts := make([]string, len(c.TrustedProxies))

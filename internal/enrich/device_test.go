@@ -82,7 +82,7 @@ func TestUserAgents(t *testing.T) {
 			t.Errorf("user_agents.tsv:%d: type %q inconsistent with is_bot %v", c.line, c.device.Type, c.bot.IsBot)
 		}
 	}
-	for _, typ := range []string{DeviceMobile, DeviceTablet, DeviceDesktop, DeviceTV, DeviceConsole, DeviceBot} {
+	for _, typ := range []string{DeviceMobile, DeviceTablet, DeviceDesktop, DeviceTV, DeviceConsole, DeviceBot, DeviceUnknown} {
 		if !types[typ] {
 			t.Errorf("user_agents.tsv has no %q case", typ)
 		}

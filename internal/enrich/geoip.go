@@ -23,17 +23,19 @@ import (
 type GeoIP struct {
 	path   string
 	reader atomic.Pointer[geoip2.Reader]
+	loaded atomic.Pointer[fileStamp] // the file the reader was read from
 }
 
 // OpenGeoIP loads the City database at path. The error names the path when
 // the file is missing, corrupt or not a City database.
 func OpenGeoIP(path string) (*GeoIP, error) {
-	reader, err := loadCityDB(path)
+	reader, stamp, err := loadCityDB(path)
 	if err != nil {
 		return nil, err
 	}
 	g := &GeoIP{path: path}
 	g.reader.Store(reader)
+	g.loaded.Store(&stamp)
 	return g, nil
 }
 
@@ -62,11 +64,12 @@ func (g *GeoIP) Locate(ip netip.Addr) (Geo, error) {
 // Replace the file by renaming a complete new file over it (as geoipupdate
 // does), so Reload never reads a half-written file.
 func (g *GeoIP) Reload() error {
-	reader, err := loadCityDB(g.path)
+	reader, stamp, err := loadCityDB(g.path)
 	if err != nil {
 		return err
 	}
 	g.reader.Store(reader)
+	g.loaded.Store(&stamp)
 	return nil
 }
 
@@ -79,25 +82,31 @@ func (g *GeoIP) Close() error {
 	return nil
 }
 
-func loadCityDB(path string) (*geoip2.Reader, error) {
+func loadCityDB(path string) (*geoip2.Reader, fileStamp, error) {
+	// Stat before reading: if the file is replaced in between, the stamp is
+	// the older one and the file watch reloads once more, harmlessly.
+	stamp, err := statFile(path)
+	if err != nil {
+		return nil, fileStamp{}, fmt.Errorf("geoip: read database %s: %w", path, err)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("geoip: read database %s: %w", path, err)
+		return nil, fileStamp{}, fmt.Errorf("geoip: read database %s: %w", path, err)
 	}
 	reader, err := geoip2.FromBytes(data)
 	if err != nil {
-		return nil, fmt.Errorf("geoip: open database %s: %w", path, err)
+		return nil, fileStamp{}, fmt.Errorf("geoip: open database %s: %w", path, err)
 	}
 	// A probe lookup rejects non-City databases (ASN, ISP, ...) now rather
 	// than on every scan, and catches a corrupt search tree.
 	if _, err := reader.City(net.IPv4(1, 1, 1, 1)); err != nil {
 		var invalid geoip2.InvalidMethodError
 		if errors.As(err, &invalid) {
-			return nil, fmt.Errorf("geoip: database %s is type %q, not a City database", path, reader.Metadata().DatabaseType)
+			return nil, fileStamp{}, fmt.Errorf("geoip: database %s is type %q, not a City database", path, reader.Metadata().DatabaseType)
 		}
-		return nil, fmt.Errorf("geoip: database %s: %w", path, err)
+		return nil, fileStamp{}, fmt.Errorf("geoip: database %s: %w", path, err)
 	}
-	return reader, nil
+	return reader, stamp, nil
 }
 
 func geoFromCity(c *geoip2.City) Geo {

@@ -19,6 +19,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/webhook"
 	"github.com/scanforge/scanforge/workflows"
@@ -41,9 +42,11 @@ type Options struct {
 	Concurrency  int           // parallel workflow starts; default 16
 	BatchSize    int           // scans read per pass; default 256
 	PollInterval time.Duration // safety-net poll; default 1s
+	MinInterval  time.Duration // least time between the starts of two passes; default 20ms
 	Schedule     workflows.RetrySchedule
 	EagerStart   bool // the worker runs in this process: let the server hand it the first task directly
 	Logger       *slog.Logger
+	Metrics      *metrics.Registry // counts workflow starts; nil: none
 }
 
 // Dispatcher drains pending scans into delivery workflows.
@@ -65,6 +68,9 @@ func New(store Store, starter Starter, opts Options) *Dispatcher {
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
 	}
+	if opts.MinInterval <= 0 {
+		opts.MinInterval = 20 * time.Millisecond
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -83,7 +89,19 @@ func (d *Dispatcher) Notify() {
 func (d *Dispatcher) Run(ctx context.Context) {
 	ticker := time.NewTicker(d.opts.PollInterval)
 	defer ticker.Stop()
+	var lastPass time.Time
 	for {
+		// Under load the recorder wakes us far more often than a pass is
+		// worth: gather MinInterval of scans into one pass (fewer queries
+		// and updates per scan). After a quiet spell the pass runs at once.
+		if wait := d.opts.MinInterval - time.Since(lastPass); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		lastPass = time.Now()
 		for {
 			n, err := d.DrainOnce(ctx)
 			if err != nil && ctx.Err() == nil {
@@ -118,10 +136,22 @@ func (d *Dispatcher) DrainOnce(ctx context.Context) (int, error) {
 	results := make([][]error, len(scans))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(d.opts.Concurrency)
+	// A batch is mostly scans of a few codes: look their endpoints up once.
+	subscribed := map[[2]string][]models.Endpoint{}
 	for i, scan := range scans {
-		endpoints, err := d.store.SubscribedEndpoints(ctx, scan.WorkspaceID, scan.CodeID)
-		if err != nil {
-			d.opts.Logger.Error("outbox: subscribed endpoints", "scan", scan.ID, "error", err)
+		key := [2]string{scan.WorkspaceID, scan.CodeID}
+		endpoints, ok := subscribed[key]
+		if !ok {
+			endpoints, err = d.store.SubscribedEndpoints(ctx, scan.WorkspaceID, scan.CodeID)
+			if err != nil {
+				d.opts.Logger.Error("outbox: subscribed endpoints", "scan", scan.ID, "error", err)
+				continue
+			}
+			subscribed[key] = endpoints
+		}
+		endpoints = takingScan(endpoints, scan)
+		if len(endpoints) == 0 {
+			results[i] = []error{} // nothing to start: dispatched as is
 			continue
 		}
 		payload, err := ScanCreatedEvent(scan)
@@ -159,6 +189,21 @@ func (d *Dispatcher) DrainOnce(ctx context.Context) (int, error) {
 	return len(scans), nil
 }
 
+// takingScan returns the endpoints that want scan: endpoints subscribed to
+// human scans only do not get scans with a bot verdict.
+func takingScan(endpoints []models.Endpoint, scan models.Scan) []models.Endpoint {
+	if !scan.IsBot {
+		return endpoints
+	}
+	out := make([]models.Endpoint, 0, len(endpoints))
+	for _, ep := range endpoints {
+		if !ep.HumanOnly {
+			out = append(out, ep)
+		}
+	}
+	return out
+}
+
 func (d *Dispatcher) start(ctx context.Context, scan models.Scan, ep models.Endpoint, payload []byte) error {
 	opts := client.StartWorkflowOptions{
 		ID:                       workflows.DeliveryWorkflowID(scan.ID, ep.ID),
@@ -179,13 +224,17 @@ func (d *Dispatcher) start(ctx context.Context, scan models.Scan, ep models.Endp
 		OccurredAt:  scan.Timestamp,
 		Schedule:    d.opts.Schedule,
 	}
+	opts.TypedSearchAttributes = workflows.StartSearchAttributes(in)
 	_, err := d.starter.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
+		d.opts.Metrics.WorkflowStart(metrics.StartAlreadyStarted)
 		return nil // delivered or delivering already: the ID makes the start idempotent
 	}
 	if err != nil {
+		d.opts.Metrics.WorkflowStart(metrics.StartError)
 		return fmt.Errorf("start delivery of %s to %s: %w", scan.ID, ep.ID, err)
 	}
+	d.opts.Metrics.WorkflowStart(metrics.StartStarted)
 	return nil
 }

@@ -1,0 +1,124 @@
+// Command scanforge-bench measures ScanForge against its performance
+// targets: redirects against a bare Gin 302 handler, scan → webhook
+// latency, delivery throughput against a minimal Temporal workflow, and a
+// burst of scans, each on the dev stack (SQLite) and with PostgreSQL as the
+// app database. See BENCHMARKS.md.
+//
+//	go run ./cmd/scanforge-bench -short    every scenario, small (< 3 min)
+//	go run ./cmd/scanforge-bench           the full run (10,000-scan burst)
+//
+// The systems under test run as child processes of this binary (see
+// internal/bench); this process only generates load and receives webhooks.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/scanforge/scanforge/internal/bench"
+)
+
+func main() {
+	if role := os.Getenv(bench.RoleEnv); role != "" {
+		if err := bench.RunChild(role); err != nil {
+			fmt.Fprintln(os.Stderr, "scanforge-bench child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "scanforge-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("scanforge-bench", flag.ContinueOnError)
+	short := fs.Bool("short", false, "quick run: every scenario with small sizes (under 3 minutes)")
+	stacks := fs.String("stacks", "sqlite,postgres", "stacks to run: sqlite, postgres or both")
+	pgURL := fs.String("postgres", postgresURL(), "PostgreSQL database for the postgres stack (a schema per run is created and dropped)")
+	jsonPath := fs.String("json", "", "write the JSON report to this file instead of stdout")
+	logPath := fs.String("logs", "", "write the stack processes' logs to this file (default: discarded)")
+	scenarios := fs.String("scenarios", "", "comma-separated scenarios to run: redirects, webhook, throughput, burst (default all)")
+	profileDir := fs.String("pprof", "", "write a CPU profile of the stack process per scenario into this directory")
+	burst := fs.Int("burst", 0, "override the number of burst scans")
+	workflows := fs.Int("workflows", 0, "override the number of workflows per kind and round (delivery throughput)")
+	redirects := fs.Int("redirects", 0, "override the number of closed-loop redirect requests per round")
+	rounds := fs.Int("rounds", 0, "override the number of rounds (redirects, delivery throughput)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+
+	opts := bench.Options{
+		Mode:        "full",
+		Sizes:       bench.FullSizes(),
+		Stacks:      strings.Split(*stacks, ","),
+		PostgresURL: *pgURL,
+		Command:     "go run ./cmd/scanforge-bench " + strings.Join(args, " "),
+		Progress:    os.Stderr,
+		ProfileDir:  *profileDir,
+	}
+	if *scenarios != "" {
+		opts.Scenarios = strings.Split(*scenarios, ",")
+	}
+	if *short {
+		opts.Mode, opts.Sizes = "short", bench.ShortSizes()
+	}
+	if *burst > 0 {
+		opts.Sizes.Burst = *burst
+	}
+	if *workflows > 0 {
+		opts.Sizes.Workflows = *workflows
+	}
+	if *redirects > 0 {
+		opts.Sizes.RedirectRequests = *redirects
+	}
+	if *rounds > 0 {
+		opts.Sizes.Rounds = *rounds
+	}
+	if *logPath != "" {
+		f, err := os.Create(*logPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		opts.ChildLogs = f
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	rep, err := bench.Run(ctx, opts)
+	if rep != nil {
+		rep.WriteTable(os.Stdout)
+		var out io.Writer = os.Stdout
+		if *jsonPath != "" {
+			f, ferr := os.Create(*jsonPath)
+			if ferr != nil {
+				return ferr
+			}
+			defer f.Close()
+			out = f
+		} else {
+			fmt.Println("```json")
+			defer fmt.Println("```")
+		}
+		if jerr := rep.WriteJSON(out); jerr != nil && err == nil {
+			err = jerr
+		}
+	}
+	return err
+}
+
+// postgresURL is the database the test suite uses too.
+func postgresURL() string {
+	if u := os.Getenv("SCANFORGE_TEST_POSTGRES_URL"); u != "" {
+		return u
+	}
+	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}

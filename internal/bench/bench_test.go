@@ -1,0 +1,137 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestMain lets the test binary play the children the harness starts: Run
+// re-executes its own binary with RoleEnv set.
+func TestMain(m *testing.M) {
+	if role := os.Getenv(RoleEnv); role != "" {
+		if err := RunChild(role); err != nil {
+			fmt.Fprintln(os.Stderr, "bench child:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// syncBuffer collects the children's logs, written from exec's goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestSmoke runs every scenario with tiny sizes on the dev stack and checks
+// that the harness measures what it claims: every request answered, every
+// webhook received and verified. It asserts no timing.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an embedded Temporal server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	logs := &syncBuffer{}
+	var progress syncBuffer
+	rep, err := Run(ctx, Options{
+		Mode: "smoke", Sizes: SmokeSizes(), Stacks: []string{StackSQLite},
+		Progress: &progress, ChildLogs: logs,
+	})
+	if err != nil {
+		t.Fatalf("run: %v\nprogress:\n%s\nchild logs:\n%s", err, progress.String(), tail(logs.String(), 4000))
+	}
+	if len(rep.Stacks) != 1 {
+		t.Fatalf("got %d stack reports, want 1", len(rep.Stacks))
+	}
+	s := rep.Stacks[0]
+	z := SmokeSizes()
+
+	r := s.Redirects
+	figures := append(append([]Figures{}, r.Bare...), r.Ours...)
+	figures = append(figures, r.BareAtRate, r.OursAtRate)
+	for i, f := range figures {
+		if f.Requests == 0 || f.Errors != 0 {
+			t.Errorf("redirect run %d: %d requests, %d errors", i, f.Requests, f.Errors)
+		}
+	}
+	if r.PendingAfter != 0 {
+		t.Errorf("outbox left %d scans pending after the redirect runs", r.PendingAfter)
+	}
+
+	w := s.ScanToWebhook
+	if w.Scans.Requests != z.Scans || w.Scans.Errors != 0 || w.Received != z.Scans || w.Missing != 0 {
+		t.Errorf("scan → webhook: %d scans (%d errors), %d received, %d missing; want all %d",
+			w.Scans.Requests, w.Scans.Errors, w.Received, w.Missing, z.Scans)
+	}
+	if w.Latency.Count != z.Scans {
+		t.Errorf("scan → webhook: %d latencies, want %d", w.Latency.Count, z.Scans)
+	}
+
+	d := s.Delivery
+	if len(d.Minimal) != z.Rounds || len(d.Delivery) != z.Rounds {
+		t.Fatalf("delivery throughput: %d minimal and %d delivery rounds, want %d", len(d.Minimal), len(d.Delivery), z.Rounds)
+	}
+	for _, f := range append(append([]WorkflowFigures{}, d.Minimal...), d.Delivery...) {
+		if f.Workflows != z.Workflows || f.Errors != 0 {
+			t.Errorf("workflow run: %d workflows, %d errors (%s)", f.Workflows, f.Errors, f.FirstError)
+		}
+	}
+	for _, f := range d.Delivery {
+		if f.Received != z.Workflows {
+			t.Errorf("delivery run: %d webhooks received, want %d", f.Received, z.Workflows)
+		}
+	}
+
+	b := s.Burst
+	if b.Scans.Requests != z.Burst || b.Scans.Errors != 0 || b.Received != z.Burst || b.Missing != 0 {
+		t.Errorf("burst: %d scans (%d errors), %d unique events received, %d missing; want all %d",
+			b.Scans.Requests, b.Scans.Errors, b.Received, b.Missing, z.Burst)
+	}
+	if s.InvalidSignatures != 0 {
+		t.Errorf("%d deliveries failed signature verification", s.InvalidSignatures)
+	}
+	if s.PeakRSSMiB <= 0 || b.PeakRSSMiB <= 0 {
+		t.Errorf("peak RSS not read: %v / %v MiB", s.PeakRSSMiB, b.PeakRSSMiB)
+	}
+
+	var table, js bytes.Buffer
+	rep.WriteTable(&table)
+	if err := rep.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"### Targets", "redirect throughput vs bare gin", "**4. Burst**"} {
+		if !strings.Contains(table.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, table.String())
+		}
+	}
+	if !strings.Contains(js.String(), `"received_unique": 30`) {
+		t.Errorf("JSON lacks the burst count:\n%s", tail(js.String(), 2000))
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}

@@ -1,0 +1,272 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Report is everything one run measured.
+type Report struct {
+	Mode    string        `json:"mode"`
+	Command string        `json:"command"`
+	Started time.Time     `json:"started"`
+	Seconds float64       `json:"seconds"`
+	Machine Machine       `json:"machine"`
+	Sizes   Sizes         `json:"sizes"`
+	Stacks  []StackReport `json:"stacks"`
+}
+
+// StackReport holds the figures of one stack.
+type StackReport struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// StartupMS is the stack's own start (Temporal, database, app) until it
+	// serves; ProcessReadyMS adds the process start, as the harness saw it.
+	Scenarios         []string         `json:"scenarios"` // the scenarios run
+	StartupMS         int64            `json:"startup_ms"`
+	ProcessReadyMS    int64            `json:"process_ready_ms"`
+	Redirects         RedirectReport   `json:"redirects"`
+	ScanToWebhook     WebhookReport    `json:"scan_to_webhook"`
+	Delivery          ThroughputReport `json:"delivery_throughput"`
+	Burst             BurstReport      `json:"burst"`
+	PeakRSSMiB        float64          `json:"peak_rss_mib"` // VmHWM of the stack process over all scenarios
+	InvalidSignatures int              `json:"invalid_signatures"`
+	Targets           []Target         `json:"targets"`
+}
+
+// RedirectReport is scenario 1.
+type RedirectReport struct {
+	Concurrency  int       `json:"concurrency"`
+	Bare         []Figures `json:"bare_rounds"`
+	Ours         []Figures `json:"scanforge_rounds"`
+	BestBare     float64   `json:"best_bare_rps"`
+	BestOurs     float64   `json:"best_scanforge_rps"`
+	Ratio        float64   `json:"ratio"`
+	FixedRate    float64   `json:"fixed_rate"`
+	BareAtRate   Figures   `json:"bare_at_fixed_rate"`
+	OursAtRate   Figures   `json:"scanforge_at_fixed_rate"`
+	PendingAfter int64     `json:"outbox_pending_after"`
+}
+
+// WebhookReport is scenario 2.
+type WebhookReport struct {
+	Rate       float64 `json:"scans_per_second"`
+	Scans      Figures `json:"scans"`
+	Received   int     `json:"received"`
+	Missing    int     `json:"missing"`
+	Duplicates int     `json:"duplicates"`
+	Latency    Latency `json:"redirect_to_webhook"`
+}
+
+// ThroughputReport is scenario 3.
+type ThroughputReport struct {
+	Concurrency  int               `json:"concurrency"`
+	Minimal      []WorkflowFigures `json:"minimal_rounds"`
+	Delivery     []WorkflowFigures `json:"delivery_rounds"`
+	BestMinimal  float64           `json:"best_minimal_per_second"`
+	BestDelivery float64           `json:"best_delivery_per_second"`
+	Ratio        float64           `json:"ratio"`
+}
+
+// WorkflowFigures are one run of workflows.
+type WorkflowFigures struct {
+	Workflows        int     `json:"workflows"`
+	Errors           int     `json:"errors"`
+	FirstError       string  `json:"first_error,omitempty"`
+	Received         int     `json:"webhooks_received,omitempty"`
+	Seconds          float64 `json:"seconds"`
+	PerSecond        float64 `json:"per_second"`
+	Latency          Latency `json:"start_to_result"`
+	CPUSeconds       float64 `json:"process_cpu_seconds"`
+	CPUPerWorkflowMS float64 `json:"process_cpu_ms_per_workflow"`
+}
+
+// BurstReport is scenario 4.
+type BurstReport struct {
+	Concurrency              int     `json:"concurrency"`
+	Scans                    Figures `json:"scans"`
+	Received                 int     `json:"received_unique"`
+	Missing                  int     `json:"missing"`
+	Duplicates               int     `json:"duplicates"`
+	AllArrivedSeconds        float64 `json:"all_arrived_seconds"`         // from the first scan
+	AfterLastRedirectSeconds float64 `json:"after_last_redirect_seconds"` // from the last 302
+	DeliveriesPerSecond      float64 `json:"deliveries_per_second"`
+	CPUSeconds               float64 `json:"process_cpu_seconds"`
+	PeakRSSMiB               float64 `json:"peak_rss_mib"`
+}
+
+// Target is one performance target and how the run did against it.
+type Target struct {
+	Name  string `json:"name"`
+	Goal  string `json:"goal"`
+	Value string `json:"value"`
+	Met   bool   `json:"met"`
+}
+
+func targets(s *StackReport) []Target {
+	r, w, d, b := s.Redirects, s.ScanToWebhook, s.Delivery, s.Burst
+	ts := []Target{
+		{"redirect throughput vs bare gin", "≥ 50 %", pct(r.Ratio), r.Ratio >= 0.5},
+		{fmt.Sprintf("redirect p99 at %.0f req/s", r.FixedRate), "≤ 10 ms",
+			fmt.Sprintf("%.2f ms", r.OursAtRate.Latency.P99), r.OursAtRate.Errors == 0 && r.OursAtRate.Latency.P99 <= 10},
+		{"scan → webhook p50", "≤ 100 ms", fmt.Sprintf("%.1f ms", w.Latency.P50), w.Missing == 0 && w.Latency.P50 <= 100},
+		{"scan → webhook p99", "≤ 1 s", fmt.Sprintf("%.1f ms", w.Latency.P99), w.Missing == 0 && w.Latency.P99 <= 1000},
+		{"delivery throughput vs minimal workflow", "≥ 90 %", pct(d.Ratio), d.Ratio >= 0.9},
+		{fmt.Sprintf("burst: %d events received", b.Scans.Requests), "all, none lost",
+			fmt.Sprintf("%d unique, %d missing, %d duplicates", b.Received, b.Missing, b.Duplicates),
+			b.Scans.Errors == 0 && b.Missing == 0 && b.Received == b.Scans.Requests},
+		{"process peak RSS", "≤ 500 MB", fmt.Sprintf("%.0f MiB", s.PeakRSSMiB), s.PeakRSSMiB*1.048576 <= 500},
+	}
+	// Which scenario each target belongs to; the RSS one to all.
+	of := []string{ScenarioRedirects, ScenarioRedirects, ScenarioWebhook, ScenarioWebhook, ScenarioThroughput, ScenarioBurst, ""}
+	for i := range ts {
+		if of[i] != "" && !slices.Contains(s.Scenarios, of[i]) {
+			ts[i].Value, ts[i].Met = "not run", false
+		}
+	}
+	return ts
+}
+
+func pct(ratio float64) string { return fmt.Sprintf("%.1f %%", ratio*100) }
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// WriteTable writes the report as Markdown tables.
+func (r *Report) WriteTable(w io.Writer) {
+	m := r.Machine
+	fmt.Fprintf(w, "## ScanForge benchmark: %s mode\n\n", r.Mode)
+	fmt.Fprintf(w, "- Command: `%s`\n", r.Command)
+	fmt.Fprintf(w, "- Started %s, took %.0f s\n", r.Started.Format(time.RFC3339), r.Seconds)
+	fmt.Fprintf(w, "- Machine: %d CPUs, %s, %d MiB RAM, %s, %s\n", m.CPUs, m.Model, m.MemoryMiB, m.OS, m.GoVersion)
+	fmt.Fprintf(w, "- Load average (1/5/15 min) at start %s, at end %s\n\n", m.LoadAvgStart, m.LoadAvgEnd)
+
+	if len(r.Stacks) == 0 {
+		return
+	}
+	header := "| Target | Goal |"
+	rule := "|---|---|"
+	for _, s := range r.Stacks {
+		header += " " + s.Name + " |"
+		rule += "---|"
+	}
+	fmt.Fprintf(w, "### Targets\n\n%s\n%s\n", header, rule)
+	for i, t := range r.Stacks[0].Targets {
+		line := fmt.Sprintf("| %s | %s |", t.Name, t.Goal)
+		for _, s := range r.Stacks {
+			if i < len(s.Targets) {
+				line += fmt.Sprintf(" %s %s |", s.Targets[i].Value, mark(s.Targets[i].Met))
+			}
+		}
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintln(w)
+
+	for _, s := range r.Stacks {
+		writeStack(w, s)
+	}
+}
+
+func mark(met bool) string {
+	if met {
+		return "✅"
+	}
+	return "❌"
+}
+
+func writeStack(w io.Writer, s StackReport) {
+	fmt.Fprintf(w, "### Stack %s: %s\n\n", s.Name, s.Description)
+	fmt.Fprintf(w, "Start: %d ms to serving (%d ms including process start). Peak RSS (VmHWM, whole run): %.0f MiB. Invalid signatures: %d.\n\n",
+		s.StartupMS, s.ProcessReadyMS, s.PeakRSSMiB, s.InvalidSignatures)
+
+	if slices.Contains(s.Scenarios, ScenarioRedirects) {
+		writeRedirects(w, s.Redirects)
+	}
+	if slices.Contains(s.Scenarios, ScenarioWebhook) {
+		writeWebhook(w, s.ScanToWebhook)
+	}
+	if slices.Contains(s.Scenarios, ScenarioThroughput) {
+		writeThroughput(w, s.Delivery)
+	}
+	if slices.Contains(s.Scenarios, ScenarioBurst) {
+		writeBurst(w, s.Burst)
+	}
+}
+
+func writeRedirects(w io.Writer, rd RedirectReport) {
+	fmt.Fprintf(w, "**1. Redirects** (closed loop, concurrency %d; scans durably recorded, outbox pending after: %d)\n\n", rd.Concurrency, rd.PendingAfter)
+	fmt.Fprintln(w, "| Run | Requests | Errors | req/s | p50 ms | p90 ms | p99 ms | max ms | server CPU ms/req | client CPU ms/req |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	for i := range max(len(rd.Bare), len(rd.Ours)) {
+		if i < len(rd.Bare) {
+			figuresRow(w, fmt.Sprintf("bare gin, round %d", i+1), rd.Bare[i])
+		}
+		if i < len(rd.Ours) {
+			figuresRow(w, fmt.Sprintf("scanforge, round %d", i+1), rd.Ours[i])
+		}
+	}
+	figuresRow(w, fmt.Sprintf("bare gin at %.0f/s", rd.FixedRate), rd.BareAtRate)
+	figuresRow(w, fmt.Sprintf("scanforge at %.0f/s", rd.FixedRate), rd.OursAtRate)
+	fmt.Fprintf(w, "\nBest: scanforge %.0f req/s, bare gin %.0f req/s: ratio %s.\n\n", rd.BestOurs, rd.BestBare, pct(rd.Ratio))
+
+}
+
+func writeWebhook(w io.Writer, wh WebhookReport) {
+	fmt.Fprintf(w, "**2. Scan → webhook** (%.0f scans/s, %d scans; %d received, %d missing, %d duplicates)\n\n",
+		wh.Rate, wh.Scans.Requests, wh.Received, wh.Missing, wh.Duplicates)
+	fmt.Fprintln(w, "| | p50 ms | p90 ms | p99 ms | max ms |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	fmt.Fprintf(w, "| 302 latency | %.2f | %.2f | %.2f | %.2f |\n", wh.Scans.Latency.P50, wh.Scans.Latency.P90, wh.Scans.Latency.P99, wh.Scans.Latency.Max)
+	fmt.Fprintf(w, "| 302 → signed webhook received | %.1f | %.1f | %.1f | %.1f |\n\n", wh.Latency.P50, wh.Latency.P90, wh.Latency.P99, wh.Latency.Max)
+
+}
+
+func writeThroughput(w io.Writer, d ThroughputReport) {
+	fmt.Fprintf(w, "**3. Delivery throughput** (%d workflows in flight, started eagerly inside the process)\n\n", d.Concurrency)
+	fmt.Fprintln(w, "| Run | Workflows | Errors | per s | p50 ms | p99 ms | process CPU ms/workflow |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for i := range max(len(d.Minimal), len(d.Delivery)) {
+		if i < len(d.Minimal) {
+			workflowRow(w, fmt.Sprintf("minimal one-activity, round %d", i+1), d.Minimal[i])
+		}
+		if i < len(d.Delivery) {
+			workflowRow(w, fmt.Sprintf("delivery, round %d (%d webhooks)", i+1, d.Delivery[i].Received), d.Delivery[i])
+		}
+	}
+	fmt.Fprintf(w, "\nBest: delivery %.1f/s, minimal %.1f/s: ratio %s.\n\n", d.BestDelivery, d.BestMinimal, pct(d.Ratio))
+
+}
+
+func writeBurst(w io.Writer, b BurstReport) {
+	fmt.Fprintf(w, "**4. Burst** (%d scans, concurrency %d)\n\n", b.Scans.Requests, b.Concurrency)
+	fmt.Fprintln(w, "| Figure | Value |")
+	fmt.Fprintln(w, "|---|---|")
+	fmt.Fprintf(w, "| redirects | %.0f req/s, %d errors, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms |\n",
+		b.Scans.PerSecond, b.Scans.Errors, b.Scans.Latency.P50, b.Scans.Latency.P90, b.Scans.Latency.P99, b.Scans.Latency.Max)
+	fmt.Fprintf(w, "| all webhooks arrived | %.1f s after the first scan, %.1f s after the last 302 |\n", b.AllArrivedSeconds, b.AfterLastRedirectSeconds)
+	fmt.Fprintf(w, "| end-to-end deliveries/s | %.1f |\n", b.DeliveriesPerSecond)
+	fmt.Fprintf(w, "| unique event IDs received | %d (missing %d, duplicates %d) |\n", b.Received, b.Missing, b.Duplicates)
+	fmt.Fprintf(w, "| process CPU | %.1f s (%.1f ms per scan) |\n", b.CPUSeconds, b.CPUSeconds*1000/float64(max(1, b.Scans.Requests)))
+	fmt.Fprintf(w, "| peak RSS after the burst | %.0f MiB |\n\n", b.PeakRSSMiB)
+}
+
+func figuresRow(w io.Writer, name string, f Figures) {
+	fmt.Fprintf(w, "| %s | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f |\n", name, f.Requests, f.Errors,
+		f.PerSecond, f.Latency.P50, f.Latency.P90, f.Latency.P99, f.Latency.Max, f.CPUPerRequestMS, f.ClientCPUPerRequestMS)
+}
+
+func workflowRow(w io.Writer, name string, f WorkflowFigures) {
+	errs := fmt.Sprint(f.Errors)
+	if f.FirstError != "" {
+		errs += " (" + strings.ReplaceAll(f.FirstError, "|", "/") + ")"
+	}
+	fmt.Fprintf(w, "| %s | %d | %s | %.1f | %.0f | %.0f | %.1f |\n", name, f.Workflows, errs, f.PerSecond, f.Latency.P50, f.Latency.P99, f.CPUPerWorkflowMS)
+}

@@ -1,0 +1,366 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Slugs of the codes every stack gets: scans of plainSlug go to no endpoint
+// (scenario 1 measures the redirect path: lookup, enrichment, durable
+// group-committed insert, outbox drain), scans of hookSlug to the receiver.
+// Scenarios, in the order they run.
+const (
+	ScenarioRedirects  = "redirects"
+	ScenarioWebhook    = "webhook"
+	ScenarioThroughput = "throughput"
+	ScenarioBurst      = "burst"
+)
+
+const (
+	plainSlug = "bench-plain"
+	hookSlug  = "bench-hook"
+)
+
+// stackRun is one stack under test and what the scenarios share.
+type stackRun struct {
+	opts     Options
+	name     string
+	stack    *child
+	bare     *child
+	rcv      *receiver
+	load     *http.Client
+	hookCode string
+	endpoint string
+}
+
+func (s *stackRun) progress(format string, args ...any) {
+	fmt.Fprintf(s.opts.Progress, "[%s %s] %s\n", time.Now().Format("15:04:05"), s.name, fmt.Sprintf(format, args...))
+}
+
+func runStackScenarios(ctx context.Context, opts Options, name string) (*StackReport, error) {
+	env, desc, cleanup, err := stackEnv(opts, name)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	s := &stackRun{opts: opts, name: name}
+	s.progress("starting the stack process (%s)", desc)
+	began := time.Now()
+	s.stack, err = startChild(ctx, opts.Executable, roleStack, env, opts.ChildLogs)
+	if err != nil {
+		return nil, err
+	}
+	sr := &StackReport{
+		Name: name, Description: desc,
+		StartupMS: s.stack.info.StartupMS, ProcessReadyMS: time.Since(began).Milliseconds(),
+	}
+	defer func() {
+		if err := s.stack.stop(); err != nil {
+			s.progress("stack process: %v", err)
+		}
+	}()
+	s.rcv, err = startReceiver("")
+	if err != nil {
+		return sr, err
+	}
+	defer s.rcv.close()
+	s.load = newLoadClient(max(opts.Sizes.RedirectConcurrency, opts.Sizes.BurstConcurrency, 64))
+	if err := s.setup(ctx); err != nil {
+		return sr, fmt.Errorf("setup: %w", err)
+	}
+
+	for _, sc := range []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{ScenarioRedirects, func(ctx context.Context) (err error) { sr.Redirects, err = s.redirectsWithBare(ctx); return err }},
+		{ScenarioWebhook, func(ctx context.Context) (err error) { sr.ScanToWebhook, err = s.scanToWebhook(ctx); return err }},
+		{ScenarioThroughput, func(ctx context.Context) (err error) { sr.Delivery, err = s.throughput(ctx); return err }},
+		{ScenarioBurst, func(ctx context.Context) (err error) { sr.Burst, err = s.burst(ctx); return err }},
+	} {
+		if len(opts.Scenarios) > 0 && !slices.Contains(opts.Scenarios, sc.name) {
+			continue
+		}
+		stopProfile := s.profile(ctx, sc.name)
+		err := sc.run(ctx)
+		stopProfile()
+		if err != nil {
+			return sr, fmt.Errorf("%s: %w", sc.name, err)
+		}
+		sr.Scenarios = append(sr.Scenarios, sc.name)
+	}
+	sr.PeakRSSMiB, _ = s.stack.memory()
+	sr.InvalidSignatures = s.rcv.invalidCount()
+	sr.Targets = targets(sr)
+	return sr, nil
+}
+
+// profile starts a CPU profile of the stack process for scenario when
+// Options.ProfileDir is set, and returns the function that stops it.
+func (s *stackRun) profile(ctx context.Context, scenario string) func() {
+	if s.opts.ProfileDir == "" {
+		return func() {}
+	}
+	path, err := filepath.Abs(filepath.Join(s.opts.ProfileDir, s.name+"-"+scenario+".pprof"))
+	if err == nil {
+		err = s.stack.controlCall(ctx, "/profile/start", map[string]string{"path": path}, &struct{}{})
+	}
+	if err != nil {
+		s.progress("profile %s: %v", scenario, err)
+		return func() {}
+	}
+	return func() {
+		if err := s.stack.controlCall(ctx, "/profile/stop", map[string]string{}, &struct{}{}); err != nil {
+			s.progress("profile %s: %v", scenario, err)
+		}
+	}
+}
+
+// setup creates the two codes and the receiver's endpoint through the API.
+func (s *stackRun) setup(ctx context.Context) error {
+	for _, slug := range []string{plainSlug, hookSlug} {
+		var code struct{ ID string }
+		if err := s.api(ctx, "/api/v1/codes", map[string]any{
+			"slug": slug, "name": "Benchmark " + slug, "destination_url": "https://shop.example.com/spring",
+		}, &code); err != nil {
+			return err
+		}
+		if slug == hookSlug {
+			s.hookCode = code.ID
+		}
+	}
+	var ep struct{ ID, Secret string }
+	if err := s.api(ctx, "/api/v1/endpoints", map[string]any{
+		"url": s.rcv.url, "description": "benchmark receiver", "code_ids": []string{s.hookCode},
+	}, &ep); err != nil {
+		return err
+	}
+	s.endpoint = ep.ID
+	s.rcv.setSecret(ep.Secret)
+	return nil
+}
+
+func (s *stackRun) api(ctx context.Context, path string, body, out any) error {
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.stack.info.HTTP+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+s.stack.info.APIKey)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusCreated {
+		return fmt.Errorf("POST %s: %s: %s", path, res.Status, raw)
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// measured runs load against c's process and adds the process's CPU time.
+func measured(c *child, load func() run) Figures {
+	cpu0, self0 := c.cpu(), selfCPU()
+	f := load().figures()
+	f.CPUSeconds = round((c.cpu() - cpu0).Seconds(), 2)
+	if f.Requests > 0 {
+		f.CPUPerRequestMS = round(f.CPUSeconds*1000/float64(f.Requests), 3)
+		f.ClientCPUPerRequestMS = round((selfCPU()-self0).Seconds()*1000/float64(f.Requests), 3)
+	}
+	return f
+}
+
+// redirectsWithBare runs scenario 1 with a bare handler process beside.
+func (s *stackRun) redirectsWithBare(ctx context.Context) (RedirectReport, error) {
+	var err error
+	s.bare, err = startChild(ctx, s.opts.Executable, roleBare, nil, s.opts.ChildLogs)
+	if err != nil {
+		return RedirectReport{}, err
+	}
+	defer func() {
+		if err := s.bare.stop(); err != nil {
+			s.progress("bare process: %v", err)
+		}
+	}()
+	return s.redirects(ctx)
+}
+
+// redirects is scenario 1: closed-loop capacity of ours and of the bare
+// handler in alternating rounds, then both at a fixed rate.
+func (s *stackRun) redirects(ctx context.Context) (RedirectReport, error) {
+	z := s.opts.Sizes
+	rep := RedirectReport{Concurrency: z.RedirectConcurrency, FixedRate: z.FixedRate}
+	ours := scanRequest(s.stack.info.HTTP+"/q/"+plainSlug, nil)
+	bare := scanRequest(s.bare.info.HTTP+"/q/"+plainSlug, nil)
+	closed := func(c *child, req func(int) *http.Request, n int) Figures {
+		return measured(c, func() run { return closedLoop(ctx, s.load, n, z.RedirectConcurrency, req) })
+	}
+	closed(s.bare, bare, z.Warmup)
+	closed(s.stack, ours, z.Warmup)
+	if _, err := s.stack.waitDrained(ctx, time.Minute); err != nil {
+		return rep, err
+	}
+	for round := 1; round <= z.Rounds; round++ {
+		s.progress("redirects round %d/%d: bare gin, %d requests at concurrency %d", round, z.Rounds, z.RedirectRequests, z.RedirectConcurrency)
+		rep.Bare = append(rep.Bare, closed(s.bare, bare, z.RedirectRequests))
+		s.progress("redirects round %d/%d: scanforge", round, z.Rounds)
+		rep.Ours = append(rep.Ours, closed(s.stack, ours, z.RedirectRequests))
+		pending, err := s.stack.waitDrained(ctx, 2*time.Minute)
+		if err != nil {
+			return rep, err
+		}
+		rep.PendingAfter = pending
+	}
+	for _, f := range rep.Bare {
+		rep.BestBare = max(rep.BestBare, f.PerSecond)
+	}
+	for _, f := range rep.Ours {
+		rep.BestOurs = max(rep.BestOurs, f.PerSecond)
+	}
+	if rep.BestBare > 0 {
+		rep.Ratio = round(rep.BestOurs/rep.BestBare, 3)
+	}
+
+	s.progress("redirects at a fixed %.0f/s: bare gin, then scanforge (%d requests each)", z.FixedRate, z.FixedRateRequests)
+	rep.BareAtRate = measured(s.bare, func() run { return fixedRate(ctx, s.load, z.FixedRateRequests, z.FixedRate, bare) })
+	rep.OursAtRate = measured(s.stack, func() run { return fixedRate(ctx, s.load, z.FixedRateRequests, z.FixedRate, ours) })
+	pending, err := s.stack.waitDrained(ctx, 2*time.Minute)
+	rep.PendingAfter = pending
+	return rep, err
+}
+
+// scanToWebhook is scenario 2: scans at a fixed rate below capacity; time
+// from each 302 to its signed webhook at the receiver.
+func (s *stackRun) scanToWebhook(ctx context.Context) (WebhookReport, error) {
+	z := s.opts.Sizes
+	group := s.name + "-s2"
+	rep := WebhookReport{Rate: z.ScanRate}
+	s.progress("scan → webhook: %d scans at %.0f/s", z.Scans, z.ScanRate)
+	req := scanRequest(s.stack.info.HTTP+"/q/"+hookSlug, func(i int) string { return marker(group, i) })
+	var r run
+	rep.Scans = measured(s.stack, func() run { r = fixedRate(ctx, s.load, z.Scans, z.ScanRate, req); return r })
+	want := rep.Scans.Requests - rep.Scans.Errors
+	s.rcv.waitFor(ctx, group, want, z.IdleTimeout)
+	g, firsts := s.rcv.groupStats(group)
+	var lat []time.Duration
+	for i, sh := range r.Shots {
+		if at, ok := firsts[strconv.Itoa(i)]; ok && sh.ok() {
+			lat = append(lat, at.Sub(sh.Done))
+		}
+	}
+	rep.Received, rep.Duplicates, rep.Missing = g.Unique, g.Duplicates, want-g.Unique
+	rep.Latency = summarise(lat)
+	return rep, nil
+}
+
+// throughput is scenario 3: the delivery workflow against the minimal
+// one-activity workflow, started and awaited inside the stack process at
+// the same concurrency, in alternating rounds.
+func (s *stackRun) throughput(ctx context.Context) (ThroughputReport, error) {
+	z := s.opts.Sizes
+	rep := ThroughputReport{Concurrency: z.WorkflowConcurrency}
+	// Warm both task queues and the worker's caches up first.
+	for _, kind := range []string{"minimal", "delivery"} {
+		if _, err := s.workflows(ctx, workflowsRequest{
+			Kind: kind, N: max(z.WorkflowConcurrency, z.Workflows/10), Concurrency: z.WorkflowConcurrency,
+			CodeID: s.hookCode, EndpointID: s.endpoint, Group: s.name + "-s3-warmup",
+		}); err != nil {
+			return rep, err
+		}
+	}
+	for round := 1; round <= z.Rounds; round++ {
+		// ABBA order over the rounds, so that a drift in the machine's load
+		// does not favour one kind.
+		kinds := []string{"minimal", "delivery"}
+		if round%2 == 0 {
+			kinds = []string{"delivery", "minimal"}
+		}
+		for _, kind := range kinds {
+			s.progress("workflows round %d/%d: %d %s workflows, %d in flight", round, z.Rounds, z.Workflows, kind, z.WorkflowConcurrency)
+			group := fmt.Sprintf("%s-s3-%d", s.name, round)
+			f, err := s.workflows(ctx, workflowsRequest{
+				Kind: kind, N: z.Workflows, Concurrency: z.WorkflowConcurrency,
+				CodeID: s.hookCode, EndpointID: s.endpoint, Group: group,
+			})
+			if err != nil {
+				return rep, err
+			}
+			if kind == "minimal" {
+				rep.Minimal = append(rep.Minimal, f)
+				rep.BestMinimal = max(rep.BestMinimal, f.PerSecond)
+				continue
+			}
+			g, _ := s.rcv.groupStats(group)
+			f.Received = g.Unique
+			rep.Delivery = append(rep.Delivery, f)
+			rep.BestDelivery = max(rep.BestDelivery, f.PerSecond)
+		}
+	}
+	if rep.BestMinimal > 0 {
+		rep.Ratio = round(rep.BestDelivery/rep.BestMinimal, 3)
+	}
+	return rep, nil
+}
+
+func (s *stackRun) workflows(ctx context.Context, req workflowsRequest) (WorkflowFigures, error) {
+	cpu0 := s.stack.cpu()
+	var res workflowsResult
+	if err := s.stack.controlCall(ctx, "/workflows", req, &res); err != nil {
+		return WorkflowFigures{}, err
+	}
+	cpu := (s.stack.cpu() - cpu0).Seconds()
+	lat := make([]time.Duration, len(res.Latencies))
+	for i, us := range res.Latencies {
+		lat[i] = time.Duration(us) * time.Microsecond
+	}
+	f := WorkflowFigures{
+		Workflows: res.N, Errors: res.Errors, FirstError: res.FirstErr,
+		Seconds:    round(res.Elapsed.Seconds(), 3),
+		PerSecond:  round(float64(res.N-res.Errors)/res.Elapsed.Seconds(), 1),
+		Latency:    summarise(lat),
+		CPUSeconds: round(cpu, 2),
+	}
+	if res.N > 0 {
+		f.CPUPerWorkflowMS = round(cpu*1000/float64(res.N), 1)
+	}
+	return f, nil
+}
+
+// burst is scenario 4: Burst scans as fast as the redirect path takes them,
+// then the wait until every webhook has arrived.
+func (s *stackRun) burst(ctx context.Context) (BurstReport, error) {
+	z := s.opts.Sizes
+	group := s.name + "-s4"
+	rep := BurstReport{Concurrency: z.BurstConcurrency}
+	s.progress("burst: %d scans at concurrency %d", z.Burst, z.BurstConcurrency)
+	req := scanRequest(s.stack.info.HTTP+"/q/"+hookSlug, func(i int) string { return marker(group, i) })
+	cpu0 := s.stack.cpu()
+	began := time.Now()
+	rep.Scans = measured(s.stack, func() run { return closedLoop(ctx, s.load, z.Burst, z.BurstConcurrency, req) })
+	answered := time.Now()
+	want := rep.Scans.Requests - rep.Scans.Errors
+	s.progress("burst: %d redirects answered in %.1fs; waiting for %d webhooks", rep.Scans.Requests, rep.Scans.Seconds, want)
+	s.rcv.waitFor(ctx, group, want, z.IdleTimeout)
+	// Let late duplicates (a retried attempt whose first POST did arrive) show.
+	time.Sleep(2 * time.Second)
+	g, _ := s.rcv.groupStats(group)
+	rep.Received, rep.Duplicates, rep.Missing = g.Unique, g.Duplicates, want-g.Unique
+	if !g.Last.IsZero() {
+		rep.AllArrivedSeconds = round(g.Last.Sub(began).Seconds(), 2)
+		rep.AfterLastRedirectSeconds = round(g.Last.Sub(answered).Seconds(), 2)
+		rep.DeliveriesPerSecond = round(float64(g.Unique)/g.Last.Sub(began).Seconds(), 1)
+	}
+	rep.CPUSeconds = round((s.stack.cpu() - cpu0).Seconds(), 1)
+	rep.PeakRSSMiB, _ = s.stack.memory()
+	return rep, nil
+}

@@ -1,0 +1,88 @@
+package outbox_test
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/scanforge/scanforge/internal/outbox"
+	"github.com/scanforge/scanforge/models"
+	"github.com/scanforge/scanforge/workflows"
+)
+
+// memStore is an outbox.Store over fixed scans and endpoints.
+type memStore struct {
+	mu         sync.Mutex
+	scans      []models.Scan
+	endpoints  []models.Endpoint
+	dispatched []string
+}
+
+func (m *memStore) PendingScans(context.Context, int) ([]models.Scan, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []models.Scan
+	for _, s := range m.scans {
+		if !slices.Contains(m.dispatched, s.ID) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) SubscribedEndpoints(context.Context, string, string) ([]models.Endpoint, error) {
+	return m.endpoints, nil
+}
+
+func (m *memStore) MarkDispatched(_ context.Context, ids []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.dispatched = append(m.dispatched, ids...)
+	return nil
+}
+
+// recordingStarter remembers which (scan, endpoint) deliveries were started.
+type recordingStarter struct {
+	mu      sync.Mutex
+	started []string
+}
+
+func (r *recordingStarter) ExecuteWorkflow(_ context.Context, _ client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
+	in := args[0].(workflows.DeliveryInput)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.started = append(r.started, in.ScanID+"→"+in.EndpointID)
+	return nil, nil
+}
+
+func TestHumanOnlyEndpointsSkipBots(t *testing.T) {
+	store := &memStore{
+		scans: []models.Scan{
+			{ID: "scan_human", WorkspaceID: "ws", CodeID: "code", Source: "qr"},
+			{ID: "scan_bot", WorkspaceID: "ws", CodeID: "code", Source: "qr", IsBot: true, BotReason: "link_preview"},
+		},
+		endpoints: []models.Endpoint{
+			{ID: "ep_all", Enabled: true, AllCodes: true},
+			{ID: "ep_humans", Enabled: true, AllCodes: true, HumanOnly: true},
+		},
+	}
+	starter := &recordingStarter{}
+	d := outbox.New(store, starter, outbox.Options{Logger: slog.New(slog.DiscardHandler)})
+	n, err := d.DrainOnce(context.Background())
+	if err != nil || n != 2 {
+		t.Fatalf("DrainOnce = %d, %v", n, err)
+	}
+	slices.Sort(starter.started)
+	want := []string{"scan_bot→ep_all", "scan_human→ep_all", "scan_human→ep_humans"}
+	if !slices.Equal(starter.started, want) {
+		t.Fatalf("started %v, want %v", starter.started, want)
+	}
+	// The bot scan is done with although one endpoint skipped it.
+	if slices.Sort(store.dispatched); !slices.Equal(store.dispatched, []string{"scan_bot", "scan_human"}) {
+		t.Fatalf("dispatched %v", store.dispatched)
+	}
+}
