@@ -51,10 +51,13 @@ LABEL org.opencontainers.image.title="scanforge" \
       org.opencontainers.image.description="Dynamic QR codes and redirect links; every scan becomes a signed webhook" \
       org.opencontainers.image.version="${VERSION}"
 
-# Non-root. No HEALTHCHECK here: the same image runs the worker and the
-# one-shot migration, which serve no HTTP; docker-compose.yml checks `serve`.
+# Non-root. No HEALTHCHECK here: the same image runs serve and worker on
+# different ports and the one-shot migration on none; docker-compose.yml
+# checks serve (:8080/readyz) and each worker (:9090/readyz).
 USER 10001:10001
 WORKDIR /home/scanforge
-EXPOSE 8080
+# 8080: serve (API, redirects, /healthz, /readyz, /metrics);
+# 9090: worker (/healthz, /readyz, /metrics; SCANFORGE_METRICS_ADDR).
+EXPOSE 8080 9090
 ENTRYPOINT ["/scanforge"]
 CMD ["serve"]

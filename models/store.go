@@ -506,7 +506,12 @@ func (s *Store) InsertScans(ctx context.Context, scans []Scan) error {
 	if s.db.Name() == "sqlite" {
 		rowsPerStatement = 16
 	}
-	if err := s.db.WithContext(ctx).CreateInBatches(scans, rowsPerStatement).Error; err != nil {
+	db := s.db.WithContext(ctx)
+	if len(scans) <= rowsPerStatement {
+		// One statement is atomic by itself: spare the BEGIN and COMMIT.
+		db = db.Session(&gorm.Session{SkipDefaultTransaction: true})
+	}
+	if err := db.CreateInBatches(scans, rowsPerStatement).Error; err != nil {
 		return fmt.Errorf("insert %d scans: %w", len(scans), err)
 	}
 	return nil

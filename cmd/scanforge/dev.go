@@ -17,6 +17,7 @@ import (
 	"github.com/scanforge/scanforge/internal/app"
 	"github.com/scanforge/scanforge/internal/config"
 	"github.com/scanforge/scanforge/internal/devserver"
+	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/workflows"
 )
@@ -74,10 +75,12 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 
+	reg := metrics.New()
 	tc, err := client.Dial(client.Options{
-		HostPort:  temporalServer.FrontendAddress(),
-		Namespace: temporalServer.Namespace(),
-		Logger:    sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
+		HostPort:       temporalServer.FrontendAddress(),
+		Namespace:      temporalServer.Namespace(),
+		Logger:         sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
+		MetricsHandler: reg.Temporal(),
 	})
 	if err != nil {
 		return fmt.Errorf("temporal client: %w", err)
@@ -90,7 +93,7 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	}
 	printQuickStart(stdout, cfg, temporalServer, ws, apiKey, time.Since(started))
 
-	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, EagerStart: true, GeoIPReload: hangups()}
+	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, EagerStart: true, GeoIPReload: hangups(), Metrics: reg}
 	return a.Run(ctx, ln)
 }
 

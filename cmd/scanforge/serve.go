@@ -11,9 +11,11 @@ import (
 
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/scanforge/scanforge/internal/app"
 	"github.com/scanforge/scanforge/internal/config"
+	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/models"
 )
 
@@ -45,11 +47,14 @@ func production(mode config.Mode) (config.Config, *slog.Logger, *models.Store, e
 	return cfg, logger, store, nil
 }
 
-func temporalOptions(cfg config.Config, logger *slog.Logger) client.Options {
+// temporalOptions are the Temporal client's options; the SDK's metrics go
+// to reg.
+func temporalOptions(cfg config.Config, logger *slog.Logger, reg *metrics.Registry) client.Options {
 	return client.Options{
-		HostPort:  cfg.TemporalAddress,
-		Namespace: cfg.TemporalNamespace,
-		Logger:    sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
+		HostPort:       cfg.TemporalAddress,
+		Namespace:      cfg.TemporalNamespace,
+		Logger:         sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
+		MetricsHandler: reg.Temporal(),
 	}
 }
 
@@ -61,7 +66,8 @@ func runServe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tc, err := client.NewLazyClient(temporalOptions(cfg, logger))
+	reg := metrics.New()
+	tc, err := client.NewLazyClient(temporalOptions(cfg, logger, reg))
 	if err != nil {
 		return fmt.Errorf("temporal client: %w", err)
 	}
@@ -71,7 +77,7 @@ func runServe(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	logger.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
-	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, GeoIPReload: hangups()}
+	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, GeoIPReload: hangups(), Metrics: reg}
 	return a.Serve(ctx, ln)
 }
 
@@ -82,9 +88,17 @@ func runWorker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Listen first, so that a taken port fails the start at once rather
+	// than after Temporal has come up.
+	opsLn, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (SCANFORGE_METRICS_ADDR): %w", cfg.MetricsAddr, err)
+	}
+	defer opsLn.Close()
+	reg := metrics.New()
 	var tc client.Client
 	for delay := time.Second; ; delay = min(delay*2, 30*time.Second) {
-		tc, err = client.DialContext(ctx, temporalOptions(cfg, logger))
+		tc, err = client.DialContext(ctx, temporalOptions(cfg, logger, reg))
 		if err == nil {
 			break
 		}
@@ -96,9 +110,13 @@ func runWorker(ctx context.Context) error {
 		}
 	}
 	defer tc.Close()
-	logger.Info("worker polling", "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace)
-	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger}
-	return a.Work(ctx)
+	logger.Info("worker polling", "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace,
+		"metrics", "http://"+opsLn.Addr().String()+"/metrics")
+	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, Metrics: reg}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.ServeOps(gctx, opsLn) })
+	g.Go(func() error { return a.Work(gctx) })
+	return g.Wait()
 }
 
 func runMigrate(_ context.Context, stdout io.Writer) error {

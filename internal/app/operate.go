@@ -36,7 +36,6 @@ func (a *App) watchStore() {
 // operations port of `scanforge worker`, which has no API to put them on.
 func (a *App) ServeOps(ctx context.Context, ln net.Listener) error {
 	r := gin.New()
-	r.Use(gin.Recovery())
 	a.health(r)
 	if sqlDB, err := a.Store.DB().DB(); err == nil {
 		a.Metrics.WatchDatabase(sqlDB)

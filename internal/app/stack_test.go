@@ -22,6 +22,7 @@ import (
 	"github.com/scanforge/scanforge/internal/app"
 	"github.com/scanforge/scanforge/internal/config"
 	"github.com/scanforge/scanforge/internal/devserver"
+	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/internal/secretbox"
 	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/models"
@@ -41,6 +42,7 @@ type stack struct {
 	stop         func()
 	logger       *slog.Logger         // the app's logger; testLogger() when nil
 	configure    func(*config.Config) // adjusts testConfig() for this stack; optional
+	metrics      *metrics.Registry    // the app's metrics; optional
 }
 
 // withLogger makes the stack's app log to logger (e.g. to capture its output).
@@ -160,7 +162,7 @@ func (s *stack) start(run func(a *app.App, ln net.Listener, ctx context.Context)
 	if logger == nil {
 		logger = testLogger()
 	}
-	s.app = &app.App{Config: cfg, Store: s.store, Temporal: s.temporal, Logger: logger, EagerStart: true}
+	s.app = &app.App{Config: cfg, Store: s.store, Temporal: s.temporal, Logger: logger, EagerStart: true, Metrics: s.metrics}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(s.app, ln, ctx) }()

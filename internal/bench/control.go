@@ -116,6 +116,16 @@ type workflowsResult struct {
 
 func (c *control) routes() http.Handler {
 	mux := http.NewServeMux()
+	// The runtime's profiles (heap, goroutine, …) of the stack process.
+	mux.HandleFunc("GET /profile/{name}", func(w http.ResponseWriter, r *http.Request) {
+		p := pprof.Lookup(r.PathValue("name"))
+		if p == nil {
+			http.Error(w, "no such profile", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_ = p.WriteTo(w, 0)
+	})
 	mux.HandleFunc("GET /pending", func(w http.ResponseWriter, r *http.Request) {
 		var n int64
 		if err := c.store.DB().WithContext(r.Context()).Model(&models.Scan{}).

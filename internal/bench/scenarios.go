@@ -230,6 +230,9 @@ func (s *stackRun) redirects(ctx context.Context) (RedirectReport, error) {
 	if rep.BestBare > 0 {
 		rep.Ratio = round(rep.BestOurs/rep.BestBare, 3)
 	}
+	if bare, ours := leastCPU(rep.Bare), leastCPU(rep.Ours); ours > 0 {
+		rep.CPURatio = round(bare/ours, 3)
+	}
 
 	s.progress("redirects at a fixed %.0f/s: bare gin, then scanforge (%d requests each)", z.FixedRate, z.FixedRateRequests)
 	rep.BareAtRate = measured(s.bare, func() run { return fixedRate(ctx, s.load, z.FixedRateRequests, z.FixedRate, bare) })
@@ -309,6 +312,9 @@ func (s *stackRun) throughput(ctx context.Context) (ThroughputReport, error) {
 	if rep.BestMinimal > 0 {
 		rep.Ratio = round(rep.BestDelivery/rep.BestMinimal, 3)
 	}
+	if minimal, delivery := leastWorkflowCPU(rep.Minimal), leastWorkflowCPU(rep.Delivery); delivery > 0 {
+		rep.CPURatio = round(minimal/delivery, 3)
+	}
 	return rep, nil
 }
 
@@ -363,4 +369,26 @@ func (s *stackRun) burst(ctx context.Context) (BurstReport, error) {
 	rep.CPUSeconds = round((s.stack.cpu() - cpu0).Seconds(), 1)
 	rep.PeakRSSMiB, _ = s.stack.memory()
 	return rep, nil
+}
+
+// leastCPU is the lowest server+client CPU per request over runs.
+func leastCPU(runs []Figures) float64 {
+	least := 0.0
+	for _, f := range runs {
+		if c := f.CPUPerRequestMS + f.ClientCPUPerRequestMS; c > 0 && (least == 0 || c < least) {
+			least = c
+		}
+	}
+	return least
+}
+
+// leastWorkflowCPU is the lowest process CPU per workflow over runs.
+func leastWorkflowCPU(runs []WorkflowFigures) float64 {
+	least := 0.0
+	for _, f := range runs {
+		if c := f.CPUPerWorkflowMS; c > 0 && (least == 0 || c < least) {
+			least = c
+		}
+	}
+	return least
 }
