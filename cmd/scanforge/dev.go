@@ -153,6 +153,9 @@ ScanForge dev is ready (%s).
   Workspace          %s
   API key            %s
 
+Dev mode lets deliveries reach loopback and private addresses, so local
+receivers work; serve and worker refuse them unless told otherwise.
+
 Try it in another terminal (README.md, "Five-minute walkthrough"):
 
   export SCANFORGE_API_KEY=%s
