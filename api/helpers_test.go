@@ -19,7 +19,6 @@ import (
 
 	"github.com/scanforge/scanforge/api"
 	"github.com/scanforge/scanforge/internal/enrich"
-	"github.com/scanforge/scanforge/internal/secretbox"
 	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/models"
 )
@@ -120,7 +119,7 @@ const baseURL = "http://sf.test"
 func newEnv(t *testing.T, kind string, configure ...func(*api.Options)) *env {
 	t.Helper()
 	clk := &clock{t: time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)}
-	store := models.NewStore(testdb.Open(t, kind), clk.Now, models.WithSecretBox(testSecretBox(t)))
+	store := models.NewStore(testdb.Open(t, kind), clk.Now, models.WithSecretBox(testdb.SecretBox(t)))
 	ctx := context.Background()
 	e := &env{t: t, store: store, logs: &syncBuffer{}, enricher: &stubEnricher{}}
 	for _, ws := range []struct{ id, key *string }{{&e.wsID, &e.key}, {&e.otherWS, &e.otherKey}} {
@@ -147,20 +146,6 @@ func newEnv(t *testing.T, kind string, configure ...func(*api.Options)) *env {
 	}
 	e.router = api.NewRouter(opts)
 	return e
-}
-
-// testSecretBox returns a box with a fresh random key.
-func testSecretBox(t *testing.T) *secretbox.Box {
-	t.Helper()
-	key, err := secretbox.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	box, err := secretbox.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
 }
 
 // request is one HTTP call; Key "" sends no Authorization header.

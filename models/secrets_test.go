@@ -15,19 +15,6 @@ import (
 	"github.com/scanforge/scanforge/webhook"
 )
 
-func testBox(t *testing.T) *secretbox.Box {
-	t.Helper()
-	key, err := secretbox.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	box, err := secretbox.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
-}
-
 // fixedClock is a settable time source.
 type fixedClock struct {
 	mu sync.Mutex
@@ -58,7 +45,7 @@ type secretsEnv struct {
 
 func newSecretsEnv(t *testing.T, kind string) *secretsEnv {
 	t.Helper()
-	e := &secretsEnv{clock: &fixedClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}, box: testBox(t)}
+	e := &secretsEnv{clock: &fixedClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}, box: testdb.SecretBox(t)}
 	e.store = models.NewStore(testdb.Open(t, kind), e.clock.Now, models.WithSecretBox(e.box))
 	ctx := context.Background()
 	var err error
@@ -133,7 +120,7 @@ func TestSecretIsEncryptedAtRest(t *testing.T) {
 		}
 
 		// Another key cannot read it, and the error does not show the value.
-		wrong := models.NewStore(e.store.DB(), time.Now, models.WithSecretBox(testBox(t)))
+		wrong := models.NewStore(e.store.DB(), time.Now, models.WithSecretBox(testdb.SecretBox(t)))
 		_, err = wrong.GetEndpointByID(ctx, e.ep.ID)
 		if !errors.Is(err, secretbox.ErrDecrypt) || strings.Contains(err.Error(), stored) || strings.Contains(err.Error(), e.secret) {
 			t.Fatalf("wrong key: err = %v", err)
@@ -261,7 +248,7 @@ func TestRotateEndpointSecret(t *testing.T) {
 
 		// A secret sealed under a lost key: only a rotation without overlap
 		// can replace it (it is not read).
-		lost := models.NewStore(e.store.DB(), e.clock.Now, models.WithSecretBox(testBox(t)))
+		lost := models.NewStore(e.store.DB(), e.clock.Now, models.WithSecretBox(testdb.SecretBox(t)))
 		if _, err := lost.RotateEndpointSecret(ctx, e.ws.ID, e.ep.ID, newSecret(t), time.Hour); !errors.Is(err, secretbox.ErrDecrypt) {
 			t.Fatalf("overlap rotation with another key: %v", err)
 		}
@@ -368,14 +355,14 @@ func TestCheckSecretKey(t *testing.T) {
 	if err := e.store.CheckSecretKey(ctx); err != nil {
 		t.Fatalf("right key: %v", err)
 	}
-	wrong := models.NewStore(e.store.DB(), time.Now, models.WithSecretBox(testBox(t)))
+	wrong := models.NewStore(e.store.DB(), time.Now, models.WithSecretBox(testdb.SecretBox(t)))
 	if err := wrong.CheckSecretKey(ctx); !errors.Is(err, secretbox.ErrDecrypt) {
 		t.Fatalf("wrong key: %v", err)
 	}
 	if err := models.NewStore(e.store.DB(), time.Now).CheckSecretKey(ctx); !errors.Is(err, models.ErrNoSecretBox) {
 		t.Fatalf("no key: %v", err)
 	}
-	empty := models.NewStore(testdb.Open(t, "sqlite"), time.Now, models.WithSecretBox(testBox(t)))
+	empty := models.NewStore(testdb.Open(t, "sqlite"), time.Now, models.WithSecretBox(testdb.SecretBox(t)))
 	if err := empty.CheckSecretKey(ctx); err != nil {
 		t.Fatalf("no secrets yet: %v", err)
 	}

@@ -14,7 +14,7 @@ import (
 func forEachDB(t *testing.T, f func(t *testing.T, s *models.Store)) {
 	for _, kind := range testdb.Kinds {
 		t.Run(kind, func(t *testing.T) {
-			f(t, models.NewStore(testdb.Open(t, kind), time.Now, models.WithSecretBox(testBox(t))))
+			f(t, models.NewStore(testdb.Open(t, kind), time.Now, models.WithSecretBox(testdb.SecretBox(t))))
 		})
 	}
 }

@@ -583,7 +583,7 @@ func TestDeliveryWorkerRegistersSearchAttributes(t *testing.T) {
 	}
 	t.Cleanup(srv.Stop)
 	c := dialTemporal(t, srv.FrontendAddress(), srv.Namespace())
-	store := models.NewStore(testdb.Open(t, "sqlite"), time.Now, models.WithSecretBox(testSecretBox(t)))
+	store := models.NewStore(testdb.Open(t, "sqlite"), time.Now, models.WithSecretBox(testdb.SecretBox(t)))
 	registered := func() map[string]enumspb.IndexedValueType {
 		resp, err := c.OperatorService().ListSearchAttributes(context.Background(),
 			&operatorservice.ListSearchAttributesRequest{Namespace: srv.Namespace()})

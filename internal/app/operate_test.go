@@ -168,7 +168,7 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, c := startTemporal(t)
-	s := operateStack(t, models.NewStore(db, time.Now, models.WithSecretBox(testSecretBox(t))), c, nil, serveOnly)
+	s := operateStack(t, models.NewStore(db, time.Now, models.WithSecretBox(testdb.SecretBox(t))), c, nil, serveOnly)
 
 	readiness := func() (int, map[string]string) {
 		status, body := s.get("/readyz")
@@ -256,7 +256,7 @@ func TestMetricsMoveAfterAScanAndADelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	store := models.NewStore(testdb.Open(t, "sqlite"), time.Now, models.WithSecretBox(testSecretBox(t)))
+	store := models.NewStore(testdb.Open(t, "sqlite"), time.Now, models.WithSecretBox(testdb.SecretBox(t)))
 	s := operateStack(t, store, c, reg, func(a *app.App, ln net.Listener, ctx context.Context) error { return a.Run(ctx, ln) })
 
 	before := s.scrapeMetrics()
@@ -314,7 +314,7 @@ func TestShutdownDuringABurstOfRedirectsLosesNoScan(t *testing.T) {
 	for _, kind := range testdb.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			_, c := startTemporal(t)
-			store := models.NewStore(testdb.Open(t, kind), time.Now, models.WithSecretBox(testSecretBox(t)))
+			store := models.NewStore(testdb.Open(t, kind), time.Now, models.WithSecretBox(testdb.SecretBox(t)))
 			s := operateStack(t, store, c, nil, serveOnly)
 			s.call("POST", "/api/v1/codes", map[string]any{"slug": "burst", "destination_url": "https://example.com"}, http.StatusCreated)
 
@@ -411,7 +411,7 @@ func TestShutdownDuringABurstOfRedirectsLosesNoScan(t *testing.T) {
 // runs: the worker and its operations server.
 func TestOperateWorkerServesHealthAndMetrics(t *testing.T) {
 	_, c := startTemporal(t)
-	store := models.NewStore(testdb.Open(t, "sqlite"), time.Now, models.WithSecretBox(testSecretBox(t)))
+	store := models.NewStore(testdb.Open(t, "sqlite"), time.Now, models.WithSecretBox(testdb.SecretBox(t)))
 	s := operateStack(t, store, c, metrics.New(), func(a *app.App, ln net.Listener, ctx context.Context) error {
 		errs := make(chan error, 2)
 		go func() { errs <- a.Work(ctx) }()

@@ -23,7 +23,6 @@ import (
 	"github.com/scanforge/scanforge/internal/config"
 	"github.com/scanforge/scanforge/internal/devserver"
 	"github.com/scanforge/scanforge/internal/metrics"
-	"github.com/scanforge/scanforge/internal/secretbox"
 	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/workflows"
@@ -48,21 +47,6 @@ type stack struct {
 // withLogger makes the stack's app log to logger (e.g. to capture its output).
 func withLogger(logger *slog.Logger) func(*stack) {
 	return func(s *stack) { s.logger = logger }
-}
-
-// testSecretBox returns a box with a fresh random key, as the encryption
-// key of a test's store.
-func testSecretBox(t *testing.T) *secretbox.Box {
-	t.Helper()
-	key, err := secretbox.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	box, err := secretbox.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return box
 }
 
 func TestMain(m *testing.M) {
@@ -127,7 +111,7 @@ func dialTemporal(t *testing.T, addr, namespace string) client.Client {
 func newStack(t *testing.T, kind string, opts ...func(*stack)) *stack {
 	t.Helper()
 	srv, c := startTemporal(t)
-	store := models.NewStore(testdb.Open(t, kind), time.Now, models.WithSecretBox(testSecretBox(t)))
+	store := models.NewStore(testdb.Open(t, kind), time.Now, models.WithSecretBox(testdb.SecretBox(t)))
 	ctx := context.Background()
 	ws, err := store.CreateWorkspace(ctx, "test")
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/scanforge/scanforge/internal/secretbox"
 	"github.com/scanforge/scanforge/models"
 )
 
@@ -84,4 +85,19 @@ func Open(t testing.TB, kind string) *gorm.DB {
 		t.Fatalf("testdb: %v", err)
 	}
 	return db
+}
+
+// SecretBox returns an encryption box with a fresh random key, for a test
+// store's endpoint secrets.
+func SecretBox(t testing.TB) *secretbox.Box {
+	t.Helper()
+	key, err := secretbox.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := secretbox.New(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return box
 }
