@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"sync"
@@ -117,6 +118,15 @@ type workflowsResult struct {
 func (c *control) routes() http.Handler {
 	mux := http.NewServeMux()
 	// The runtime's profiles (heap, goroutine, …) of the stack process.
+	mux.HandleFunc("GET /memstats", func(w http.ResponseWriter, r *http.Request) {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		writeJSON(w, map[string]uint64{
+			"sys": m.Sys, "heap_sys": m.HeapSys, "heap_inuse": m.HeapInuse, "heap_alloc": m.HeapAlloc,
+			"heap_released": m.HeapReleased, "stack_sys": m.StackSys, "next_gc": m.NextGC,
+			"goroutines": uint64(runtime.NumGoroutine()),
+		})
+	})
 	mux.HandleFunc("GET /profile/{name}", func(w http.ResponseWriter, r *http.Request) {
 		p := pprof.Lookup(r.PathValue("name"))
 		if p == nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -121,6 +122,33 @@ func (s *stackRun) profile(ctx context.Context, scenario string) func() {
 		if err := s.stack.controlCall(ctx, "/profile/stop", map[string]string{}, &struct{}{}); err != nil {
 			s.progress("profile %s: %v", scenario, err)
 		}
+	}
+}
+
+// saveProfile writes the stack process's runtime profile name (heap,
+// goroutine, …) into ProfileDir as <stack>-<file>.pprof.
+func (s *stackRun) saveProfile(ctx context.Context, name, file string) {
+	path := filepath.Join(s.opts.ProfileDir, s.name+"-"+file+".pprof")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.stack.info.Control+"/profile/"+name, nil)
+	if err != nil {
+		s.progress("profile %s: %v", name, err)
+		return
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.progress("profile %s: %v", name, err)
+		return
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err == nil && res.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s", res.Status)
+	}
+	if err == nil {
+		err = os.WriteFile(path, b, 0o644)
+	}
+	if err != nil {
+		s.progress("profile %s: %v", name, err)
 	}
 }
 
@@ -356,6 +384,17 @@ func (s *stackRun) burst(ctx context.Context) (BurstReport, error) {
 	answered := time.Now()
 	want := rep.Scans.Requests - rep.Scans.Errors
 	s.progress("burst: %d redirects answered in %.1fs; waiting for %d webhooks", rep.Scans.Requests, rep.Scans.Seconds, want)
+	if s.opts.ProfileDir != "" {
+		// Half way through, the most deliveries are in flight: keep a heap profile.
+		s.rcv.waitFor(ctx, group, want/2, z.IdleTimeout)
+		s.saveProfile(ctx, "heap", "burst-heap")
+		s.saveProfile(ctx, "goroutine", "burst-goroutine")
+		var mem map[string]uint64
+		if err := s.stack.controlCall(ctx, "/memstats", nil, &mem); err == nil {
+			s.progress("burst half way: %d goroutines, Go heap in use %d MiB, stacks %d MiB, from the OS %d MiB",
+				mem["goroutines"], mem["heap_inuse"]>>20, mem["stack_sys"]>>20, mem["sys"]>>20)
+		}
+	}
 	s.rcv.waitFor(ctx, group, want, z.IdleTimeout)
 	// Let late duplicates (a retried attempt whose first POST did arrive) show.
 	time.Sleep(2 * time.Second)

@@ -346,10 +346,13 @@ func dynamicConfig(inMemory bool, overrides map[string]any) dynamicconfig.Static
 		dynamicconfig.TransferProcessorMaxPollRPS.Key():   10000,
 		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): 10000,
 		dynamicconfig.TimerProcessorMaxPollRPS.Key():      10000,
+		// Mutable states kept in memory. start-dev keeps 8096: after a burst
+		// of deliveries that is hundreds of MB of finished workflows. The
+		// outbox keeps at most 64 deliveries running (BENCHMARKS.md).
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 512,
 		// As start-dev.
 		dynamicconfig.FrontendPersistenceMaxQPS.Key():                    10000,
 		dynamicconfig.HistoryPersistenceMaxQPS.Key():                     45000,
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 		dynamicconfig.EnableEagerWorkflowStart.Key():                     true,
 		// The server never stops this system worker (its pollers outlive

@@ -47,6 +47,15 @@ type Options struct {
 	EagerStart   bool // the worker runs in this process: let the server hand it the first task directly
 	Logger       *slog.Logger
 	Metrics      *metrics.Registry // counts workflow starts; nil: none
+	// MaxInFlight bounds the deliveries started and not yet finished, so a
+	// burst waits here, in the database, instead of piling up as running
+	// workflows, each of which costs the server and the worker memory and
+	// CPU (BENCHMARKS.md). Default 64.
+	MaxInFlight int
+	// InFlightFor is the longest a delivery counts against MaxInFlight: one
+	// still running after it (an endpoint being retried) waits on a durable
+	// timer and costs nothing meanwhile. Default 10s.
+	InFlightFor time.Duration
 }
 
 // Dispatcher drains pending scans into delivery workflows.
@@ -55,6 +64,9 @@ type Dispatcher struct {
 	starter Starter
 	opts    Options
 	wake    chan struct{}
+	// inFlight holds one token per started delivery that has not finished
+	// (nor outlived InFlightFor).
+	inFlight chan struct{}
 }
 
 // New returns a Dispatcher.
@@ -71,10 +83,20 @@ func New(store Store, starter Starter, opts Options) *Dispatcher {
 	if opts.MinInterval <= 0 {
 		opts.MinInterval = 20 * time.Millisecond
 	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 64
+	}
+	if opts.InFlightFor <= 0 {
+		opts.InFlightFor = 10 * time.Second
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &Dispatcher{store: store, starter: starter, opts: opts, wake: make(chan struct{}, 1)}
+	return &Dispatcher{
+		store: store, starter: starter, opts: opts,
+		wake:     make(chan struct{}, 1),
+		inFlight: make(chan struct{}, opts.MaxInFlight),
+	}
 }
 
 // Notify wakes the dispatcher: new scans are durable. It never blocks.
@@ -162,7 +184,7 @@ func (d *Dispatcher) DrainOnce(ctx context.Context) (int, error) {
 		results[i] = make([]error, len(endpoints))
 		for j, ep := range endpoints {
 			g.Go(func() error {
-				results[i][j] = d.start(gctx, scan, ep, payload)
+				results[i][j] = d.start(gctx, ctx, scan, ep, payload)
 				return nil
 			})
 		}
@@ -204,7 +226,34 @@ func takingScan(endpoints []models.Endpoint, scan models.Scan) []models.Endpoint
 	return out
 }
 
-func (d *Dispatcher) start(ctx context.Context, scan models.Scan, ep models.Endpoint, payload []byte) error {
+// start starts the delivery of scan to ep once fewer than MaxInFlight
+// deliveries are running; the delivery then counts as running, within
+// life, until it finishes or InFlightFor has passed.
+func (d *Dispatcher) start(ctx, life context.Context, scan models.Scan, ep models.Endpoint, payload []byte) error {
+	select {
+	case d.inFlight <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("start delivery of %s to %s: %w", scan.ID, ep.ID, ctx.Err())
+	}
+	run, err := d.startWorkflow(ctx, scan, ep, payload)
+	if err != nil || run == nil {
+		<-d.inFlight
+		return err
+	}
+	go d.track(life, run)
+	return nil
+}
+
+// track frees run's in-flight token when it finishes, fails or has run
+// for InFlightFor.
+func (d *Dispatcher) track(ctx context.Context, run client.WorkflowRun) {
+	defer func() { <-d.inFlight }()
+	ctx, cancel := context.WithTimeout(ctx, d.opts.InFlightFor)
+	defer cancel()
+	_ = run.Get(ctx, nil) // its outcome is the workflow's business
+}
+
+func (d *Dispatcher) startWorkflow(ctx context.Context, scan models.Scan, ep models.Endpoint, payload []byte) (client.WorkflowRun, error) {
 	opts := client.StartWorkflowOptions{
 		ID:                       workflows.DeliveryWorkflowID(scan.ID, ep.ID),
 		TaskQueue:                workflows.TaskQueue,
@@ -225,16 +274,16 @@ func (d *Dispatcher) start(ctx context.Context, scan models.Scan, ep models.Endp
 		Schedule:    d.opts.Schedule,
 	}
 	opts.TypedSearchAttributes = workflows.StartSearchAttributes(in)
-	_, err := d.starter.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
+	run, err := d.starter.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
 		d.opts.Metrics.WorkflowStart(metrics.StartAlreadyStarted)
-		return nil // delivered or delivering already: the ID makes the start idempotent
+		return nil, nil // delivered or delivering already: the ID makes the start idempotent
 	}
 	if err != nil {
 		d.opts.Metrics.WorkflowStart(metrics.StartError)
-		return fmt.Errorf("start delivery of %s to %s: %w", scan.ID, ep.ID, err)
+		return nil, fmt.Errorf("start delivery of %s to %s: %w", scan.ID, ep.ID, err)
 	}
 	d.opts.Metrics.WorkflowStart(metrics.StartStarted)
-	return nil
+	return run, nil
 }
