@@ -88,11 +88,7 @@ func newDeliveryAnswer(d deliverylog.Summary) deliveryAnswer {
 		ID: d.ID, RunID: d.RunID, EventType: d.EventType, EndpointID: d.EndpointID,
 		CodeID: nonEmpty(d.CodeID), ScanID: nonEmpty(d.ScanID),
 		State: d.State, Attempts: d.Attempts, StartedAt: d.StartedAt.UTC(), FinishedAt: optionalTime(d.FinishedAt),
-		Failure: d.Failure,
-	}
-	if d.Attempts > 0 {
-		status := d.LastStatus
-		a.LastStatus = &status
+		Failure: d.Failure, LastStatus: d.LastStatus,
 	}
 	if d.LastAttempt != nil {
 		last := newAttemptAnswer(*d.LastAttempt)

@@ -108,7 +108,7 @@ func newDeliveryEnv(t *testing.T) (*env, *fakeDeliveryLog) {
 		Summary: deliverylog.Summary{
 			ID: fakeDeliveryID, RunID: "run-1", EventType: "scan.created", WorkspaceID: e.wsID,
 			EndpointID: "ep_01jq0000000000000000000000", ScanID: "scan_01jq0000000000000000000000",
-			State: "failed", Attempts: 1, LastStatus: 503, StartedAt: started, FinishedAt: started.Add(time.Hour),
+			State: "failed", Attempts: 1, LastStatus: ptr(503), StartedAt: started, FinishedAt: started.Add(time.Hour),
 			Failure: "gave up", LastAttempt: &deliverylog.Attempt{Number: 1, StatusCode: 503, ResponseBody: "down"},
 		},
 		EventID: "evt_01jq0000000000000000000000",
@@ -304,3 +304,5 @@ func TestSendTestEvent(t *testing.T) {
 		t.Fatalf("other workspace: %d %s", rec.Code, strings.TrimSpace(rec.Body.String()))
 	}
 }
+
+func ptr[T any](v T) *T { return &v }

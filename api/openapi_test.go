@@ -643,7 +643,7 @@ func (d *docDeliveries) summary() deliverylog.Summary {
 	s := deliverylog.Summary{
 		ID: docDeliveryID, RunID: "run-1", EventType: "scan.created", WorkspaceID: d.owner,
 		EndpointID: "ep_01jq0000000000000000000000", CodeID: "code_01jq0000000000000000000000",
-		ScanID: "scan_01jq0000000000000000000000", State: "failed", Attempts: 2, LastStatus: 500,
+		ScanID: "scan_01jq0000000000000000000000", State: "failed", Attempts: 2, LastStatus: ptr(500),
 		StartedAt: started, FinishedAt: started.Add(time.Hour), Failure: "gave up",
 		LastAttempt: &deliverylog.Attempt{Number: 2, StartedAt: started.Add(time.Minute), StatusCode: 500, ResponseBody: "oops", Outcome: "retry"},
 	}

@@ -116,7 +116,7 @@ func seedSchema(admin, db *gorm.DB, schema, set string) error {
 	var change []string
 	switch set {
 	case "none":
-		change = []string{`DROP INDEX idx_scans_code_time`, `DROP INDEX idx_scans_workspace_id`, `DROP INDEX idx_scans_dispatched_at`}
+		change = []string{`DROP INDEX idx_scans_code_time`, `DROP INDEX idx_scans_pending`}
 	case "code_time":
 		change = []string{`DROP INDEX idx_scans_code_time`, `CREATE INDEX idx_scans_code_time ON scans (code_id, "timestamp")`}
 	}

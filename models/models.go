@@ -81,9 +81,11 @@ type EndpointCode struct {
 // deliveries have been started in Temporal: the scans table is the outbox.
 // Analytics read it through idx_scans_code_time: a time range of one code
 // (stats), or its scans newest first with the ID breaking ties (the list).
+// The outbox reads idx_scans_pending, which holds only the pending scans:
+// every index costs each redirect an insert, so there are no others.
 type Scan struct {
-	ID             string     `gorm:"primaryKey;size:40;index:idx_scans_code_time,priority:3" json:"id"`
-	WorkspaceID    string     `gorm:"size:40;not null;index" json:"workspace_id"`
+	ID             string     `gorm:"primaryKey;size:40;index:idx_scans_code_time,priority:3;index:idx_scans_pending,where:dispatched_at IS NULL" json:"id"`
+	WorkspaceID    string     `gorm:"size:40;not null" json:"workspace_id"`
 	CodeID         string     `gorm:"size:40;not null;index:idx_scans_code_time,priority:1" json:"code_id"`
 	Slug           string     `gorm:"size:64;not null" json:"slug"`
 	CodeName       string     `gorm:"size:200" json:"code_name"`
@@ -107,5 +109,5 @@ type Scan struct {
 	UserAgent      string     `gorm:"size:1024" json:"user_agent"`
 	IsBot          bool       `gorm:"not null" json:"is_bot"`
 	BotReason      string     `gorm:"size:32" json:"bot_reason"`
-	DispatchedAt   *time.Time `gorm:"index" json:"-"`
+	DispatchedAt   *time.Time `json:"-"`
 }

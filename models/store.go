@@ -23,6 +23,8 @@ type Store struct {
 	db  *gorm.DB
 	now func() time.Time
 	box *secretbox.Box // encrypts endpoint secrets; nil: they cannot be written
+
+	stmts *outboxStatements // prepared on first use
 }
 
 // StoreOption configures a Store.
@@ -38,7 +40,7 @@ func WithSecretBox(box *secretbox.Box) StoreOption {
 // NewStore returns a Store over db. now is the clock (time.Now in production);
 // times are kept in UTC at microsecond precision, what PostgreSQL stores.
 func NewStore(db *gorm.DB, now func() time.Time, opts ...StoreOption) *Store {
-	s := &Store{db: db, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }}
+	s := &Store{db: db, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, stmts: &outboxStatements{}}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -475,70 +477,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, workspaceID, endpointID stri
 	})
 }
 
-// SubscribedEndpoints returns the enabled endpoints of workspaceID that take
-// scans of codeID: workspace-wide ones and those listing the code.
-func (s *Store) SubscribedEndpoints(ctx context.Context, workspaceID, codeID string) ([]Endpoint, error) {
-	var out []Endpoint
-	err := s.db.WithContext(ctx).
-		Where("workspace_id = ? AND enabled = ?", workspaceID, true).
-		Where(s.db.Where("all_codes = ?", true).
-			Or("id IN (?)", s.db.Model(&EndpointCode{}).Select("endpoint_id").Where("code_id = ?", codeID))).
-		Order("id").Find(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("subscribed endpoints of code %q: %w", codeID, err)
-	}
-	withoutSecrets(out)
-	return out, nil
-}
-
 // --- scans: the outbox ---
-
-// InsertScans stores scans in one statement: the group commit of the
-// redirect path.
-func (s *Store) InsertScans(ctx context.Context, scans []Scan) error {
-	if len(scans) == 0 {
-		return nil
-	}
-	// modernc.org/sqlite binds each parameter by a linear search over all
-	// the statement's arguments, so a multi-row insert costs the square of
-	// its rows there: SQLite gets small statements (in one transaction).
-	rowsPerStatement := 500
-	if s.db.Name() == "sqlite" {
-		rowsPerStatement = 16
-	}
-	db := s.db.WithContext(ctx)
-	if len(scans) <= rowsPerStatement {
-		// One statement is atomic by itself: spare the BEGIN and COMMIT.
-		db = db.Session(&gorm.Session{SkipDefaultTransaction: true})
-	}
-	if err := db.CreateInBatches(scans, rowsPerStatement).Error; err != nil {
-		return fmt.Errorf("insert %d scans: %w", len(scans), err)
-	}
-	return nil
-}
-
-// PendingScans returns up to limit scans whose deliveries have not been
-// started yet, oldest first.
-func (s *Store) PendingScans(ctx context.Context, limit int) ([]Scan, error) {
-	var out []Scan
-	err := s.db.WithContext(ctx).Where("dispatched_at IS NULL").Order("id").Limit(limit).Find(&out).Error
-	if err != nil {
-		return nil, fmt.Errorf("pending scans: %w", err)
-	}
-	return out, nil
-}
-
-// MarkDispatched records that the deliveries of scanIDs have been started.
-func (s *Store) MarkDispatched(ctx context.Context, scanIDs []string) error {
-	if len(scanIDs) == 0 {
-		return nil
-	}
-	err := s.db.WithContext(ctx).Model(&Scan{}).Where("id IN ?", scanIDs).Update("dispatched_at", s.now()).Error
-	if err != nil {
-		return fmt.Errorf("mark %d scans dispatched: %w", len(scanIDs), err)
-	}
-	return nil
-}
 
 // GetScan returns workspaceID's scan scanID.
 func (s *Store) GetScan(ctx context.Context, workspaceID, scanID string) (Scan, error) {

@@ -121,7 +121,10 @@ func TestStoreCodesEndpointsAndOutbox(t *testing.T) {
 		if err := s.InsertScans(ctx, scans); err != nil {
 			t.Fatal(err)
 		}
-		pending, _ := s.PendingScans(ctx, 10)
+		if pending, _ := s.PendingScans(ctx, now, 10); len(pending) != 0 {
+			t.Fatalf("pending before their timestamp = %+v", pending)
+		}
+		pending, _ := s.PendingScans(ctx, now.Add(time.Microsecond), 10)
 		if len(pending) != 2 || pending[0].ID != "scan_1" {
 			t.Fatalf("pending = %+v", pending)
 		}
@@ -131,7 +134,7 @@ func TestStoreCodesEndpointsAndOutbox(t *testing.T) {
 		if err := s.MarkDispatched(ctx, []string{"scan_1"}); err != nil {
 			t.Fatal(err)
 		}
-		pending, _ = s.PendingScans(ctx, 10)
+		pending, _ = s.PendingScans(ctx, now.Add(time.Microsecond), 10)
 		if len(pending) != 1 || pending[0].ID != "scan_2" {
 			t.Fatalf("pending after dispatch = %+v", pending)
 		}

@@ -74,7 +74,24 @@ type DeliveryInput struct {
 	Payload     json.RawMessage
 	OccurredAt  time.Time     // the scan's time: the horizon counts from here
 	Schedule    RetrySchedule // zero value: DefaultRetrySchedule()
+	// Revision is the behaviour the starter asked for (CurrentRevision).
+	// It travels in the input, so in history: a run replays with the
+	// behaviour it started with. Zero: runs started before revisions.
+	Revision int
 }
+
+// Revisions of the delivery workflow's behaviour.
+const (
+	// RevisionOriginal upserts the delivery state behind the
+	// upsert-delivery-state version marker, and at the end of every run.
+	RevisionOriginal = 0
+	// RevisionLeanState has no version marker, and a run delivered at its
+	// first attempt upserts nothing: its Completed status says it all, and
+	// the upsert would be a visibility write on every delivery (BENCHMARKS.md).
+	RevisionLeanState = 1
+	// CurrentRevision is what starters put in new inputs.
+	CurrentRevision = RevisionLeanState
+)
 
 // DeliveryResult is the result of a delivered event.
 type DeliveryResult struct {
@@ -111,7 +128,7 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	deadline := occurredAt.Add(schedule.Horizon)
 	jitterSeed := in.EventID + ":" + in.EndpointID
 	retryNow := workflow.GetSignalChannel(ctx, RetryNowSignal)
-	state := newStateRecorder()
+	state := newStateRecorder(in.Revision)
 	lastStatus := 0
 
 	// The first attempt always runs, even when the scan is older than the

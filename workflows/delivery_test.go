@@ -143,6 +143,7 @@ func deliveryInput() workflows.DeliveryInput {
 		EventType:   "scan.created",
 		Payload:     json.RawMessage(`{"id":"evt_1","type":"scan.created"}`),
 		OccurredAt:  scanTime,
+		Revision:    workflows.CurrentRevision,
 	}
 }
 

@@ -67,20 +67,29 @@ func StartSearchAttributes(in DeliveryInput) temporal.SearchAttributes {
 const stateChangeID = "upsert-delivery-state"
 
 // stateRecorder keeps ScanForgeState, ScanForgeLastStatus and
-// ScanForgeAttempts up to date. Every upsert is a visibility write, the
-// server's main cost, so it upserts only when the state or the last status
-// changes: on the first failure, when a retrying endpoint's answer changes,
-// and at the end. The end's upsert shares its workflow task with the
-// completion, whose visibility write the server merges it into.
+// ScanForgeAttempts up to date. Every upsert is a visibility write of its
+// own, the server's main cost, so it upserts only when the state or the last
+// status changes: on the first failure, when a retrying endpoint's answer
+// changes, and at the end — except, from RevisionLeanState on, the end of a
+// delivery that never failed, which stays pending in its attributes: the
+// delivery log reads its state from the execution status, and the exact
+// status from history.
 type stateRecorder struct {
 	state   string
 	status  int
 	decided bool
 	enabled bool
+	lean    bool
 }
 
-func newStateRecorder() *stateRecorder {
-	return &stateRecorder{state: StatePending, status: -1}
+func newStateRecorder(revision int) *stateRecorder {
+	r := &stateRecorder{state: StatePending, status: -1}
+	if revision >= RevisionLeanState {
+		// The revision in the input already tells replays which code ran:
+		// no version marker (whose own attribute upsert is another write).
+		r.decided, r.enabled, r.lean = true, true, true
+	}
+	return r
 }
 
 // record notes the delivery's state after attempts attempts, the last of
@@ -89,6 +98,9 @@ func (r *stateRecorder) record(ctx workflow.Context, state string, status, attem
 	countFinalState(ctx, state)
 	if state == r.state && status == r.status {
 		return
+	}
+	if r.lean && state == StateDelivered && r.state == StatePending {
+		return // delivered at the first attempt: Completed says it
 	}
 	r.state, r.status = state, status
 	if !r.decided {

@@ -37,6 +37,43 @@ func TestDeliveryUpsertsStateOnlyWhenItChanges(t *testing.T) {
 	}
 }
 
+// upsertedStates runs a delivery of in against receiver answers and returns
+// the states it upserted, as "state/status/attempts".
+func upsertedStates(t *testing.T, in workflows.DeliveryInput, answers ...reply) []string {
+	t.Helper()
+	rcv := newScriptedReceiver(t, answers...)
+	env := newEnv(t, newMemStore(t, enabledEndpoint(rcv.URL)))
+	upserts := []string{}
+	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		sa := args.Get(0).(temporal.SearchAttributes)
+		state, _ := sa.GetKeyword(temporal.NewSearchAttributeKeyKeyword(workflows.SearchState))
+		status, _ := sa.GetInt64(temporal.NewSearchAttributeKeyInt64(workflows.SearchLastStatus))
+		attempts, _ := sa.GetInt64(temporal.NewSearchAttributeKeyInt64(workflows.SearchAttempts))
+		upserts = append(upserts, fmt.Sprintf("%s/%d/%d", state, status, attempts))
+	}).Return(nil)
+	env.ExecuteWorkflow(workflows.WorkflowName, in)
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete")
+	}
+	return upserts
+}
+
+// A delivery that never failed upserts nothing: its Completed status is its
+// state. Runs started before RevisionLeanState keep their upsert at the end.
+func TestFirstAttemptDeliveryUpsertsNothing(t *testing.T) {
+	if got := upsertedStates(t, deliveryInput(), reply{status: 204}); len(got) != 0 {
+		t.Fatalf("lean revision upserted %v", got)
+	}
+	if got := upsertedStates(t, deliveryInput(), reply{status: 503}, reply{status: 200}); strings.Join(got, " ") != "retrying/503/1 delivered/200/2" {
+		t.Fatalf("lean revision after a failure upserted %v", got)
+	}
+	old := deliveryInput()
+	old.Revision = workflows.RevisionOriginal
+	if got := upsertedStates(t, old, reply{status: 204}); strings.Join(got, " ") != "delivered/204/1" {
+		t.Fatalf("original revision upserted %v", got)
+	}
+}
+
 func TestDeliveryUpsertsFailedStateWhenItGivesUp(t *testing.T) {
 	rcv := newScriptedReceiver(t, reply{status: 400})
 	env := newEnv(t, newMemStore(t, enabledEndpoint(rcv.URL)))

@@ -85,7 +85,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Metrics:     a.Metrics,
 	})
 	rec := recorder.New(a.Store, recorder.Options{
-		Committed: func(n int) { a.Metrics.ScansRecorded(n); dispatcher.Notify() },
+		Committed: func(scans []models.Scan) { a.Metrics.ScansRecorded(len(scans)); dispatcher.Handoff(scans) },
 		Logger:    a.Logger.With("component", "recorder"),
 	})
 

@@ -61,7 +61,7 @@ func TestScanRecordedBeforeACrashIsDeliveredAfterRestart(t *testing.T) {
 	if got := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(); got != run.GetRunID() {
 		t.Fatalf("second drain started a new run %s (first %s)", got, run.GetRunID())
 	}
-	pending, _ := s.store.PendingScans(context.Background(), 10)
+	pending, _ := s.store.PendingScans(context.Background(), time.Now(), 10)
 	if len(pending) != 0 {
 		t.Fatalf("scan still pending after the second drain: %+v", pending)
 	}

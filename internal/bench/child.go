@@ -26,6 +26,7 @@ import (
 	"github.com/scanforge/scanforge/internal/app"
 	"github.com/scanforge/scanforge/internal/config"
 	"github.com/scanforge/scanforge/internal/devserver"
+	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/internal/secretbox"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/workflows"
@@ -212,10 +213,12 @@ func runStack(ctx context.Context, stdout io.Writer, getenv func(string) string)
 		return err
 	}
 
+	reg := metrics.New()
 	tc, err := client.Dial(client.Options{
-		HostPort:  ts.FrontendAddress(),
-		Namespace: ts.Namespace(),
-		Logger:    sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
+		HostPort:       ts.FrontendAddress(),
+		Namespace:      ts.Namespace(),
+		Logger:         sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
+		MetricsHandler: reg.Temporal(),
 	})
 	if err != nil {
 		return fmt.Errorf("temporal client: %w", err)
@@ -242,7 +245,7 @@ func runStack(ctx context.Context, stdout io.Writer, getenv func(string) string)
 	go ctlSrv.Serve(ctlLn)
 	defer ctlSrv.Close()
 
-	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, EagerStart: true}
+	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, EagerStart: true, Metrics: reg}
 	runDone := make(chan error, 1)
 	go func() { runDone <- a.Run(ctx, ln) }()
 	if err := announce(stdout, ready{

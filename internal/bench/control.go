@@ -286,6 +286,7 @@ func (c *control) startDelivery(ctx context.Context, code models.Code, ep models
 		Payload:     payload,
 		OccurredAt:  scan.Timestamp,
 		Schedule:    app.Schedule(c.cfg),
+		Revision:    workflows.CurrentRevision,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start delivery: %w", err)

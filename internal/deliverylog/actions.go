@@ -231,6 +231,7 @@ func (l *Log) SendTest(ctx context.Context, ep Endpoint) (string, error) {
 		Payload:     payload,
 		OccurredAt:  now,
 		Schedule:    l.opts.Schedule,
+		Revision:    workflows.CurrentRevision,
 	}
 	workflowID := workflows.TestWorkflowID(eventID, ep.ID)
 	_, err = l.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{

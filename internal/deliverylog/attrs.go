@@ -22,17 +22,18 @@ func keyword(sa *commonpb.SearchAttributes, name string) string {
 	return s
 }
 
-// integer returns an Int search attribute, or 0 when absent.
-func integer(sa *commonpb.SearchAttributes, name string) int {
+// integer returns an Int search attribute, or nil when absent.
+func integer(sa *commonpb.SearchAttributes, name string) *int {
 	p := sa.GetIndexedFields()[name]
 	if p == nil {
-		return 0
+		return nil
 	}
 	var n int64
 	if err := converter.GetDefaultDataConverter().FromPayload(p, &n); err != nil {
-		return 0
+		return nil
 	}
-	return int(n)
+	i := int(n)
+	return &i
 }
 
 // stateOf is the delivery state of a run. A finished run's state is its
@@ -65,9 +66,16 @@ func summaryOf(info *workflowpb.WorkflowExecutionInfo) Summary {
 		CodeID:      keyword(sa, workflows.SearchCode),
 		ScanID:      keyword(sa, workflows.SearchScan),
 		State:       stateOf(info.GetStatus(), sa),
-		Attempts:    integer(sa, workflows.SearchAttempts),
 		LastStatus:  integer(sa, workflows.SearchLastStatus),
 		StartedAt:   info.GetStartTime().AsTime(),
+	}
+	if n := integer(sa, workflows.SearchAttempts); n != nil {
+		s.Attempts = *n
+	} else if s.State == workflows.StateDelivered {
+		// Delivered without a failure: the run upserted nothing
+		// (workflows.RevisionLeanState), so it made one attempt. Its status
+		// is in history only.
+		s.Attempts = 1
 	}
 	if info.GetCloseTime() != nil {
 		s.FinishedAt = info.GetCloseTime().AsTime()

@@ -120,9 +120,12 @@ type Summary struct {
 	State       string
 	// Attempts and LastStatus are those of the current run as of its last
 	// state change: exact once it has finished, possibly behind while it
-	// retries (Get reads them from history).
+	// retries (Get reads them from history). LastStatus is nil before the
+	// first answer, and in a listing of a delivery that succeeded at its
+	// first attempt (the workflow spends no visibility write on it); 0 is
+	// no answer.
 	Attempts   int
-	LastStatus int
+	LastStatus *int
 	StartedAt  time.Time
 	FinishedAt time.Time // zero while running
 	// Failure and LastAttempt say why a failed delivery gave up.

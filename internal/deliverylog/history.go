@@ -53,11 +53,11 @@ func (l *Log) Get(ctx context.Context, workspaceID, id string) (Delivery, error)
 	// it is read after the description: it is the later word.
 	last := d.Runs[len(d.Runs)-1]
 	d.State, d.FinishedAt, d.Failure, d.NextAttemptAt = last.State, last.FinishedAt, last.Failure, last.NextAttempt
-	d.Attempts, d.LastStatus = 0, 0
+	d.Attempts, d.LastStatus = 0, nil
 	for _, a := range last.Attempts {
 		if !a.InProgress {
 			d.Attempts++
-			d.LastStatus = a.StatusCode
+			d.LastStatus = &a.StatusCode
 			if d.State == workflows.StateFailed {
 				d.LastAttempt = &a
 			}

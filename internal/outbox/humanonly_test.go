@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/client"
 
@@ -20,14 +21,16 @@ type memStore struct {
 	scans      []models.Scan
 	endpoints  []models.Endpoint
 	dispatched []string
+	reads      int // PendingScans calls
 }
 
-func (m *memStore) PendingScans(context.Context, int) ([]models.Scan, error) {
+func (m *memStore) PendingScans(_ context.Context, before time.Time, _ int) ([]models.Scan, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.reads++
 	var out []models.Scan
 	for _, s := range m.scans {
-		if !slices.Contains(m.dispatched, s.ID) {
+		if !slices.Contains(m.dispatched, s.ID) && s.Timestamp.Before(before) {
 			out = append(out, s)
 		}
 	}

@@ -20,7 +20,7 @@ type fiveScans struct {
 	dispatched []string
 }
 
-func (s *fiveScans) PendingScans(context.Context, int) ([]models.Scan, error) {
+func (s *fiveScans) PendingScans(context.Context, time.Time, int) ([]models.Scan, error) {
 	var out []models.Scan
 	for i := range 5 {
 		out = append(out, models.Scan{ID: fmt.Sprintf("scan_%d", i), WorkspaceID: "ws", CodeID: "code", Source: "qr"})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -18,7 +19,7 @@ import (
 // oneScanStore holds one pending scan subscribed by three endpoints.
 type oneScanStore struct{ dispatched bool }
 
-func (s *oneScanStore) PendingScans(context.Context, int) ([]models.Scan, error) {
+func (s *oneScanStore) PendingScans(context.Context, time.Time, int) ([]models.Scan, error) {
 	if s.dispatched {
 		return nil, nil
 	}

@@ -1,9 +1,12 @@
 // Package outbox turns durable scans into delivery workflows. The scans
 // table is the outbox: a scan whose deliveries have not been started has a
-// null dispatched_at. The dispatcher wakes when the recorder commits a batch
-// (and polls, for scans left behind by a crash or another replica), starts one
-// workflow per subscribed endpoint with an ID derived from (scan, endpoint) —
-// so a scan drained twice never delivers twice — and then marks it dispatched.
+// null dispatched_at. The recorder hands every committed batch to the
+// dispatcher in memory, so the common path never reads a scan back; a poll
+// picks up what memory does not hold (scans left behind by a crash, by
+// another replica, by a failed start, or beyond the handoff bound). Each scan
+// starts one workflow per subscribed endpoint with an ID derived from
+// (scan, endpoint) — so a scan dispatched twice never delivers twice — and is
+// then marked dispatched.
 package outbox
 
 import (
@@ -11,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"go.temporal.io/api/serviceerror"
@@ -27,7 +31,7 @@ import (
 
 // Store is what the dispatcher needs from the database.
 type Store interface {
-	PendingScans(ctx context.Context, limit int) ([]models.Scan, error)
+	PendingScans(ctx context.Context, before time.Time, limit int) ([]models.Scan, error)
 	SubscribedEndpoints(ctx context.Context, workspaceID, codeID string) ([]models.Endpoint, error)
 	MarkDispatched(ctx context.Context, scanIDs []string) error
 }
@@ -42,11 +46,19 @@ type Options struct {
 	Concurrency  int           // parallel workflow starts; default 16
 	BatchSize    int           // scans read per pass; default 256
 	PollInterval time.Duration // safety-net poll; default 1s
-	MinInterval  time.Duration // least time between the starts of two passes; default 20ms
-	Schedule     workflows.RetrySchedule
-	EagerStart   bool // the worker runs in this process: let the server hand it the first task directly
-	Logger       *slog.Logger
-	Metrics      *metrics.Registry // counts workflow starts; nil: none
+	// PollGrace is how old a pending scan must be for the periodic poll to
+	// take it, so that the poll leaves the scans being handed over in memory
+	// (here or on another replica) to their dispatcher. Default 2s.
+	PollGrace time.Duration
+	// MaxHandoff bounds the scans held in memory between the recorder and
+	// the dispatcher; beyond it scans wait in the database for the poll.
+	// Default 4096.
+	MaxHandoff  int
+	MinInterval time.Duration // least time between the starts of two passes; default 20ms
+	Schedule    workflows.RetrySchedule
+	EagerStart  bool // the worker runs in this process: let the server hand it the first task directly
+	Logger      *slog.Logger
+	Metrics     *metrics.Registry // counts workflow starts; nil: none
 	// MaxInFlight bounds the deliveries started and not yet finished, so a
 	// burst waits here, in the database, instead of piling up as running
 	// workflows, each of which costs the server and the worker memory and
@@ -67,6 +79,10 @@ type Dispatcher struct {
 	// inFlight holds one token per started delivery that has not finished
 	// (nor outlived InFlightFor).
 	inFlight chan struct{}
+
+	mu       sync.Mutex
+	handed   []models.Scan // committed scans handed over, not yet taken
+	overflow bool          // Handoff dropped scans: poll for them now
 }
 
 // New returns a Dispatcher.
@@ -79,6 +95,12 @@ func New(store Store, starter Starter, opts Options) *Dispatcher {
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
+	}
+	if opts.PollGrace <= 0 {
+		opts.PollGrace = 2 * time.Second
+	}
+	if opts.MaxHandoff <= 0 {
+		opts.MaxHandoff = 4096
 	}
 	if opts.MinInterval <= 0 {
 		opts.MinInterval = 20 * time.Millisecond
@@ -99,21 +121,55 @@ func New(store Store, starter Starter, opts Options) *Dispatcher {
 	}
 }
 
-// Notify wakes the dispatcher: new scans are durable. It never blocks.
-func (d *Dispatcher) Notify() {
+// Handoff gives the dispatcher scans that have just been committed. It
+// never blocks: past MaxHandoff the scans are left to the poll.
+func (d *Dispatcher) Handoff(scans []models.Scan) {
+	d.mu.Lock()
+	if len(d.handed)+len(scans) <= d.opts.MaxHandoff {
+		d.handed = append(d.handed, scans...)
+	} else {
+		d.overflow = true
+	}
+	d.mu.Unlock()
+	d.notify()
+}
+
+func (d *Dispatcher) notify() {
 	select {
 	case d.wake <- struct{}{}:
 	default:
 	}
 }
 
-// Run drains until ctx ends.
+// take removes and returns up to BatchSize handed-over scans, and whether
+// Handoff overflowed since the last call.
+func (d *Dispatcher) take() (scans []models.Scan, overflow bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := min(len(d.handed), d.opts.BatchSize)
+	scans = append([]models.Scan(nil), d.handed[:n]...)
+	d.handed = append(d.handed[:0], d.handed[n:]...)
+	overflow, d.overflow = d.overflow, false
+	return scans, overflow
+}
+
+// Run dispatches until ctx ends: handed-over scans as they come, and the
+// database's pending scans at start and then every PollInterval.
 func (d *Dispatcher) Run(ctx context.Context) {
 	ticker := time.NewTicker(d.opts.PollInterval)
 	defer ticker.Stop()
+	// At start every pending scan is a leftover: take them all at once.
+	d.poll(ctx, time.Now())
 	var lastPass time.Time
 	for {
-		// Under load the recorder wakes us far more often than a pass is
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.wake:
+		case <-ticker.C:
+			d.poll(ctx, time.Now().Add(-d.opts.PollGrace))
+		}
+		// Under load the recorder hands over far more often than a pass is
 		// worth: gather MinInterval of scans into one pass (fewer queries
 		// and updates per scan). After a quiet spell the pass runs at once.
 		if wait := d.opts.MinInterval - time.Since(lastPass); wait > 0 {
@@ -125,19 +181,30 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		}
 		lastPass = time.Now()
 		for {
-			n, err := d.DrainOnce(ctx)
-			if err != nil && ctx.Err() == nil {
-				d.opts.Logger.Error("outbox drain failed; will retry", "error", err)
+			scans, overflow := d.take()
+			if overflow {
+				d.poll(ctx, time.Now())
 			}
-			if err != nil || n < d.opts.BatchSize {
+			if len(scans) == 0 {
 				break
 			}
+			if err := d.Dispatch(ctx, scans); err != nil && ctx.Err() == nil {
+				// Those not dispatched stay pending: the poll retries them.
+				d.opts.Logger.Error("outbox dispatch failed; will retry", "error", err)
+			}
 		}
-		select {
-		case <-ctx.Done():
+	}
+}
+
+// poll dispatches pending scans recorded before before until none is left.
+func (d *Dispatcher) poll(ctx context.Context, before time.Time) {
+	for {
+		n, err := d.drain(ctx, before)
+		if err != nil && ctx.Err() == nil {
+			d.opts.Logger.Error("outbox drain failed; will retry", "error", err)
+		}
+		if err != nil || n < d.opts.BatchSize {
 			return
-		case <-d.wake:
-		case <-ticker.C:
 		}
 	}
 }
@@ -146,12 +213,22 @@ func (d *Dispatcher) Run(ctx context.Context) {
 // returns how many scans it read. Scans with a failed start stay pending and
 // are tried again on the next pass; their successful starts are then no-ops.
 func (d *Dispatcher) DrainOnce(ctx context.Context) (int, error) {
-	scans, err := d.store.PendingScans(ctx, d.opts.BatchSize)
+	return d.drain(ctx, time.Now())
+}
+
+func (d *Dispatcher) drain(ctx context.Context, before time.Time) (int, error) {
+	scans, err := d.store.PendingScans(ctx, before, d.opts.BatchSize)
 	if err != nil {
 		return 0, err
 	}
+	return len(scans), d.Dispatch(ctx, scans)
+}
+
+// Dispatch starts the deliveries of scans and marks dispatched those whose
+// every delivery started.
+func (d *Dispatcher) Dispatch(ctx context.Context, scans []models.Scan) error {
 	if len(scans) == 0 {
-		return 0, nil
+		return nil
 	}
 	// results[i][j] is the start error of scan i's j-th endpoint; a nil
 	// results[i] means the scan could not even be prepared.
@@ -164,6 +241,7 @@ func (d *Dispatcher) DrainOnce(ctx context.Context) (int, error) {
 		key := [2]string{scan.WorkspaceID, scan.CodeID}
 		endpoints, ok := subscribed[key]
 		if !ok {
+			var err error
 			endpoints, err = d.store.SubscribedEndpoints(ctx, scan.WorkspaceID, scan.CodeID)
 			if err != nil {
 				d.opts.Logger.Error("outbox: subscribed endpoints", "scan", scan.ID, "error", err)
@@ -203,12 +281,12 @@ func (d *Dispatcher) DrainOnce(ctx context.Context) (int, error) {
 		dispatched = append(dispatched, scans[i].ID)
 	}
 	if err := d.store.MarkDispatched(ctx, dispatched); err != nil {
-		return len(scans), err
+		return err
 	}
 	if len(dispatched) < len(scans) {
-		return len(scans), fmt.Errorf("%d of %d scans not dispatched", len(scans)-len(dispatched), len(scans))
+		return fmt.Errorf("%d of %d scans not dispatched", len(scans)-len(dispatched), len(scans))
 	}
-	return len(scans), nil
+	return nil
 }
 
 // takingScan returns the endpoints that want scan: endpoints subscribed to
@@ -272,6 +350,7 @@ func (d *Dispatcher) startWorkflow(ctx context.Context, scan models.Scan, ep mod
 		Payload:     payload,
 		OccurredAt:  scan.Timestamp,
 		Schedule:    d.opts.Schedule,
+		Revision:    workflows.CurrentRevision,
 	}
 	opts.TypedSearchAttributes = workflows.StartSearchAttributes(in)
 	run, err := d.starter.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)

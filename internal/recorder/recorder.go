@@ -36,15 +36,15 @@ type Recorder struct {
 	stopped   chan struct{} // closed when Run stops taking new scans
 	finished  chan struct{} // closed when Run has committed everything it took
 	maxBatch  int
-	committed func(n int) // called after every committed batch, e.g. to wake the outbox
+	committed func([]models.Scan) // called with every committed batch: the outbox's handoff
 	logger    *slog.Logger
 }
 
 // Options tune a Recorder.
 type Options struct {
-	MaxBatch  int          // most scans in one insert; default 256
-	Committed func(n int)  // optional: called after each committed batch
-	Logger    *slog.Logger // default slog.Default()
+	MaxBatch  int                 // most scans in one insert; default 256
+	Committed func([]models.Scan) // optional: called with each committed batch
+	Logger    *slog.Logger        // default slog.Default()
 }
 
 // New returns a Recorder writing to store.
@@ -56,7 +56,7 @@ func New(store Inserter, opts Options) *Recorder {
 		opts.Logger = slog.Default()
 	}
 	if opts.Committed == nil {
-		opts.Committed = func(int) {}
+		opts.Committed = func([]models.Scan) {}
 	}
 	return &Recorder{
 		store:     store,
@@ -155,22 +155,22 @@ func (r *Recorder) commit(ctx context.Context, batch []request) {
 	if err != nil && len(batch) > 1 {
 		// One bad row must not fail its neighbours: fall back to one by one.
 		r.logger.Warn("batch insert failed, retrying scans one by one", "scans", len(batch), "error", err)
-		n := 0
+		var committed []models.Scan
 		for _, req := range batch {
 			err := r.store.InsertScans(ctx, []models.Scan{req.scan})
 			if err == nil {
-				n++
+				committed = append(committed, req.scan)
 			}
 			req.done <- wrap(err)
 		}
-		r.committed(n)
+		r.committed(committed)
 		return
 	}
 	for _, req := range batch {
 		req.done <- wrap(err)
 	}
 	if err == nil {
-		r.committed(len(batch))
+		r.committed(scans)
 	}
 }
 

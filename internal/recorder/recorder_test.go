@@ -29,7 +29,7 @@ func TestRecordConcurrentScansAreDurable(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			store := &countingStore{Store: models.NewStore(testdb.Open(t, kind), time.Now)}
 			var committed atomic.Int64
-			rec := recorder.New(store, recorder.Options{Committed: func(n int) { committed.Add(int64(n)) }})
+			rec := recorder.New(store, recorder.Options{Committed: func(scans []models.Scan) { committed.Add(int64(len(scans))) }})
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() { rec.Run(ctx); close(done) }()

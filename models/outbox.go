@@ -1,0 +1,290 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The scans table is the outbox: the redirect path inserts every scan and
+// the dispatcher marks it once its deliveries have started. Both run for
+// every scan, so they bypass gorm's reflection and SQL building: fixed SQL
+// prepared once per connection (BENCHMARKS.md has the profile).
+
+// scanColumns lists the scans table's columns in the order of scanValues.
+// TestScanColumnsMatchModel keeps it in step with the Scan model.
+var scanColumns = []string{
+	"id", "workspace_id", "code_id", "slug", "code_name", `"timestamp"`, "source", "destination_url",
+	"ip", "country", "country_code", "region", "city", "latitude", "longitude", "timezone",
+	"device_type", "browser", "browser_version", "os", "os_version", "referrer", "user_agent",
+	"is_bot", "bot_reason", "dispatched_at",
+}
+
+func scanValues(sc *Scan) []any {
+	return []any{
+		sc.ID, sc.WorkspaceID, sc.CodeID, sc.Slug, sc.CodeName, sc.Timestamp, sc.Source, sc.DestinationURL,
+		sc.IP, sc.Country, sc.CountryCode, sc.Region, sc.City, sc.Latitude, sc.Longitude, sc.Timezone,
+		sc.DeviceType, sc.Browser, sc.BrowserVersion, sc.OS, sc.OSVersion, sc.Referrer, sc.UserAgent,
+		sc.IsBot, sc.BotReason, sc.DispatchedAt,
+	}
+}
+
+// outboxStatements are the outbox's prepared statements.
+//
+// On PostgreSQL they are prepared on the pool (database/sql keeps a copy
+// per connection). On SQLite all outbox writes go through one connection of
+// their own, one at a time: SQLite has one writer anyway, and a connection
+// throws its page cache away whenever another connection has written, so
+// a single writing connection keeps the pages the next insert needs.
+type outboxStatements struct {
+	init     sync.Mutex // guards prepared
+	prepared bool
+	sqlite   *sql.Conn  // SQLite's writing connection
+	mu       sync.Mutex // serialises the use of sqlite
+	insert   *sql.Stmt  // SQLite: one row; PostgreSQL: a batch of rows as arrays
+	dispatch *sql.Stmt  // mark a list of scan IDs dispatched
+}
+
+// preparer is what *sql.DB and *sql.Conn have in common here.
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// outbox returns the prepared statements, locked for the caller's use until
+// it calls the returned unlock. A failed preparation is tried again by the
+// next caller.
+func (s *Store) outbox(ctx context.Context) (st *outboxStatements, unlock func(), err error) {
+	st = s.stmts
+	st.init.Lock()
+	if !st.prepared {
+		// The statements outlive this caller: its cancellation is not theirs.
+		if err := st.prepare(context.WithoutCancel(ctx), s.db); err != nil {
+			st.init.Unlock()
+			return nil, nil, fmt.Errorf("outbox: %w", err)
+		}
+		st.prepared = true
+	}
+	st.init.Unlock()
+	if st.sqlite == nil {
+		return st, func() {}, nil
+	}
+	st.mu.Lock()
+	return st, st.mu.Unlock, nil
+}
+
+func (st *outboxStatements) prepare(ctx context.Context, db *gorm.DB) (err error) {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	var on preparer = sqlDB
+	insertSQL, dispatchSQL := postgresInsertScans, postgresMarkDispatched
+	if db.Name() != "postgres" {
+		insertSQL, dispatchSQL = sqliteInsertScan, sqliteMarkDispatched
+		if st.sqlite == nil {
+			if st.sqlite, err = sqlDB.Conn(ctx); err != nil {
+				return fmt.Errorf("connection: %w", err)
+			}
+		}
+		on = st.sqlite
+	}
+	if st.insert, err = on.PrepareContext(ctx, insertSQL); err != nil {
+		return fmt.Errorf("prepare insert: %w", err)
+	}
+	if st.dispatch, err = on.PrepareContext(ctx, dispatchSQL); err != nil {
+		return fmt.Errorf("prepare mark dispatched: %w", err)
+	}
+	return nil
+}
+
+// outboxDB returns gorm on the outbox's connection, locked for the caller
+// until it calls unlock.
+func (s *Store) outboxDB(ctx context.Context) (db *gorm.DB, unlock func(), err error) {
+	st, unlock, err := s.outbox(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	db = s.db.WithContext(ctx) // a new session: setting its pool changes no other
+	if st.sqlite != nil {
+		db.Statement.ConnPool = st.sqlite
+	}
+	return db, unlock, nil
+}
+
+var (
+	sqliteInsertScan = "INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") VALUES (" +
+		strings.TrimSuffix(strings.Repeat("?, ", len(scanColumns)), ", ") + ")"
+	sqliteMarkDispatched = "UPDATE scans SET dispatched_at = ? WHERE id IN (SELECT value FROM json_each(?))"
+
+	// One statement for any number of rows: each column arrives as an array.
+	postgresInsertScans = "INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") SELECT * FROM unnest(" +
+		"$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[], " +
+		"$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::float8[], $15::float8[], $16::text[], " +
+		"$17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], " +
+		"$24::bool[], $25::text[], $26::timestamptz[])"
+	postgresMarkDispatched = "UPDATE scans SET dispatched_at = $1 WHERE id = ANY($2::text[])"
+)
+
+// InsertScans stores scans atomically: the group commit of the redirect path.
+func (s *Store) InsertScans(ctx context.Context, scans []Scan) error {
+	if len(scans) == 0 {
+		return nil
+	}
+	st, unlock, err := s.outbox(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if st.sqlite != nil {
+		err = insertScanRows(ctx, st.sqlite, st.insert, scans)
+	} else {
+		err = insertScanArrays(ctx, st.insert, scans)
+	}
+	if err != nil {
+		return fmt.Errorf("insert %d scans: %w", len(scans), err)
+	}
+	return nil
+}
+
+// insertScanRows runs the one-row statement per scan in one transaction:
+// SQLite runs in this process, so a statement costs no round trip, and
+// modernc.org/sqlite binds parameters by a linear search, so many-row
+// statements cost the square of their rows.
+func insertScanRows(ctx context.Context, conn *sql.Conn, insert *sql.Stmt, scans []Scan) error {
+	if len(scans) == 1 { // one statement is atomic by itself
+		_, err := insert.ExecContext(ctx, scanValues(&scans[0])...)
+		return err
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
+	// insert is prepared on conn, which holds the transaction: it runs in
+	// it. (tx.Stmt would prepare the statement again for every batch.)
+	for i := range scans {
+		if _, err := insert.ExecContext(ctx, scanValues(&scans[i])...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// insertScanArrays sends the batch as one array per column: one statement
+// and one round trip whatever the batch size.
+func insertScanArrays(ctx context.Context, insert *sql.Stmt, scans []Scan) error {
+	cols := make([][]any, len(scanColumns))
+	for c := range cols {
+		cols[c] = make([]any, len(scans))
+	}
+	for i := range scans {
+		for c, v := range scanValues(&scans[i]) {
+			cols[c][i] = v
+		}
+	}
+	args := make([]any, len(cols))
+	for c, col := range cols {
+		arr, err := columnArray(col)
+		if err != nil {
+			return err
+		}
+		args[c] = arr
+	}
+	_, err := insert.ExecContext(ctx, args...)
+	return err
+}
+
+// columnArray turns one column's values into a typed slice that pgx sends
+// as a PostgreSQL array (nil pointers become NULL elements).
+func columnArray(col []any) (any, error) {
+	switch col[0].(type) {
+	case string:
+		return typed[string](col), nil
+	case time.Time:
+		return typed[time.Time](col), nil
+	case *time.Time:
+		return typed[*time.Time](col), nil
+	case *float64:
+		return typed[*float64](col), nil
+	case bool:
+		return typed[bool](col), nil
+	default: // scanValues gained a type this switch does not know
+		return nil, fmt.Errorf("no array type for %T", col[0])
+	}
+}
+
+func typed[T any](col []any) []T {
+	out := make([]T, len(col))
+	for i, v := range col {
+		out[i] = v.(T)
+	}
+	return out
+}
+
+// SubscribedEndpoints returns the enabled endpoints of workspaceID that take
+// scans of codeID: workspace-wide ones and those listing the code.
+func (s *Store) SubscribedEndpoints(ctx context.Context, workspaceID, codeID string) ([]Endpoint, error) {
+	var out []Endpoint
+	db, unlock, err := s.outboxDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	err = db.
+		Where("workspace_id = ? AND enabled = ?", workspaceID, true).
+		Where(s.db.Where("all_codes = ?", true).
+			Or("id IN (?)", s.db.Model(&EndpointCode{}).Select("endpoint_id").Where("code_id = ?", codeID))).
+		Order("id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("subscribed endpoints of code %q: %w", codeID, err)
+	}
+	withoutSecrets(out)
+	return out, nil
+}
+
+// PendingScans returns up to limit scans recorded before before whose
+// deliveries have not been started yet, oldest first.
+func (s *Store) PendingScans(ctx context.Context, before time.Time, limit int) ([]Scan, error) {
+	db, unlock, err := s.outboxDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	var out []Scan
+	err = db.Where(`dispatched_at IS NULL AND "timestamp" < ?`, before.UTC()).
+		Order("id").Limit(limit).Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("pending scans: %w", err)
+	}
+	return out, nil
+}
+
+// MarkDispatched records that the deliveries of scanIDs have been started.
+func (s *Store) MarkDispatched(ctx context.Context, scanIDs []string) error {
+	if len(scanIDs) == 0 {
+		return nil
+	}
+	st, unlock, err := s.outbox(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	var ids any = scanIDs
+	if st.sqlite != nil {
+		list, err := json.Marshal(scanIDs)
+		if err != nil {
+			return fmt.Errorf("mark %d scans dispatched: %w", len(scanIDs), err)
+		}
+		ids = string(list)
+	}
+	if _, err := st.dispatch.ExecContext(ctx, s.now(), ids); err != nil {
+		return fmt.Errorf("mark %d scans dispatched: %w", len(scanIDs), err)
+	}
+	return nil
+}

@@ -1,0 +1,29 @@
+package models
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"gorm.io/gorm/schema"
+)
+
+// scanColumns and scanValues are written out by hand for speed: they must
+// name every column of the Scan model, in the same order.
+func TestScanColumnsMatchModel(t *testing.T) {
+	sch, err := schema.Parse(&Scan{}, &sync.Map{}, schema.NamingStrategy{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range scanColumns {
+		got = append(got, strings.Trim(c, `"`))
+	}
+	if !slices.Equal(got, sch.DBNames) {
+		t.Fatalf("scanColumns = %v\nmodel      = %v", got, sch.DBNames)
+	}
+	if n := len(scanValues(&Scan{})); n != len(scanColumns) {
+		t.Fatalf("scanValues gives %d values for %d columns", n, len(scanColumns))
+	}
+}

@@ -1,0 +1,182 @@
+package models_test
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scanforge/scanforge/internal/testdb"
+	"github.com/scanforge/scanforge/models"
+)
+
+// fullScan returns a scan with every column set to a value of its own.
+func fullScan(i int, at time.Time) models.Scan {
+	lat, lon := 48.137+float64(i), 11.575
+	return models.Scan{
+		ID: fmt.Sprintf("scan_%04d", i), WorkspaceID: "ws_1", CodeID: "code_1", Slug: "spring", CodeName: "Spring “sale”",
+		Timestamp: at, Source: "qr", DestinationURL: "https://example.com/landing?x=1",
+		IP: "203.0.113.7", Country: "Germany", CountryCode: "DE", Region: "Bavaria", City: "München",
+		Latitude: &lat, Longitude: &lon, Timezone: "Europe/Berlin",
+		DeviceType: "mobile", Browser: "Chrome", BrowserVersion: "124.0", OS: "Android", OSVersion: "14",
+		Referrer: "https://ref.example/", UserAgent: "Mozilla/5.0 (Linux; Android 14)", IsBot: i%2 == 1, BotReason: "crawler",
+	}
+}
+
+func TestInsertScansRoundTripsEveryColumn(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		at := time.Now().UTC().Truncate(time.Microsecond)
+		one := fullScan(0, at)
+		one.Latitude, one.Longitude = nil, nil // unknown location: NULL, not 0
+		batch := []models.Scan{fullScan(1, at), fullScan(2, at.Add(time.Millisecond)), fullScan(3, at.Add(2*time.Millisecond))}
+		if err := s.InsertScans(ctx, []models.Scan{one}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertScans(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range append([]models.Scan{one}, batch...) {
+			got, err := s.GetScan(ctx, "ws_1", want.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !got.Timestamp.Equal(want.Timestamp) {
+				t.Fatalf("%s timestamp %v, want %v", want.ID, got.Timestamp, want.Timestamp)
+			}
+			got.Timestamp = want.Timestamp
+			if !reflect.DeepEqual(got, want) { // compares what the pointers point to
+				t.Fatalf("round trip of %s:\n got %+v (%v, %v)\nwant %+v (%v, %v)", want.ID,
+					got, deref(got.Latitude), deref(got.Longitude), want, deref(want.Latitude), deref(want.Longitude))
+			}
+		}
+	})
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+// The recorder retries a failed batch scan by scan, so a batch must fail as
+// a whole: a duplicate leaves none of its neighbours behind.
+func TestInsertScansBatchIsAtomic(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		at := time.Now().UTC().Truncate(time.Microsecond)
+		if err := s.InsertScans(ctx, []models.Scan{fullScan(2, at)}); err != nil {
+			t.Fatal(err)
+		}
+		err := s.InsertScans(ctx, []models.Scan{fullScan(1, at), fullScan(2, at), fullScan(3, at)})
+		if err == nil {
+			t.Fatal("batch with a duplicate ID inserted")
+		}
+		for _, id := range []string{"scan_0001", "scan_0003"} {
+			if _, err := s.GetScan(ctx, "ws_1", id); err == nil {
+				t.Fatalf("%s was inserted by the failed batch", id)
+			}
+		}
+	})
+}
+
+func TestOutboxConcurrentInsertAndDispatch(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		at := time.Now().UTC().Truncate(time.Microsecond)
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for w := range 8 { // more writers than pooled connections
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for b := range 5 {
+					var batch []models.Scan
+					for i := range 1 + b*7 {
+						batch = append(batch, fullScan(w*1000+b*100+i, at))
+					}
+					if err := s.InsertScans(ctx, batch); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatal(err)
+		}
+		pending, err := s.PendingScans(ctx, at.Add(time.Second), 1000)
+		if err != nil || len(pending) != 8*(1+8+15+22+29) {
+			t.Fatalf("pending = %d (%v), want %d", len(pending), err, 8*(1+8+15+22+29))
+		}
+		var ids []string
+		for i, sc := range pending {
+			if i%3 != 0 {
+				ids = append(ids, sc.ID)
+			}
+		}
+		if err := s.MarkDispatched(ctx, ids); err != nil {
+			t.Fatal(err)
+		}
+		left, err := s.PendingScans(ctx, at.Add(time.Second), 1000)
+		if err != nil || len(left) != len(pending)-len(ids) {
+			t.Fatalf("pending after marking %d of %d: %d (%v)", len(ids), len(pending), len(left), err)
+		}
+		for _, sc := range left {
+			for _, id := range ids {
+				if sc.ID == id {
+					t.Fatalf("%s still pending after MarkDispatched", id)
+				}
+			}
+		}
+	})
+}
+
+func TestMigrateDropsObsoleteScanIndexes(t *testing.T) {
+	for _, kind := range testdb.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			db := testdb.Open(t, kind)
+			for _, stmt := range []string{
+				`CREATE INDEX idx_scans_dispatched_at ON scans (dispatched_at)`,
+				`CREATE INDEX idx_scans_workspace_id ON scans (workspace_id)`,
+			} {
+				if err := db.Exec(stmt).Error; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := models.Migrate(db); err != nil {
+				t.Fatal(err)
+			}
+			m := db.Migrator()
+			for _, index := range []string{"idx_scans_dispatched_at", "idx_scans_workspace_id"} {
+				if m.HasIndex(&models.Scan{}, index) {
+					t.Errorf("%s survived the migration", index)
+				}
+			}
+			if !m.HasIndex(&models.Scan{}, "idx_scans_pending") {
+				t.Error("idx_scans_pending missing")
+			}
+		})
+	}
+}
+
+// The statements are prepared by their first user; a first user whose
+// context is already cancelled must not leave the outbox broken for good.
+func TestOutboxSurvivesCancelledFirstUse(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *models.Store) {
+		cancelled, cancel := context.WithCancel(context.Background())
+		cancel()
+		_ = s.InsertScans(cancelled, []models.Scan{fullScan(1, time.Now().UTC())}) // may fail: its context is gone
+		if err := s.InsertScans(context.Background(), []models.Scan{fullScan(2, time.Now().UTC())}); err != nil {
+			t.Fatalf("insert after a cancelled first use: %v", err)
+		}
+		if err := s.MarkDispatched(context.Background(), []string{"scan_0002"}); err != nil {
+			t.Fatalf("mark dispatched after a cancelled first use: %v", err)
+		}
+	})
+}
