@@ -65,8 +65,8 @@ func TestRedirectRecordsScans(t *testing.T) {
 			if s.Timestamp.IsZero() || s.Timestamp.Nanosecond()%1000 != 0 {
 				t.Errorf("timestamp %v", s.Timestamp)
 			}
-			if s.DispatchedAt != nil {
-				t.Errorf("new scan already dispatched")
+			if s.DispatchedAt == nil { // the code has no endpoint
+				t.Errorf("a scan no endpoint takes waits in the outbox")
 			}
 		}
 

@@ -16,6 +16,7 @@ func TestOutboxBacklog(t *testing.T) {
 			t.Fatalf("empty outbox: %d %v %v", pending, oldest, err)
 		}
 
+		addEndpoint(t, s, models.Endpoint{ID: "ep_all", WorkspaceID: "ws_1", Enabled: true, AllCodes: true})
 		base := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 		var scans []models.Scan
 		for i, id := range []string{"scan_1", "scan_2", "scan_3"} {

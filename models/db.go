@@ -45,7 +45,10 @@ func Open(databaseURL string) (*gorm.DB, error) {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(ON)"} {
+		// journal_size_limit: the WAL file shrinks back to 64 MiB once a
+		// checkpoint has caught up after a burst.
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "synchronous(NORMAL)", "foreign_keys(ON)",
+			"journal_size_limit(67108864)"} {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", "immediate")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -48,7 +49,11 @@ type outboxStatements struct {
 	sqlite   *sql.Conn  // SQLite's writing connection
 	mu       sync.Mutex // serialises the use of sqlite
 	insert   *sql.Stmt  // SQLite: one row; PostgreSQL: a batch of rows as arrays
+	takers   *sql.Stmt  // SQLite: does an endpoint take scans of (workspace, code, bot)?
 	dispatch *sql.Stmt  // mark a list of scan IDs dispatched
+	// SQLite's transaction statements, prepared: database/sql's Tx would
+	// have SQLite parse BEGIN and COMMIT again for every batch.
+	begin, commit, rollback *sql.Stmt
 }
 
 // preparer is what *sql.DB and *sql.Conn have in common here.
@@ -91,6 +96,12 @@ func (st *outboxStatements) prepare(ctx context.Context, db *gorm.DB) (err error
 			if st.sqlite, err = sqlDB.Conn(ctx); err != nil {
 				return fmt.Errorf("connection: %w", err)
 			}
+			// A checkpoint in the middle of a group commit holds up every
+			// redirect of the batch: this connection leaves them to
+			// CheckpointWAL, off the redirect path.
+			if _, err := st.sqlite.ExecContext(ctx, "PRAGMA wal_autocheckpoint=0"); err != nil {
+				return fmt.Errorf("connection: %w", err)
+			}
 		}
 		on = st.sqlite
 	}
@@ -99,6 +110,15 @@ func (st *outboxStatements) prepare(ctx context.Context, db *gorm.DB) (err error
 	}
 	if st.dispatch, err = on.PrepareContext(ctx, dispatchSQL); err != nil {
 		return fmt.Errorf("prepare mark dispatched: %w", err)
+	}
+	if st.sqlite != nil {
+		for stmt, query := range map[**sql.Stmt]string{
+			&st.takers: sqliteTakers, &st.begin: "BEGIN IMMEDIATE", &st.commit: "COMMIT", &st.rollback: "ROLLBACK",
+		} {
+			if *stmt, err = on.PrepareContext(ctx, query); err != nil {
+				return fmt.Errorf("prepare %q: %w", query, err)
+			}
+		}
 	}
 	return nil
 }
@@ -117,21 +137,47 @@ func (s *Store) outboxDB(ctx context.Context) (db *gorm.DB, unlock func(), err e
 	return db, unlock, nil
 }
 
+// takerExists is true when an enabled endpoint takes the scan whose
+// workspace, code and bot verdict are the three placeholders: the SQL twin
+// of SubscribedEndpoints plus the human-only rule of the dispatcher.
+const takerExists = `EXISTS (SELECT 1 FROM endpoints e WHERE e.workspace_id = %[1]s AND e.enabled` +
+	` AND (NOT e.human_only OR NOT %[3]s)` +
+	` AND (e.all_codes OR EXISTS (SELECT 1 FROM endpoint_codes c WHERE c.endpoint_id = e.id AND c.code_id = %[2]s)))`
+
 var (
 	sqliteInsertScan = "INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") VALUES (" +
 		strings.TrimSuffix(strings.Repeat("?, ", len(scanColumns)), ", ") + ")"
+	// Asked apart from the insert: SQLite runs an INSERT with a subquery or
+	// RETURNING under a statement journal, which costs more than the query.
+	sqliteTakers         = "SELECT " + fmt.Sprintf(takerExists, "?1", "?2", "?3")
 	sqliteMarkDispatched = "UPDATE scans SET dispatched_at = ? WHERE id IN (SELECT value FROM json_each(?))"
 
 	// One statement for any number of rows: each column arrives as an array.
-	postgresInsertScans = "INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") SELECT * FROM unnest(" +
+	postgresInsertScans = "INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") SELECT " +
+		strings.Join(scanColumns[:len(scanColumns)-1], ", ") + ", CASE WHEN " +
+		fmt.Sprintf(takerExists, "u.workspace_id", "u.code_id", "u.is_bot") + " THEN NULL ELSE $26::timestamptz END" +
+		" FROM unnest(" +
 		"$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[], $8::text[], " +
 		"$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::float8[], $15::float8[], $16::text[], " +
 		"$17::text[], $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], " +
-		"$24::bool[], $25::text[], $26::timestamptz[])"
+		"$24::bool[], $25::text[]) AS u(" + strings.Join(scanColumns[:len(scanColumns)-1], ", ") + ")" +
+		" RETURNING id, dispatched_at IS NULL"
 	postgresMarkDispatched = "UPDATE scans SET dispatched_at = $1 WHERE id = ANY($2::text[])"
 )
 
-// InsertScans stores scans atomically: the group commit of the redirect path.
+func sqlitePlaceholders(n int) string {
+	p := make([]string, n)
+	for i := range p {
+		p[i] = fmt.Sprintf("?%d", i+1)
+	}
+	return strings.Join(p, ", ")
+}
+
+// InsertScans stores scans atomically: the group commit of the redirect
+// path. It decides each scan's DispatchedAt: nil when some endpoint takes
+// the scan (it is pending in the outbox), else now — a scan of a code
+// without webhooks costs the outbox nothing. The check and the insert are
+// one statement, so an endpoint committed before it is never missed.
 func (s *Store) InsertScans(ctx context.Context, scans []Scan) error {
 	if len(scans) == 0 {
 		return nil
@@ -141,10 +187,11 @@ func (s *Store) InsertScans(ctx context.Context, scans []Scan) error {
 		return err
 	}
 	defer unlock()
+	now := s.now()
 	if st.sqlite != nil {
-		err = insertScanRows(ctx, st.sqlite, st.insert, scans)
+		err = insertScanRows(ctx, st, scans, now)
 	} else {
-		err = insertScanArrays(ctx, st.insert, scans)
+		err = insertScanArrays(ctx, st.insert, scans, now)
 	}
 	if err != nil {
 		return fmt.Errorf("insert %d scans: %w", len(scans), err)
@@ -155,40 +202,61 @@ func (s *Store) InsertScans(ctx context.Context, scans []Scan) error {
 // insertScanRows runs the one-row statement per scan in one transaction:
 // SQLite runs in this process, so a statement costs no round trip, and
 // modernc.org/sqlite binds parameters by a linear search, so many-row
-// statements cost the square of their rows.
-func insertScanRows(ctx context.Context, conn *sql.Conn, insert *sql.Stmt, scans []Scan) error {
-	if len(scans) == 1 { // one statement is atomic by itself
-		_, err := insert.ExecContext(ctx, scanValues(&scans[0])...)
+// statements cost the square of their rows. The transaction holds SQLite's
+// write lock from its start, so no endpoint is written between the check
+// of a scan's takers and its insert.
+func insertScanRows(ctx context.Context, st *outboxStatements, scans []Scan, now time.Time) (err error) {
+	if _, err := st.begin.ExecContext(ctx); err != nil {
 		return err
 	}
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+	defer func() {
+		if err != nil {
+			// With a new context: the transaction must end even if ctx has.
+			if _, rbErr := st.rollback.ExecContext(context.WithoutCancel(ctx)); rbErr != nil {
+				err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+			}
+		}
+	}()
+	type audience struct {
+		workspace, code string
+		bot             bool
 	}
-	defer tx.Rollback() //nolint:errcheck // a no-op after Commit
-	// insert is prepared on conn, which holds the transaction: it runs in
-	// it. (tx.Stmt would prepare the statement again for every batch.)
+	taken := map[audience]bool{} // a batch is mostly scans of a few codes
 	for i := range scans {
-		if _, err := insert.ExecContext(ctx, scanValues(&scans[i])...); err != nil {
+		sc := &scans[i]
+		a := audience{sc.WorkspaceID, sc.CodeID, sc.IsBot}
+		pending, ok := taken[a]
+		if !ok {
+			if err := st.takers.QueryRowContext(ctx, a.workspace, a.code, a.bot).Scan(&pending); err != nil {
+				return err
+			}
+			taken[a] = pending
+		}
+		sc.DispatchedAt = nil
+		if !pending {
+			sc.DispatchedAt = &now
+		}
+		if _, err := st.insert.ExecContext(ctx, scanValues(sc)...); err != nil {
 			return err
 		}
 	}
-	return tx.Commit()
+	_, err = st.commit.ExecContext(ctx)
+	return err
 }
 
 // insertScanArrays sends the batch as one array per column: one statement
 // and one round trip whatever the batch size.
-func insertScanArrays(ctx context.Context, insert *sql.Stmt, scans []Scan) error {
-	cols := make([][]any, len(scanColumns))
+func insertScanArrays(ctx context.Context, insert *sql.Stmt, scans []Scan, now time.Time) error {
+	cols := make([][]any, len(scanColumns)-1)
 	for c := range cols {
 		cols[c] = make([]any, len(scans))
 	}
 	for i := range scans {
-		for c, v := range scanValues(&scans[i]) {
+		for c, v := range scanValues(&scans[i])[:len(cols)] {
 			cols[c][i] = v
 		}
 	}
-	args := make([]any, len(cols))
+	args := make([]any, len(cols), len(cols)+1)
 	for c, col := range cols {
 		arr, err := columnArray(col)
 		if err != nil {
@@ -196,8 +264,30 @@ func insertScanArrays(ctx context.Context, insert *sql.Stmt, scans []Scan) error
 		}
 		args[c] = arr
 	}
-	_, err := insert.ExecContext(ctx, args...)
-	return err
+	rows, err := insert.QueryContext(ctx, append(args, now)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	pending := make(map[string]bool, len(scans))
+	for rows.Next() {
+		var id string
+		var p bool
+		if err := rows.Scan(&id, &p); err != nil {
+			return err
+		}
+		pending[id] = p
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range scans {
+		scans[i].DispatchedAt = nil
+		if !pending[scans[i].ID] {
+			scans[i].DispatchedAt = &now
+		}
+	}
+	return nil
 }
 
 // columnArray turns one column's values into a typed slice that pgx sends
@@ -285,6 +375,22 @@ func (s *Store) MarkDispatched(ctx context.Context, scanIDs []string) error {
 	}
 	if _, err := st.dispatch.ExecContext(ctx, s.now(), ids); err != nil {
 		return fmt.Errorf("mark %d scans dispatched: %w", len(scanIDs), err)
+	}
+	return nil
+}
+
+// CheckpointWAL copies SQLite's write-ahead log into the database file
+// without blocking the writer (a passive checkpoint). The outbox's writing
+// connection never checkpoints by itself (see prepare), so whoever runs the
+// redirect path calls this regularly; checkpointing a second's worth of
+// writes at once also copies each busy page once instead of once per 1,000
+// frames. A no-op on PostgreSQL.
+func (s *Store) CheckpointWAL(ctx context.Context) error {
+	if s.db.Name() == "postgres" {
+		return nil
+	}
+	if err := s.db.WithContext(ctx).Exec("PRAGMA wal_checkpoint(PASSIVE)").Error; err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
 }

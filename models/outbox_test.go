@@ -25,9 +25,25 @@ func fullScan(i int, at time.Time) models.Scan {
 	}
 }
 
+// addEndpoint stores an endpoint straight into the table (its secret does
+// not matter here).
+func addEndpoint(t *testing.T, s *models.Store, ep models.Endpoint, codeIDs ...string) {
+	t.Helper()
+	ep.URL, ep.Secret = "https://hooks.example.com/"+ep.ID, "whsec_test"
+	if err := s.DB().Create(&ep).Error; err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range codeIDs {
+		if err := s.DB().Create(&models.EndpointCode{EndpointID: ep.ID, CodeID: code}).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestInsertScansRoundTripsEveryColumn(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
+		addEndpoint(t, s, models.Endpoint{ID: "ep_all", WorkspaceID: "ws_1", Enabled: true, AllCodes: true})
 		at := time.Now().UTC().Truncate(time.Microsecond)
 		one := fullScan(0, at)
 		one.Latitude, one.Longitude = nil, nil // unknown location: NULL, not 0
@@ -86,6 +102,7 @@ func TestInsertScansBatchIsAtomic(t *testing.T) {
 func TestOutboxConcurrentInsertAndDispatch(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
+		addEndpoint(t, s, models.Endpoint{ID: "ep_all", WorkspaceID: "ws_1", Enabled: true, AllCodes: true})
 		at := time.Now().UTC().Truncate(time.Microsecond)
 		var wg sync.WaitGroup
 		errs := make(chan error, 8)
@@ -137,6 +154,57 @@ func TestOutboxConcurrentInsertAndDispatch(t *testing.T) {
 	})
 }
 
+// A scan no endpoint takes is dispatched as it is inserted: it never enters
+// the outbox. The rule is the dispatcher's: enabled endpoints of the scan's
+// workspace, for all codes or listing the scan's, human-only ones for
+// scans without a bot verdict.
+func TestInsertScansDispatchesScansNoEndpointTakes(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		addEndpoint(t, s, models.Endpoint{ID: "ep_listed", WorkspaceID: "ws_1", Enabled: true}, "code_listed")
+		addEndpoint(t, s, models.Endpoint{ID: "ep_off", WorkspaceID: "ws_1", Enabled: false, AllCodes: true})
+		addEndpoint(t, s, models.Endpoint{ID: "ep_humans", WorkspaceID: "ws_2", Enabled: true, AllCodes: true, HumanOnly: true})
+		addEndpoint(t, s, models.Endpoint{ID: "ep_other", WorkspaceID: "ws_3", Enabled: true}, "code_unlisted")
+
+		at := time.Now().UTC().Truncate(time.Microsecond)
+		scan := func(i int, ws, code string, bot bool) models.Scan {
+			sc := fullScan(i, at)
+			sc.WorkspaceID, sc.CodeID, sc.IsBot = ws, code, bot
+			return sc
+		}
+		scans := []models.Scan{
+			scan(1, "ws_1", "code_listed", false),   // pending: ep_listed
+			scan(2, "ws_1", "code_listed", true),    // pending: ep_listed takes bots
+			scan(3, "ws_1", "code_unlisted", false), // ep_off is disabled; code_unlisted is ws_3's subscription
+			scan(4, "ws_2", "code_any", false),      // pending: ep_humans
+			scan(5, "ws_2", "code_any", true),       // a bot: ep_humans skips it
+			scan(6, "ws_9", "code_listed", false),   // no endpoint in ws_9
+		}
+		wantPending := map[string]bool{"scan_0001": true, "scan_0002": true, "scan_0004": true}
+		for _, batch := range [][]models.Scan{scans[:1], scans[1:]} { // the one-row and the batch path
+			if err := s.InsertScans(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+			for _, sc := range batch {
+				if pending := sc.DispatchedAt == nil; pending != wantPending[sc.ID] {
+					t.Errorf("%s: InsertScans says pending=%v, want %v", sc.ID, pending, wantPending[sc.ID])
+				}
+			}
+		}
+		pending, err := s.PendingScans(ctx, at.Add(time.Second), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, sc := range pending {
+			got = append(got, sc.ID)
+		}
+		if fmt.Sprint(got) != "[scan_0001 scan_0002 scan_0004]" {
+			t.Fatalf("pending in the database: %v", got)
+		}
+	})
+}
+
 func TestMigrateDropsObsoleteScanIndexes(t *testing.T) {
 	for _, kind := range testdb.Kinds {
 		t.Run(kind, func(t *testing.T) {
@@ -177,6 +245,34 @@ func TestOutboxSurvivesCancelledFirstUse(t *testing.T) {
 		}
 		if err := s.MarkDispatched(context.Background(), []string{"scan_0002"}); err != nil {
 			t.Fatalf("mark dispatched after a cancelled first use: %v", err)
+		}
+	})
+}
+
+// The outbox's writing connection leaves checkpoints to CheckpointWAL,
+// which must then copy every frame its inserts wrote.
+func TestCheckpointWALCatchesUpWithTheWriter(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		var batch []models.Scan
+		for i := range 200 {
+			batch = append(batch, fullScan(i, time.Now().UTC()))
+		}
+		if err := s.InsertScans(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CheckpointWAL(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if s.DB().Name() == "postgres" {
+			return
+		}
+		var busy, logFrames, checkpointed int
+		if err := s.DB().Raw("PRAGMA wal_checkpoint(PASSIVE)").Row().Scan(&busy, &logFrames, &checkpointed); err != nil {
+			t.Fatal(err)
+		}
+		if logFrames == 0 || checkpointed != logFrames {
+			t.Fatalf("after CheckpointWAL: %d of %d WAL frames checkpointed", checkpointed, logFrames)
 		}
 	})
 }

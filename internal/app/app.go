@@ -117,6 +117,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	recDone := make(chan struct{})
 	go func() { rec.Run(recCtx); close(recDone) }()
 
+	ckptCtx, stopCheckpoints := context.WithCancel(context.WithoutCancel(ctx))
+	ckptDone := make(chan struct{})
+	go func() { a.checkpointWAL(ckptCtx); close(ckptDone) }()
+
 	dispCtx, stopDispatcher := context.WithCancel(context.WithoutCancel(ctx))
 	dispDone := make(chan struct{})
 	go func() { dispatcher.Run(dispCtx); close(dispDone) }()
@@ -136,12 +140,34 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopRecorder()
 	<-recDone
+	stopCheckpoints()
+	<-ckptDone
 	stopDispatcher()
 	<-dispDone
 	if err2 != nil && !errors.Is(err2, http.ErrServerClosed) {
 		return fmt.Errorf("http server: %w", err2)
 	}
 	return nil
+}
+
+// checkpointWAL checkpoints the SQLite app database every second until
+// ctx ends (see models.Store.CheckpointWAL), and once more at the end.
+func (a *App) checkpointWAL(ctx context.Context) {
+	ticker := time.NewTicker(5 * time.Second)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			if err := a.Store.CheckpointWAL(context.WithoutCancel(ctx)); err != nil {
+				a.Logger.Warn("sqlite checkpoint", "error", err)
+			}
+			return
+		case <-ticker.C:
+			if err := a.Store.CheckpointWAL(ctx); err != nil && ctx.Err() == nil {
+				a.Logger.Warn("sqlite checkpoint", "error", err)
+			}
+		}
+	}
 }
 
 func (a *App) enricher(ctx context.Context) (*enrich.Enricher, func(), error) {

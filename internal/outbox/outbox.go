@@ -121,12 +121,23 @@ func New(store Store, starter Starter, opts Options) *Dispatcher {
 	}
 }
 
-// Handoff gives the dispatcher scans that have just been committed. It
-// never blocks: past MaxHandoff the scans are left to the poll.
+// Handoff gives the dispatcher scans that have just been committed; it
+// takes those still pending (the store dispatched the others at insert: no
+// endpoint takes them). It never blocks: past MaxHandoff the scans are left
+// to the poll.
 func (d *Dispatcher) Handoff(scans []models.Scan) {
+	pending := make([]models.Scan, 0, len(scans))
+	for _, sc := range scans {
+		if sc.DispatchedAt == nil {
+			pending = append(pending, sc)
+		}
+	}
+	if len(pending) == 0 {
+		return
+	}
 	d.mu.Lock()
-	if len(d.handed)+len(scans) <= d.opts.MaxHandoff {
-		d.handed = append(d.handed, scans...)
+	if len(d.handed)+len(pending) <= d.opts.MaxHandoff {
+		d.handed = append(d.handed, pending...)
 	} else {
 		d.overflow = true
 	}

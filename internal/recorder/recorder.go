@@ -15,7 +15,8 @@ import (
 	"github.com/scanforge/scanforge/models"
 )
 
-// Inserter stores a batch of scans in one statement.
+// Inserter stores a batch of scans atomically, completing them in place
+// (their DispatchedAt).
 type Inserter interface {
 	InsertScans(ctx context.Context, scans []models.Scan) error
 }
@@ -157,9 +158,10 @@ func (r *Recorder) commit(ctx context.Context, batch []request) {
 		r.logger.Warn("batch insert failed, retrying scans one by one", "scans", len(batch), "error", err)
 		var committed []models.Scan
 		for _, req := range batch {
-			err := r.store.InsertScans(ctx, []models.Scan{req.scan})
+			one := []models.Scan{req.scan}
+			err := r.store.InsertScans(ctx, one)
 			if err == nil {
-				committed = append(committed, req.scan)
+				committed = append(committed, one[0]) // as the store completed it
 			}
 			req.done <- wrap(err)
 		}
