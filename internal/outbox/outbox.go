@@ -139,7 +139,9 @@ func (d *Dispatcher) Handoff(scans []models.Scan) {
 	if len(d.handed)+len(pending) <= d.opts.MaxHandoff {
 		d.handed = append(d.handed, pending...)
 	} else {
-		d.overflow = true
+		// Drop them all: the database has every one, and the poll that
+		// overflow asks for reads them from there, oldest first.
+		d.handed, d.overflow = d.handed[:0], true
 	}
 	d.mu.Unlock()
 	d.notify()
@@ -152,16 +154,26 @@ func (d *Dispatcher) notify() {
 	}
 }
 
-// take removes and returns up to BatchSize handed-over scans, and whether
-// Handoff overflowed since the last call.
+// take removes and returns up to BatchSize handed-over scans, or reports
+// that Handoff overflowed since the last call: then it drops what was
+// handed over since (the poll that follows reads it from the database).
 func (d *Dispatcher) take() (scans []models.Scan, overflow bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.overflow {
+		d.handed, d.overflow = d.handed[:0], false
+		return nil, true
+	}
 	n := min(len(d.handed), d.opts.BatchSize)
 	scans = append([]models.Scan(nil), d.handed[:n]...)
 	d.handed = append(d.handed[:0], d.handed[n:]...)
-	overflow, d.overflow = d.overflow, false
-	return scans, overflow
+	return scans, false
+}
+
+func (d *Dispatcher) dropHanded() {
+	d.mu.Lock()
+	d.handed = d.handed[:0]
+	d.mu.Unlock()
 }
 
 // Run dispatches until ctx ends: handed-over scans as they come, and the
@@ -195,6 +207,11 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			scans, overflow := d.take()
 			if overflow {
 				d.poll(ctx, time.Now())
+				// What was handed over meanwhile was read by the poll, or
+				// waits in the database for the next periodic one: drop it
+				// rather than start it twice.
+				d.dropHanded()
+				continue
 			}
 			if len(scans) == 0 {
 				break
