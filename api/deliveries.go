@@ -41,7 +41,7 @@ type deliveryAnswer struct {
 	ScanID     *string    `json:"scan_id"` // null for test events
 	State      string     `json:"state"`
 	Attempts   int        `json:"attempts"`
-	LastStatus *int       `json:"last_status"` // null before the first answer; 0: no answer (network error)
+	LastStatus *int       `json:"last_status"` // null before the first answer, or unrecorded (see deliverylog.Summary); 0: no answer (network error)
 	StartedAt  time.Time  `json:"started_at"`
 	FinishedAt *time.Time `json:"finished_at"`
 	// Why a failed delivery gave up: the message and the last attempt.
