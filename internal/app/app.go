@@ -150,7 +150,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// checkpointWAL checkpoints the SQLite app database every second until
+// checkpointWAL checkpoints the SQLite app database every 5 s until
 // ctx ends (see models.Store.CheckpointWAL), and once more at the end.
 func (a *App) checkpointWAL(ctx context.Context) {
 	ticker := time.NewTicker(5 * time.Second)
