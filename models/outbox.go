@@ -165,14 +165,6 @@ var (
 	postgresMarkDispatched = "UPDATE scans SET dispatched_at = $1 WHERE id = ANY($2::text[])"
 )
 
-func sqlitePlaceholders(n int) string {
-	p := make([]string, n)
-	for i := range p {
-		p[i] = fmt.Sprintf("?%d", i+1)
-	}
-	return strings.Join(p, ", ")
-}
-
 // InsertScans stores scans atomically: the group commit of the redirect
 // path. It decides each scan's DispatchedAt: nil when some endpoint takes
 // the scan (it is pending in the outbox), else now — a scan of a code

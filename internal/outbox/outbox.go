@@ -216,7 +216,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 			if len(scans) == 0 {
 				break
 			}
-			if err := d.Dispatch(ctx, scans); err != nil && ctx.Err() == nil {
+			if err := d.dispatch(ctx, scans); err != nil && ctx.Err() == nil {
 				// Those not dispatched stay pending: the poll retries them.
 				d.opts.Logger.Error("outbox dispatch failed; will retry", "error", err)
 			}
@@ -249,12 +249,12 @@ func (d *Dispatcher) drain(ctx context.Context, before time.Time) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return len(scans), d.Dispatch(ctx, scans)
+	return len(scans), d.dispatch(ctx, scans)
 }
 
-// Dispatch starts the deliveries of scans and marks dispatched those whose
+// dispatch starts the deliveries of scans and marks dispatched those whose
 // every delivery started.
-func (d *Dispatcher) Dispatch(ctx context.Context, scans []models.Scan) error {
+func (d *Dispatcher) dispatch(ctx context.Context, scans []models.Scan) error {
 	if len(scans) == 0 {
 		return nil
 	}
