@@ -2,7 +2,6 @@ package models
 
 import (
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 
@@ -16,12 +15,8 @@ func TestScanColumnsMatchModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, c := range scanColumns {
-		got = append(got, strings.Trim(c, `"`))
-	}
-	if !slices.Equal(got, sch.DBNames) {
-		t.Fatalf("scanColumns = %v\nmodel      = %v", got, sch.DBNames)
+	if !slices.Equal(copyColumns, sch.DBNames) {
+		t.Fatalf("scanColumns = %v\nmodel      = %v", copyColumns, sch.DBNames)
 	}
 	if n := len(scanValues(&Scan{})); n != len(scanColumns) {
 		t.Fatalf("scanValues gives %d values for %d columns", n, len(scanColumns))

@@ -41,6 +41,9 @@ type Figures struct {
 	CPUPerRequestMS float64 `json:"server_cpu_ms_per_request"`
 	// ClientCPUPerRequestMS is the load generator's (this process's).
 	ClientCPUPerRequestMS float64 `json:"client_cpu_ms_per_request"`
+	// DatabaseCPUPerRequestMS is the database server's (PostgreSQL on this
+	// machine; 0 for SQLite, which runs inside the server process).
+	DatabaseCPUPerRequestMS float64 `json:"database_cpu_ms_per_request"`
 }
 
 func (r run) figures() Figures {

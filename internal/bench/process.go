@@ -22,6 +22,10 @@ type child struct {
 	stdin io.WriteCloser
 	done  chan error
 	info  ready
+	// databaseCPU is the CPU time so far of the database server the child
+	// writes to, when that runs beside it on this machine (PostgreSQL);
+	// nil when the database is inside the child (SQLite).
+	databaseCPU func() time.Duration
 }
 
 // startChild runs exe in role with extra environment and waits for its
@@ -170,6 +174,41 @@ func (c *child) waitDrained(ctx context.Context, timeout time.Duration) (int64, 
 			return p.Pending, ctx.Err()
 		}
 	}
+}
+
+// postgresCPU returns the CPU time so far of the local PostgreSQL server:
+// every process named postgres, with the children it has reaped (backends
+// of closed connections). It shares the machine's cores with the redirects,
+// so its share of a run is part of what a redirect costs.
+func postgresCPU() time.Duration {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var ticks int64
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open || !strings.HasPrefix(s[open+1:end], "postgres") {
+			continue
+		}
+		fields := strings.Fields(s[end+1:])
+		if len(fields) < 15 {
+			continue
+		}
+		for _, f := range fields[11:15] { // utime, stime, cutime, cstime
+			v, _ := strconv.ParseInt(f, 10, 64)
+			ticks += v
+		}
+	}
+	return time.Duration(ticks) * time.Second / clockTicks
 }
 
 // selfCPU returns this process's user+system CPU time so far.

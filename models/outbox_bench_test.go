@@ -1,0 +1,97 @@
+package models_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scanforge/scanforge/internal/testdb"
+	"github.com/scanforge/scanforge/models"
+)
+
+// BenchmarkInsertScans measures the redirect path's durable write: one
+// group-commit batch per op, of a code without endpoints (as in the
+// harness's redirect scenario). Besides ns/scan it reports, for a local
+// PostgreSQL, the CPU the server's own processes spent per scan (pg-µs/scan)
+// — on a 2-core machine that CPU is taken from the redirects too.
+//
+//	go test -run '^$' -bench InsertScans -benchtime 2000x ./models/
+func BenchmarkInsertScans(b *testing.B) {
+	for _, kind := range testdb.Kinds {
+		for _, size := range []int{1, 8, 32, 128} {
+			b.Run(fmt.Sprintf("%s/batch=%d", kind, size), func(b *testing.B) {
+				s := models.NewStore(testdb.Open(b, kind), time.Now)
+				ctx := context.Background()
+				at := time.Now().UTC()
+				batch := make([]models.Scan, size)
+				n := 0
+				fill := func() {
+					for i := range batch {
+						batch[i] = fullScan(n, at.Add(time.Duration(n)*time.Microsecond))
+						batch[i].ID = fmt.Sprintf("scan_%012d", n)
+						n++
+					}
+				}
+				fill()
+				if err := s.InsertScans(ctx, batch); err != nil { // prepares the statements
+					b.Fatal(err)
+				}
+				pgBefore := postgresCPU(b, kind)
+				b.ResetTimer()
+				for range b.N {
+					fill()
+					if err := s.InsertScans(ctx, batch); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				scans := float64(b.N * size)
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/scans, "ns/scan")
+				if kind == "postgres" {
+					if used := postgresCPU(b, kind) - pgBefore; used > 0 {
+						b.ReportMetric(float64(used.Microseconds())/scans, "pg-µs/scan")
+					}
+				}
+			})
+		}
+	}
+}
+
+// postgresCPU sums the CPU time of the local PostgreSQL server's processes
+// (children included), or 0 when they cannot be seen.
+func postgresCPU(b *testing.B, kind string) time.Duration {
+	if kind != "postgres" {
+		return 0
+	}
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	const ticks = 100 // USER_HZ on Linux
+	var total int64
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		stat, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || end < open || !strings.HasPrefix(s[open+1:end], "postgres") {
+			continue
+		}
+		fields := strings.Fields(s[end+2:])
+		// utime, stime, cutime, cstime are fields 14-17 of stat, 12-15 here.
+		for _, f := range fields[11:15] {
+			v, _ := strconv.ParseInt(f, 10, 64)
+			total += v
+		}
+	}
+	return time.Duration(total) * time.Second / ticks
+}
