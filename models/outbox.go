@@ -139,12 +139,16 @@ func (s *Store) outboxDB(ctx context.Context) (db *gorm.DB, unlock func(), err e
 	return db, unlock, nil
 }
 
-// takerExists is true when an enabled endpoint takes the scan whose
-// workspace, code and bot verdict are the three placeholders: the SQL twin
-// of SubscribedEndpoints plus the human-only rule of the dispatcher.
-const takerExists = `EXISTS (SELECT 1 FROM endpoints e WHERE e.workspace_id = %[1]s AND e.enabled` +
-	` AND (NOT e.human_only OR NOT %[3]s)` +
-	` AND (e.all_codes OR EXISTS (SELECT 1 FROM endpoint_codes c WHERE c.endpoint_id = e.id AND c.code_id = %[2]s)))`
+// endpointTakes is the rule of who gets a scan, in one place: an enabled
+// endpoint of the scan's workspace, subscribed to all its codes or to the
+// scan's, and — when the scan has a bot verdict — not for humans only. Its
+// placeholders are the scan's workspace, code and bot verdict. The insert
+// asks whether any endpoint takes a scan (takerExists), the dispatcher
+// which ones (SubscribedEndpoints).
+const endpointTakes = `e.workspace_id = %[1]s AND e.enabled AND (NOT e.human_only OR NOT %[3]s)` +
+	` AND (e.all_codes OR EXISTS (SELECT 1 FROM endpoint_codes c WHERE c.endpoint_id = e.id AND c.code_id = %[2]s))`
+
+const takerExists = `EXISTS (SELECT 1 FROM endpoints e WHERE ` + endpointTakes + `)`
 
 var (
 	sqliteInsertScan = "INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") VALUES (" +
@@ -270,22 +274,20 @@ func copyScans(ctx context.Context, st *outboxStatements, db *gorm.DB, scans []S
 	})
 }
 
-// SubscribedEndpoints returns the enabled endpoints of workspaceID that take
-// scans of codeID: workspace-wide ones and those listing the code.
-func (s *Store) SubscribedEndpoints(ctx context.Context, workspaceID, codeID string) ([]Endpoint, error) {
+// SubscribedEndpoints returns the endpoints that take a scan of codeID in
+// workspaceID with the bot verdict isBot (see endpointTakes), by ID.
+func (s *Store) SubscribedEndpoints(ctx context.Context, workspaceID, codeID string, isBot bool) ([]Endpoint, error) {
 	var out []Endpoint
 	db, unlock, err := s.outboxDB(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	err = db.
-		Where("workspace_id = ? AND enabled = ?", workspaceID, true).
-		Where(s.db.Where("all_codes = ?", true).
-			Or("id IN (?)", s.db.Model(&EndpointCode{}).Select("endpoint_id").Where("code_id = ?", codeID))).
-		Order("id").Find(&out).Error
+	err = db.Table("endpoints AS e").Where(fmt.Sprintf(endpointTakes, "@workspace", "@code", "@bot"),
+		sql.Named("workspace", workspaceID), sql.Named("code", codeID), sql.Named("bot", isBot)).
+		Order("e.id").Find(&out).Error
 	if err != nil {
-		return nil, fmt.Errorf("subscribed endpoints of code %q: %w", codeID, err)
+		return nil, fmt.Errorf("endpoints taking scans of code %q: %w", codeID, err)
 	}
 	withoutSecrets(out)
 	return out, nil

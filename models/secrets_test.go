@@ -102,7 +102,7 @@ func TestSecretIsEncryptedAtRest(t *testing.T) {
 		if err != nil || len(list) != 1 || list[0].Secret != "" {
 			t.Fatalf("ListEndpoints = %+v, %v", list, err)
 		}
-		subs, err := e.store.SubscribedEndpoints(ctx, e.ws.ID, "code_x")
+		subs, err := e.store.SubscribedEndpoints(ctx, e.ws.ID, "code_x", false)
 		if err != nil || len(subs) != 1 || subs[0].Secret != "" {
 			t.Fatalf("SubscribedEndpoints = %+v, %v", subs, err)
 		}

@@ -75,7 +75,8 @@ func TestStoreCodesEndpointsAndOutbox(t *testing.T) {
 		one := models.Endpoint{WorkspaceID: ws.ID, URL: "https://hooks.example/one", Secret: "whsec_y", Enabled: true, CodeIDs: []string{c1.ID}}
 		off := models.Endpoint{WorkspaceID: ws.ID, URL: "https://hooks.example/off", Secret: "whsec_z", Enabled: false, AllCodes: true}
 		foreign := models.Endpoint{WorkspaceID: other.ID, URL: "https://hooks.example/f", Secret: "whsec_f", Enabled: true, AllCodes: true}
-		for _, e := range []*models.Endpoint{&all, &one, &off, &foreign} {
+		humans := models.Endpoint{WorkspaceID: ws.ID, URL: "https://hooks.example/h", Secret: "whsec_h", Enabled: true, CodeIDs: []string{c2.ID}, HumanOnly: true}
+		for _, e := range []*models.Endpoint{&all, &one, &off, &foreign, &humans} {
 			if err := s.CreateEndpoint(ctx, e); err != nil {
 				t.Fatal(err)
 			}
@@ -85,8 +86,8 @@ func TestStoreCodesEndpointsAndOutbox(t *testing.T) {
 			t.Fatalf("subscribing to another workspace's code: got %v", err)
 		}
 
-		subs := func(codeID string) []string {
-			eps, err := s.SubscribedEndpoints(ctx, ws.ID, codeID)
+		subsOf := func(codeID string, isBot bool) []string {
+			eps, err := s.SubscribedEndpoints(ctx, ws.ID, codeID, isBot)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -96,11 +97,15 @@ func TestStoreCodesEndpointsAndOutbox(t *testing.T) {
 			}
 			return ids
 		}
+		subs := func(codeID string) []string { return subsOf(codeID, true) }
+		if got := subsOf(c2.ID, false); len(got) != 2 || !slices.Contains(got, all.ID) || !slices.Contains(got, humans.ID) {
+			t.Fatalf("subscribers of c2 for a human = %v, want %s and %s", got, all.ID, humans.ID)
+		}
 		if got := subs(c1.ID); len(got) != 2 || !slices.Contains(got, all.ID) || !slices.Contains(got, one.ID) {
 			t.Fatalf("subscribers of c1 = %v, want %s and %s", got, all.ID, one.ID)
 		}
 		if got := subs(c2.ID); len(got) != 1 || got[0] != all.ID {
-			t.Fatalf("subscribers of c2 = %v, want [%s]", got, all.ID)
+			t.Fatalf("subscribers of c2 for a bot = %v, want [%s] (the human-only one skips bots)", got, all.ID)
 		}
 		got, _ := s.GetEndpoint(ctx, ws.ID, one.ID)
 		if len(got.CodeIDs) != 1 || got.CodeIDs[0] != c1.ID {

@@ -21,7 +21,8 @@ type memStore struct {
 	scans      []models.Scan
 	endpoints  []models.Endpoint
 	dispatched []string
-	reads      int // PendingScans calls
+	reads      int    // PendingScans calls
+	askedBot   []bool // the isBot of each SubscribedEndpoints call
 }
 
 func (m *memStore) PendingScans(_ context.Context, before time.Time, _ int) ([]models.Scan, error) {
@@ -37,8 +38,19 @@ func (m *memStore) PendingScans(_ context.Context, before time.Time, _ int) ([]m
 	return out, nil
 }
 
-func (m *memStore) SubscribedEndpoints(context.Context, string, string) ([]models.Endpoint, error) {
-	return m.endpoints, nil
+// SubscribedEndpoints applies the human-only rule as the real store does
+// in SQL, and remembers which bot verdicts it was asked about.
+func (m *memStore) SubscribedEndpoints(_ context.Context, _, _ string, isBot bool) ([]models.Endpoint, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.askedBot = append(m.askedBot, isBot)
+	var out []models.Endpoint
+	for _, ep := range m.endpoints {
+		if !isBot || !ep.HumanOnly {
+			out = append(out, ep)
+		}
+	}
+	return out, nil
 }
 
 func (m *memStore) MarkDispatched(_ context.Context, ids []string) error {
@@ -87,5 +99,10 @@ func TestHumanOnlyEndpointsSkipBots(t *testing.T) {
 	// The bot scan is done with although one endpoint skipped it.
 	if slices.Sort(store.dispatched); !slices.Equal(store.dispatched, []string{"scan_bot", "scan_human"}) {
 		t.Fatalf("dispatched %v", store.dispatched)
+	}
+	// Scans of one code with different verdicts take different endpoints:
+	// one lookup per verdict, each with the scan's own.
+	if len(store.askedBot) != 2 || store.askedBot[0] == store.askedBot[1] {
+		t.Fatalf("endpoints asked for bot verdicts %v, want one lookup for each", store.askedBot)
 	}
 }

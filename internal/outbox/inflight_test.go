@@ -28,7 +28,7 @@ func (s *fiveScans) PendingScans(context.Context, time.Time, int) ([]models.Scan
 	return out, nil
 }
 
-func (s *fiveScans) SubscribedEndpoints(context.Context, string, string) ([]models.Endpoint, error) {
+func (s *fiveScans) SubscribedEndpoints(context.Context, string, string, bool) ([]models.Endpoint, error) {
 	return []models.Endpoint{{ID: "ep", Enabled: true, AllCodes: true}}, nil
 }
 

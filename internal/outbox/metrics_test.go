@@ -26,7 +26,7 @@ func (s *oneScanStore) PendingScans(context.Context, time.Time, int) ([]models.S
 	return []models.Scan{{ID: "scan_1", WorkspaceID: "ws", CodeID: "code", Source: "qr"}}, nil
 }
 
-func (s *oneScanStore) SubscribedEndpoints(context.Context, string, string) ([]models.Endpoint, error) {
+func (s *oneScanStore) SubscribedEndpoints(context.Context, string, string, bool) ([]models.Endpoint, error) {
 	return []models.Endpoint{{ID: "ep_new", Enabled: true}, {ID: "ep_done", Enabled: true}, {ID: "ep_down", Enabled: true}}, nil
 }
 

@@ -32,7 +32,7 @@ import (
 // Store is what the dispatcher needs from the database.
 type Store interface {
 	PendingScans(ctx context.Context, before time.Time, limit int) ([]models.Scan, error)
-	SubscribedEndpoints(ctx context.Context, workspaceID, codeID string) ([]models.Endpoint, error)
+	SubscribedEndpoints(ctx context.Context, workspaceID, codeID string, isBot bool) ([]models.Endpoint, error)
 	MarkDispatched(ctx context.Context, scanIDs []string) error
 }
 
@@ -264,20 +264,23 @@ func (d *Dispatcher) dispatch(ctx context.Context, scans []models.Scan) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(d.opts.Concurrency)
 	// A batch is mostly scans of a few codes: look their endpoints up once.
-	subscribed := map[[2]string][]models.Endpoint{}
+	type audience struct {
+		workspace, code string
+		bot             bool
+	}
+	subscribed := map[audience][]models.Endpoint{}
 	for i, scan := range scans {
-		key := [2]string{scan.WorkspaceID, scan.CodeID}
+		key := audience{scan.WorkspaceID, scan.CodeID, scan.IsBot}
 		endpoints, ok := subscribed[key]
 		if !ok {
 			var err error
-			endpoints, err = d.store.SubscribedEndpoints(ctx, scan.WorkspaceID, scan.CodeID)
+			endpoints, err = d.store.SubscribedEndpoints(ctx, scan.WorkspaceID, scan.CodeID, scan.IsBot)
 			if err != nil {
 				d.opts.Logger.Error("outbox: subscribed endpoints", "scan", scan.ID, "error", err)
 				continue
 			}
 			subscribed[key] = endpoints
 		}
-		endpoints = takingScan(endpoints, scan)
 		if len(endpoints) == 0 {
 			results[i] = []error{} // nothing to start: dispatched as is
 			continue
@@ -315,21 +318,6 @@ func (d *Dispatcher) dispatch(ctx context.Context, scans []models.Scan) error {
 		return fmt.Errorf("%d of %d scans not dispatched", len(scans)-len(dispatched), len(scans))
 	}
 	return nil
-}
-
-// takingScan returns the endpoints that want scan: endpoints subscribed to
-// human scans only do not get scans with a bot verdict.
-func takingScan(endpoints []models.Endpoint, scan models.Scan) []models.Endpoint {
-	if !scan.IsBot {
-		return endpoints
-	}
-	out := make([]models.Endpoint, 0, len(endpoints))
-	for _, ep := range endpoints {
-		if !ep.HumanOnly {
-			out = append(out, ep)
-		}
-	}
-	return out
 }
 
 // start starts the delivery of scan to ep once fewer than MaxInFlight
