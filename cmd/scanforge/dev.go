@@ -11,15 +11,11 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/scanforge/scanforge/internal/app"
 	"github.com/scanforge/scanforge/internal/config"
 	"github.com/scanforge/scanforge/internal/devserver"
-	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/models"
-	"github.com/scanforge/scanforge/workflows"
 )
 
 // runDev runs the whole product in one process for a laptop.
@@ -34,28 +30,6 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 		return fmt.Errorf("data directory: %w", err)
 	}
 
-	temporalServer, err := devserver.Start(ctx, devserver.Options{
-		DatabaseFile: filepath.Join(cfg.DataDir, "temporal.db"),
-		FrontendPort: cfg.TemporalPort,
-		UIPort:       cfg.UIPort,
-		Namespace:    cfg.TemporalNamespace,
-		Retention:    cfg.HistoryRetention,
-		// The delivery log's index: registered before the worker starts.
-		SearchAttributes: workflows.SearchAttributeTypes(),
-		Logger:           logger.With("component", "temporal"),
-	})
-	if err != nil {
-		return fmt.Errorf("embedded temporal: %w", err)
-	}
-	defer temporalServer.Stop()
-
-	db, err := models.Open(cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	if err := models.Migrate(db); err != nil {
-		return err
-	}
 	key := cfg.EncryptionKey
 	if key == nil {
 		if key, err = devEncryptionKey(cfg.DataDir); err != nil {
@@ -66,34 +40,27 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store := models.NewStore(db, time.Now, storeOpts...)
-	if err := prepareSecrets(ctx, store, logger); err != nil {
-		return err
-	}
-	ws, apiKey, err := devWorkspace(ctx, store, cfg.DataDir)
+	stack, err := app.StartDev(ctx, app.DevOptions{Config: cfg, Logger: logger, StoreOptions: storeOpts})
 	if err != nil {
 		return err
 	}
-
-	reg := metrics.New()
-	tc, err := client.Dial(client.Options{
-		HostPort:       temporalServer.FrontendAddress(),
-		Namespace:      temporalServer.Namespace(),
-		Logger:         sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
-		MetricsHandler: reg.Temporal(),
-	})
-	if err != nil {
-		return fmt.Errorf("temporal client: %w", err)
+	defer stack.Close()
+	if err := prepareSecrets(ctx, stack.Store, logger); err != nil {
+		return err
 	}
-	defer tc.Close()
+	ws, apiKey, err := devWorkspace(ctx, stack.Store, cfg.DataDir)
+	if err != nil {
+		return err
+	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (set SCANFORGE_HTTP_ADDR to use another address): %w", cfg.HTTPAddr, err)
 	}
-	printQuickStart(stdout, cfg, temporalServer, ws, apiKey, time.Since(started))
+	printQuickStart(stdout, cfg, stack.Temporal, ws, apiKey, time.Since(started))
 
-	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, EagerStart: true, GeoIPReload: hangups(), Metrics: reg}
+	a := stack.App(cfg, logger)
+	a.GeoIPReload = hangups()
 	return a.Run(ctx, ln)
 }
 

@@ -12,24 +12,18 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/scanforge/scanforge/internal/app"
 	"github.com/scanforge/scanforge/internal/config"
-	"github.com/scanforge/scanforge/internal/devserver"
-	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/internal/secretbox"
 	"github.com/scanforge/scanforge/models"
-	"github.com/scanforge/scanforge/workflows"
 )
 
 // RoleEnv names the role a re-executed benchmark binary plays. The
@@ -130,11 +124,11 @@ func runBare(ctx context.Context, stdout io.Writer) error {
 	return nil
 }
 
-// runStack assembles ScanForge the way `scanforge dev` does (cmd/scanforge
-// dev.go): the embedded Temporal server on a SQLite file in the data
-// directory with the UI, the app database of DATABASE_URL (default a SQLite
-// file next to it), and app.Run with eager start. Beside it run a worker
-// for the minimal workflow and a control server for the harness.
+// runStack runs ScanForge as `scanforge dev` does (app.StartDev: the
+// embedded Temporal server on a SQLite file in the data directory with the
+// UI, the app database of DATABASE_URL, default a SQLite file next to it;
+// then the dev App). Beside it run a worker for the minimal workflow and a
+// control server for the harness.
 func runStack(ctx context.Context, stdout io.Writer, getenv func(string) string) error {
 	started := time.Now()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -168,29 +162,6 @@ func runStack(ctx context.Context, stdout io.Writer, getenv func(string) string)
 		return err
 	}
 
-	ts, err := devserver.Start(ctx, devserver.Options{
-		DatabaseFile: filepath.Join(cfg.DataDir, "temporal.db"),
-		FrontendPort: cfg.TemporalPort,
-		UIPort:       cfg.UIPort,
-		Namespace:    cfg.TemporalNamespace,
-		Retention:    cfg.HistoryRetention,
-		// As runDev: the delivery log's index, registered before the worker starts.
-		SearchAttributes: workflows.SearchAttributeTypes(),
-		DynamicConfig:    dynamicConfigOverrides(getenv(DynamicConfigEnv)),
-		Logger:           logger.With("component", "temporal"),
-	})
-	if err != nil {
-		return fmt.Errorf("embedded temporal: %w", err)
-	}
-	defer ts.Stop()
-
-	db, err := models.Open(cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	if err := models.Migrate(db); err != nil {
-		return err
-	}
 	// Endpoint secrets are stored encrypted; the data directory is fresh
 	// for every run, so a key for this run is enough.
 	key := cfg.EncryptionKey
@@ -203,7 +174,16 @@ func runStack(ctx context.Context, stdout io.Writer, getenv func(string) string)
 	if err != nil {
 		return err
 	}
-	store := models.NewStore(db, time.Now, models.WithSecretBox(box))
+	stack, err := app.StartDev(ctx, app.DevOptions{
+		Config: cfg, Logger: logger,
+		StoreOptions:  []models.StoreOption{models.WithSecretBox(box)},
+		DynamicConfig: dynamicConfigOverrides(getenv(DynamicConfigEnv)),
+	})
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+	store, tc := stack.Store, stack.Client
 	ws, err := store.CreateWorkspace(ctx, "bench")
 	if err != nil {
 		return err
@@ -212,18 +192,6 @@ func runStack(ctx context.Context, stdout io.Writer, getenv func(string) string)
 	if err != nil {
 		return err
 	}
-
-	reg := metrics.New()
-	tc, err := client.Dial(client.Options{
-		HostPort:       ts.FrontendAddress(),
-		Namespace:      ts.Namespace(),
-		Logger:         sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
-		MetricsHandler: reg.Temporal(),
-	})
-	if err != nil {
-		return fmt.Errorf("temporal client: %w", err)
-	}
-	defer tc.Close()
 
 	// The minimal workflow's worker polls as the delivery worker does.
 	minimal := worker.New(tc, minimalTaskQueue, worker.Options{
@@ -245,7 +213,7 @@ func runStack(ctx context.Context, stdout io.Writer, getenv func(string) string)
 	go ctlSrv.Serve(ctlLn)
 	defer ctlSrv.Close()
 
-	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, EagerStart: true, Metrics: reg}
+	a := stack.App(cfg, logger)
 	runDone := make(chan error, 1)
 	go func() { runDone <- a.Run(ctx, ln) }()
 	if err := announce(stdout, ready{
