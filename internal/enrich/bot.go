@@ -15,19 +15,20 @@ func DetectBot(method string, header http.Header, ua string) Bot {
 	if ua == "" {
 		return Bot{IsBot: true, Reason: ReasonEmptyUserAgent}
 	}
-	return detectBot(method, header, ua, useragent.Parse(ua))
+	return detectBot(method, header, uaBotReason(ua, useragent.Parse(ua)))
 }
 
-// detectBot does DetectBot's work on an already parsed, trimmed, non-empty UA.
-func detectBot(method string, header http.Header, ua string, parsed useragent.UserAgent) Bot {
+// detectBot does DetectBot's work given the verdict of the User-Agent
+// rules on a non-empty User-Agent (uaReason, "" for none).
+func detectBot(method string, header http.Header, uaReason string) Bot {
 	if strings.EqualFold(method, http.MethodHead) {
 		return Bot{IsBot: true, Reason: ReasonHeadRequest}
 	}
 	if isPrefetch(header) {
 		return Bot{IsBot: true, Reason: ReasonPrefetch}
 	}
-	if reason := uaBotReason(ua, parsed); reason != "" {
-		return Bot{IsBot: true, Reason: reason}
+	if uaReason != "" {
+		return Bot{IsBot: true, Reason: uaReason}
 	}
 	return Bot{}
 }

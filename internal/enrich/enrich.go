@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-
-	"github.com/mileusna/useragent"
 )
 
 // Geo is where an IP address is, in English. Empty when unknown.
@@ -64,12 +62,13 @@ type GeoLocator interface {
 // It is safe for concurrent use if its GeoLocator is.
 type Enricher struct {
 	geo GeoLocator
+	uas *uaCache
 }
 
 // New returns an Enricher that locates IPs with geo. geo may be nil, in which
 // case every Result has an empty Geo.
 func New(geo GeoLocator) *Enricher {
-	return &Enricher{geo: geo}
+	return &Enricher{geo: geo, uas: newUACache()}
 }
 
 // Enrich derives geo, device and bot verdict for one request. It never fails
@@ -83,9 +82,9 @@ func (e *Enricher) Enrich(in Input) Result {
 		res.Device = Device{Type: DeviceUnknown}
 		res.Bot = Bot{IsBot: true, Reason: ReasonEmptyUserAgent}
 	} else {
-		parsed := useragent.Parse(ua)
-		res.Device = parseDevice(ua, parsed)
-		res.Bot = detectBot(in.Method, in.Header, ua, parsed)
+		facts := e.uas.get(ua)
+		res.Device = facts.device
+		res.Bot = detectBot(in.Method, in.Header, facts.botReason)
 	}
 	res.Geo = e.locate(in.IP)
 	return res
