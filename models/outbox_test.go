@@ -208,6 +208,38 @@ func TestInsertScansDispatchesScansNoEndpointTakes(t *testing.T) {
 	})
 }
 
+// Whether a scan is pending follows the endpoints as they are when it is
+// inserted, also when they change between two batches of one code (on
+// SQLite the insert keeps earlier answers while no other connection wrote).
+func TestInsertScansFollowsEndpointChangesBetweenBatches(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		at := time.Now().UTC().Truncate(time.Microsecond)
+		insert := func(i int) (pending bool) {
+			t.Helper()
+			batch := []models.Scan{fullScan(i, at)}
+			batch[0].IsBot = false
+			if err := s.InsertScans(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+			return batch[0].DispatchedAt == nil
+		}
+		if insert(1) || insert(2) {
+			t.Fatal("pending without an endpoint")
+		}
+		addEndpoint(t, s, models.Endpoint{ID: "ep_new", WorkspaceID: "ws_1", Enabled: true}, "code_1")
+		if !insert(3) {
+			t.Fatal("a scan after the endpoint was added is not pending")
+		}
+		if err := s.DB().Model(&models.Endpoint{}).Where("id = ?", "ep_new").Update("enabled", false).Error; err != nil {
+			t.Fatal(err)
+		}
+		if insert(4) {
+			t.Fatal("a scan after the endpoint was disabled is pending")
+		}
+	})
+}
+
 func TestMigrateDropsObsoleteScanIndexes(t *testing.T) {
 	for _, kind := range testdb.Kinds {
 		t.Run(kind, func(t *testing.T) {
