@@ -3,12 +3,10 @@ package models_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/scanforge/scanforge/internal/procstat"
 	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/models"
 )
@@ -40,7 +38,7 @@ func BenchmarkInsertScans(b *testing.B) {
 				if err := s.InsertScans(ctx, batch); err != nil { // prepares the statements
 					b.Fatal(err)
 				}
-				pgBefore := postgresCPU(b, kind)
+				pgBefore := procstat.PostgresCPU()
 				b.ResetTimer()
 				for range b.N {
 					fill()
@@ -52,46 +50,11 @@ func BenchmarkInsertScans(b *testing.B) {
 				scans := float64(b.N * size)
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/scans, "ns/scan")
 				if kind == "postgres" {
-					if used := postgresCPU(b, kind) - pgBefore; used > 0 {
+					if used := procstat.PostgresCPU() - pgBefore; used > 0 {
 						b.ReportMetric(float64(used.Microseconds())/scans, "pg-µs/scan")
 					}
 				}
 			})
 		}
 	}
-}
-
-// postgresCPU sums the CPU time of the local PostgreSQL server's processes
-// (children included), or 0 when they cannot be seen.
-func postgresCPU(b *testing.B, kind string) time.Duration {
-	if kind != "postgres" {
-		return 0
-	}
-	dirs, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	const ticks = 100 // USER_HZ on Linux
-	var total int64
-	for _, d := range dirs {
-		if _, err := strconv.Atoi(d.Name()); err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + d.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open || !strings.HasPrefix(s[open+1:end], "postgres") {
-			continue
-		}
-		fields := strings.Fields(s[end+2:])
-		// utime, stime, cutime, cstime are fields 14-17 of stat, 12-15 here.
-		for _, f := range fields[11:15] {
-			v, _ := strconv.ParseInt(f, 10, 64)
-			total += v
-		}
-	}
-	return time.Duration(total) * time.Second / ticks
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/scanforge/scanforge/internal/procstat"
 )
 
 // child is a system under test running as a subprocess.
@@ -110,25 +112,8 @@ func (c *child) memory() (peakMiB, rssMiB float64) {
 	return peakMiB, rssMiB
 }
 
-// clockTicks is USER_HZ, 100 on every Linux this runs on.
-const clockTicks = 100
-
 // cpu returns the child's user+system CPU time so far.
-func (c *child) cpu() time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.pid()))
-	if err != nil {
-		return 0
-	}
-	// Fields after the command name, which is in parentheses and may hold spaces.
-	s := string(b)
-	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(fields) < 13 {
-		return 0
-	}
-	utime, _ := strconv.ParseInt(fields[11], 10, 64)
-	stime, _ := strconv.ParseInt(fields[12], 10, 64)
-	return time.Duration(utime+stime) * time.Second / clockTicks
-}
+func (c *child) cpu() time.Duration { return procstat.CPU(c.pid()) }
 
 // controlCall posts (or gets, with a nil body) JSON to the child's control
 // server and decodes the answer into out.
@@ -174,41 +159,6 @@ func (c *child) waitDrained(ctx context.Context, timeout time.Duration) (int64, 
 			return p.Pending, ctx.Err()
 		}
 	}
-}
-
-// postgresCPU returns the CPU time so far of the local PostgreSQL server:
-// every process named postgres, with the children it has reaped (backends
-// of closed connections). It shares the machine's cores with the redirects,
-// so its share of a run is part of what a redirect costs.
-func postgresCPU() time.Duration {
-	dirs, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	var ticks int64
-	for _, d := range dirs {
-		if _, err := strconv.Atoi(d.Name()); err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(b)
-		open, end := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || end < open || !strings.HasPrefix(s[open+1:end], "postgres") {
-			continue
-		}
-		fields := strings.Fields(s[end+1:])
-		if len(fields) < 15 {
-			continue
-		}
-		for _, f := range fields[11:15] { // utime, stime, cutime, cstime
-			v, _ := strconv.ParseInt(f, 10, 64)
-			ticks += v
-		}
-	}
-	return time.Duration(ticks) * time.Second / clockTicks
 }
 
 // selfCPU returns this process's user+system CPU time so far.

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/scanforge/scanforge/internal/procstat"
 )
 
 // Slugs of the codes every stack gets: scans of plainSlug go to no endpoint
@@ -62,7 +64,7 @@ func runStackScenarios(ctx context.Context, opts Options, name string) (*StackRe
 	if name == StackPostgres {
 		// Counted only when PostgreSQL runs on this machine (its processes
 		// are visible); a remote server shows as 0.
-		s.stack.databaseCPU = postgresCPU
+		s.stack.databaseCPU = procstat.PostgresCPU
 	}
 	sr := &StackReport{
 		Name: name, Description: desc,

@@ -32,9 +32,10 @@ func newUACache() *uaCache {
 	return &uaCache{facts: make(map[string]uaFacts)}
 }
 
-// get returns the facts of ua, a trimmed, non-empty User-Agent.
+// get returns the facts of ua, a trimmed, non-empty User-Agent. A nil
+// cache (an Enricher not made by New) parses every time.
 func (c *uaCache) get(ua string) uaFacts {
-	if len(ua) > uaCacheKeyBytes {
+	if c == nil || len(ua) > uaCacheKeyBytes {
 		return parseUA(ua)
 	}
 	c.mu.RLock()

@@ -39,6 +39,14 @@ func TestEnrichFromTheUserAgentCache(t *testing.T) {
 	}
 }
 
+func TestEnricherWithoutCacheStillParses(t *testing.T) {
+	var e Enricher // not made by New: no geo, no cache
+	res := e.Enrich(Input{Method: http.MethodGet, UserAgent: "curl/8.5.0"})
+	if res.Bot.Reason != ReasonHTTPLibrary || res.Device.Browser != "curl" {
+		t.Fatalf("Enrich = %+v", res)
+	}
+}
+
 func TestUserAgentCacheIsBounded(t *testing.T) {
 	c := newUACache()
 	for i := range uaCacheEntries + 10 {
