@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-
 	"github.com/scanforge/scanforge/internal/app"
 	"github.com/scanforge/scanforge/internal/config"
 	"github.com/scanforge/scanforge/internal/devserver"
