@@ -15,25 +15,10 @@ import (
 // a delivery: one when it starts retrying, one when the endpoint's answer
 // changes, one at the end; none for a repeated answer.
 func TestDeliveryUpsertsStateOnlyWhenItChanges(t *testing.T) {
-	rcv := newScriptedReceiver(t, reply{status: 503}, reply{status: 503}, reply{status: 500}, reply{status: 200})
-	env := newEnv(t, newMemStore(t, enabledEndpoint(rcv.URL)))
-	var upserts []string
-	env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
-		sa := args.Get(0).(temporal.SearchAttributes)
-		state, _ := sa.GetKeyword(temporal.NewSearchAttributeKeyKeyword(workflows.SearchState))
-		status, _ := sa.GetInt64(temporal.NewSearchAttributeKeyInt64(workflows.SearchLastStatus))
-		attempts, _ := sa.GetInt64(temporal.NewSearchAttributeKeyInt64(workflows.SearchAttempts))
-		upserts = append(upserts, fmt.Sprintf("%s/%d/%d", state, status, attempts))
-	}).Return(nil)
-
-	env.ExecuteWorkflow(workflows.WorkflowName, deliveryInput())
-
-	if err := env.GetWorkflowError(); err != nil {
-		t.Fatal(err)
-	}
+	got := upsertedStates(t, deliveryInput(), reply{status: 503}, reply{status: 503}, reply{status: 500}, reply{status: 200})
 	want := "retrying/503/1 retrying/500/3 delivered/200/4"
-	if got := strings.Join(upserts, " "); got != want {
-		t.Fatalf("upserts %q, want %q", got, want)
+	if strings.Join(got, " ") != want {
+		t.Fatalf("upserts %q, want %q", strings.Join(got, " "), want)
 	}
 }
 
@@ -54,6 +39,9 @@ func upsertedStates(t *testing.T, in workflows.DeliveryInput, answers ...reply) 
 	env.ExecuteWorkflow(workflows.WorkflowName, in)
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
+	}
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
 	}
 	return upserts
 }

@@ -14,29 +14,14 @@ import (
 	"github.com/scanforge/scanforge/models"
 )
 
-// fiveScans is a store with five pending scans of one code, each for one endpoint.
-type fiveScans struct {
-	mu         sync.Mutex
-	dispatched []string
-}
-
-func (s *fiveScans) PendingScans(context.Context, time.Time, int) ([]models.Scan, error) {
-	var out []models.Scan
+// fiveScans returns a store with five pending scans of one code, each for
+// one endpoint.
+func fiveScans() *memStore {
+	m := &memStore{endpoints: []models.Endpoint{{ID: "ep", Enabled: true, AllCodes: true}}}
 	for i := range 5 {
-		out = append(out, models.Scan{ID: fmt.Sprintf("scan_%d", i), WorkspaceID: "ws", CodeID: "code", Source: "qr"})
+		m.scans = append(m.scans, models.Scan{ID: fmt.Sprintf("scan_%d", i), WorkspaceID: "ws", CodeID: "code", Source: "qr"})
 	}
-	return out, nil
-}
-
-func (s *fiveScans) SubscribedEndpoints(context.Context, string, string, bool) ([]models.Endpoint, error) {
-	return []models.Endpoint{{ID: "ep", Enabled: true, AllCodes: true}}, nil
-}
-
-func (s *fiveScans) MarkDispatched(_ context.Context, ids []string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.dispatched = append(s.dispatched, ids...)
-	return nil
+	return m
 }
 
 // heldStarter starts workflows that run until the test releases them (or
@@ -79,7 +64,7 @@ func (r *heldRun) Get(ctx context.Context, _ any) error {
 }
 
 func TestDeliveriesInFlightAreBounded(t *testing.T) {
-	store := &fiveScans{}
+	store := fiveScans()
 	starter := &heldStarter{started: make(chan *heldRun, 5)}
 	d := outbox.New(store, starter, outbox.Options{
 		MaxInFlight: 2, InFlightFor: time.Hour, Logger: slog.New(slog.DiscardHandler),
@@ -105,7 +90,7 @@ func TestDeliveriesInFlightAreBounded(t *testing.T) {
 }
 
 func TestDeliveriesOutlivingInFlightForFreeTheirPlace(t *testing.T) {
-	store := &fiveScans{}
+	store := fiveScans()
 	starter := &heldStarter{started: make(chan *heldRun, 5)}
 	d := outbox.New(store, starter, outbox.Options{
 		MaxInFlight: 1, InFlightFor: time.Millisecond, Logger: slog.New(slog.DiscardHandler),
