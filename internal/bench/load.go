@@ -44,6 +44,9 @@ type Figures struct {
 	// DatabaseCPUPerRequestMS is the database server's (PostgreSQL on this
 	// machine; 0 for SQLite, which runs inside the server process).
 	DatabaseCPUPerRequestMS float64 `json:"database_cpu_ms_per_request"`
+	// ScansPerCommit is the mean group-commit batch of the recorder during
+	// the run (from the process's /metrics; 0 for the bare handler).
+	ScansPerCommit float64 `json:"scans_per_commit,omitempty"`
 }
 
 func (r run) figures() Figures {

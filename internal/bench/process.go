@@ -169,3 +169,31 @@ func selfCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// scanBatches reads the recorder's batch-size histogram from the child's
+// /metrics: scans committed and commits so far. Both are 0 when the child
+// has no such metric (the bare handler).
+func (c *child) scanBatches() (scans, commits float64) {
+	res, err := http.Get(c.info.HTTP + "/metrics")
+	if err != nil {
+		return 0, 0
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return 0, 0
+	}
+	sc := bufio.NewScanner(res.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		switch name {
+		case "scanforge_scan_batch_size_sum":
+			scans, _ = strconv.ParseFloat(value, 64)
+		case "scanforge_scan_batch_size_count":
+			commits, _ = strconv.ParseFloat(value, 64)
+		}
+	}
+	return scans, commits
+}

@@ -211,8 +211,8 @@ func writeStack(w io.Writer, s StackReport) {
 
 func writeRedirects(w io.Writer, rd RedirectReport) {
 	fmt.Fprintf(w, "**1. Redirects** (closed loop, concurrency %d; scans durably recorded, outbox pending after: %d)\n\n", rd.Concurrency, rd.PendingAfter)
-	fmt.Fprintln(w, "| Run | Requests | Errors | req/s | p50 ms | p90 ms | p99 ms | max ms | server CPU ms/req | database CPU ms/req | client CPU ms/req |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| Run | Requests | Errors | req/s | p50 ms | p90 ms | p99 ms | max ms | server CPU ms/req | database CPU ms/req | client CPU ms/req | scans/commit |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for i := range max(len(rd.Bare), len(rd.Ours)) {
 		if i < len(rd.Bare) {
 			figuresRow(w, fmt.Sprintf("bare gin, round %d", i+1), rd.Bare[i])
@@ -269,9 +269,13 @@ func writeBurst(w io.Writer, b BurstReport) {
 }
 
 func figuresRow(w io.Writer, name string, f Figures) {
-	fmt.Fprintf(w, "| %s | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f | %.3f |\n", name, f.Requests, f.Errors,
+	perCommit := "–"
+	if f.ScansPerCommit > 0 {
+		perCommit = fmt.Sprintf("%.1f", f.ScansPerCommit)
+	}
+	fmt.Fprintf(w, "| %s | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f | %.3f | %s |\n", name, f.Requests, f.Errors,
 		f.PerSecond, f.Latency.P50, f.Latency.P90, f.Latency.P99, f.Latency.Max,
-		f.CPUPerRequestMS, f.DatabaseCPUPerRequestMS, f.ClientCPUPerRequestMS)
+		f.CPUPerRequestMS, f.DatabaseCPUPerRequestMS, f.ClientCPUPerRequestMS, perCommit)
 }
 
 func workflowRow(w io.Writer, name string, f WorkflowFigures) {

@@ -210,8 +210,12 @@ func measured(c *child, load func() run) Figures {
 		dbCPU = c.databaseCPU
 	}
 	cpu0, self0, db0 := c.cpu(), selfCPU(), dbCPU()
+	scans0, commits0 := c.scanBatches()
 	f := load().figures()
 	f.CPUSeconds = round((c.cpu() - cpu0).Seconds(), 2)
+	if scans, commits := c.scanBatches(); commits > commits0 {
+		f.ScansPerCommit = round((scans-scans0)/(commits-commits0), 1)
+	}
 	if f.Requests > 0 {
 		perRequest := func(d time.Duration) float64 { return round(d.Seconds()*1000/float64(f.Requests), 3) }
 		f.CPUPerRequestMS = round(f.CPUSeconds*1000/float64(f.Requests), 3)

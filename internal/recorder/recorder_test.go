@@ -3,6 +3,7 @@ package recorder_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -85,4 +86,52 @@ func TestRecordConcurrentScansAreDurable(t *testing.T) {
 
 func scan(id string) models.Scan {
 	return models.Scan{ID: id, WorkspaceID: "ws_1", CodeID: "code_1", Slug: "s", Timestamp: time.Now().UTC(), Source: "qr", DestinationURL: "https://example.com"}
+}
+
+// batchSizes is an Inserter that keeps nothing but the size of each batch.
+type batchSizes struct {
+	mu    sync.Mutex
+	sizes []int
+}
+
+func (b *batchSizes) InsertScans(_ context.Context, scans []models.Scan) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.sizes = append(b.sizes, len(scans))
+	return nil
+}
+
+// On one processor the writer wakes up as soon as the first scan is queued,
+// before the other handlers have run: it must let them queue theirs before
+// it commits, instead of committing one scan at a time.
+func TestRecordGathersScansOfRunnableHandlers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	store := &batchSizes{}
+	rec := recorder.New(store, recorder.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { rec.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+
+	const n = 16
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := rec.Record(context.Background(), scan(fmt.Sprintf("scan_%02d", i))); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	total := 0
+	for _, size := range store.sizes {
+		total += size
+	}
+	if total != n || len(store.sizes) > 2 {
+		t.Fatalf("batches %v: want %d scans in at most 2 commits", store.sizes, n)
+	}
 }
