@@ -77,6 +77,16 @@ func TestSmoke(t *testing.T) {
 	if r.PendingAfter != 0 {
 		t.Errorf("outbox left %d scans pending after the redirect runs", r.PendingAfter)
 	}
+	// Every scan is committed in some batch, so the mean is at least 1; the
+	// bare handler has no recorder and reports none.
+	for i, f := range append(append([]Figures{}, r.Ours...), r.OursAtRate) {
+		if f.ScansPerCommit < 1 {
+			t.Errorf("scanforge redirect run %d: %.1f scans per commit, want the recorder's mean batch", i, f.ScansPerCommit)
+		}
+	}
+	if r.BareAtRate.ScansPerCommit != 0 {
+		t.Errorf("bare handler: %.1f scans per commit, want none", r.BareAtRate.ScansPerCommit)
+	}
 
 	w := s.ScanToWebhook
 	if w.Scans.Requests != z.Scans || w.Scans.Errors != 0 || w.Received != z.Scans || w.Missing != 0 {

@@ -174,7 +174,8 @@ func selfCPU() time.Duration {
 // /metrics: scans committed and commits so far. Both are 0 when the child
 // has no such metric (the bare handler).
 func (c *child) scanBatches() (scans, commits float64) {
-	res, err := http.Get(c.info.HTTP + "/metrics")
+	client := http.Client{Timeout: 5 * time.Second}
+	res, err := client.Get(c.info.HTTP + "/metrics")
 	if err != nil {
 		return 0, 0
 	}
