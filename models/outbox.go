@@ -94,7 +94,8 @@ func (st *outboxStatements) prepare(ctx context.Context, db *gorm.DB) (err error
 		return err
 	}
 	if db.Name() == "postgres" {
-		// Scans go in by COPY (copyScans): only the small statements are prepared.
+		// Scans go in by pipelined INSERTs, which pgx prepares once per
+		// connection itself, or by COPY: only the small statements are prepared.
 		if st.takers, err = sqlDB.PrepareContext(ctx, postgresTakers); err != nil {
 			return fmt.Errorf("prepare takers: %w", err)
 		}
@@ -158,7 +159,21 @@ var (
 	sqliteTakers         = "SELECT " + fmt.Sprintf(takerExists, "?1", "?2", "?3")
 	sqliteMarkDispatched = "UPDATE scans SET dispatched_at = ? WHERE id IN (SELECT value FROM json_each(?))"
 
-	postgresTakers         = "SELECT " + fmt.Sprintf(takerExists, "$1::text", "$2::text", "$3::boolean")
+	postgresTakers = "SELECT " + fmt.Sprintf(takerExists, "$1::text", "$2::text", "$3::boolean")
+	// One scan that decides its own dispatched_at ($26 is now) and says
+	// whether it is pending. The scan's workspace, code and verdict are cast
+	// alike in the values and in the check: PostgreSQL must infer one type
+	// per parameter.
+	postgresInsertScan = func() string {
+		params := make([]string, len(scanColumns)-1)
+		for i := range params {
+			params[i] = fmt.Sprintf("$%d", i+1)
+		}
+		params[1], params[2], params[23] = "$2::text", "$3::text", "$24::boolean"
+		return "INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") VALUES (" + strings.Join(params, ", ") +
+			", CASE WHEN " + fmt.Sprintf(takerExists, "$2::text", "$3::text", "$24::boolean") +
+			" THEN NULL ELSE $26::timestamptz END) RETURNING dispatched_at IS NULL"
+	}()
 	postgresMarkDispatched = "UPDATE scans SET dispatched_at = $1 WHERE id = ANY($2::text[])"
 )
 
@@ -178,10 +193,15 @@ func (s *Store) InsertScans(ctx context.Context, scans []Scan) error {
 	}
 	defer unlock()
 	now := s.now()
-	if st.sqlite != nil {
+	switch {
+	case st.sqlite != nil:
 		err = insertScanRows(ctx, st, scans, now)
-	} else {
-		err = copyScans(ctx, st, s.db, scans, now)
+	case len(scans) <= postgresPipelineMax:
+		err = withPgx(ctx, s.db, func(conn *pgx.Conn) error { return pipelineScans(ctx, conn, scans, now) })
+	default:
+		if err = markPending(ctx, st.takers, scans, now); err == nil {
+			err = withPgx(ctx, s.db, func(conn *pgx.Conn) error { return copyScans(ctx, conn, scans) })
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("insert %d scans: %w", len(scans), err)
@@ -246,14 +266,17 @@ func insertScanRows(ctx context.Context, st *outboxStatements, scans []Scan, now
 	return err
 }
 
-// copyScans writes the batch to PostgreSQL with COPY (binary): one
-// statement, atomic, with neither the planning an INSERT costs the server
-// at every execution nor the unpacking of one array per column — about
-// half of PostgreSQL's CPU per batch (BenchmarkInsertScans).
-func copyScans(ctx context.Context, st *outboxStatements, db *gorm.DB, scans []Scan, now time.Time) error {
-	if err := markPending(ctx, st.takers, scans, now); err != nil {
-		return err
-	}
+// postgresPipelineMax is the largest batch that goes to PostgreSQL as
+// pipelined one-row INSERTs; larger ones go by COPY. A small batch is
+// cheaper as INSERTs (one round trip instead of the endpoint check's and
+// the COPY's; a single scan costs the server 40 % less), a large one by
+// COPY (an INSERT with its check costs the server about 33 µs a row, a
+// COPY 10–18): BenchmarkInsertScans, BENCHMARKS.md fix 19.
+const postgresPipelineMax = 8
+
+// withPgx runs f on a pooled connection's pgx.Conn, for what database/sql
+// cannot express: COPY and pipelined batches.
+func withPgx(ctx context.Context, db *gorm.DB, f func(*pgx.Conn) error) error {
 	sqlDB, err := db.DB()
 	if err != nil {
 		return err
@@ -266,12 +289,43 @@ func copyScans(ctx context.Context, st *outboxStatements, db *gorm.DB, scans []S
 	return conn.Raw(func(driverConn any) error {
 		pg, ok := driverConn.(interface{ Conn() *pgx.Conn })
 		if !ok {
-			return fmt.Errorf("copy: driver connection %T is not pgx's", driverConn)
+			return fmt.Errorf("driver connection %T is not pgx's", driverConn)
 		}
-		_, err := pg.Conn().CopyFrom(ctx, pgx.Identifier{"scans"}, copyColumns,
-			pgx.CopyFromSlice(len(scans), func(i int) ([]any, error) { return scanValues(&scans[i]), nil }))
-		return err
+		return f(pg.Conn())
 	})
+}
+
+// pipelineScans sends one INSERT per scan in a single pipeline: one round
+// trip, one implicit transaction (all or nothing), and each INSERT runs the
+// endpoint check for its scan as it is executed, after the scan arrived.
+func pipelineScans(ctx context.Context, conn *pgx.Conn, scans []Scan, now time.Time) error {
+	batch := &pgx.Batch{}
+	for i := range scans {
+		scans[i].DispatchedAt = &now // the INSERT's value when no endpoint takes the scan
+		batch.Queue(postgresInsertScan, scanValues(&scans[i])...)
+	}
+	results := conn.SendBatch(ctx, batch)
+	for i := range scans {
+		var pending bool
+		if err := results.QueryRow().Scan(&pending); err != nil {
+			results.Close()
+			return err
+		}
+		if pending {
+			scans[i].DispatchedAt = nil
+		}
+	}
+	return results.Close()
+}
+
+// copyScans writes the batch, its DispatchedAt decided, to PostgreSQL with
+// COPY (binary): one statement, atomic, with neither the planning an
+// INSERT costs the server at every execution nor the unpacking of one
+// array per column.
+func copyScans(ctx context.Context, conn *pgx.Conn, scans []Scan) error {
+	_, err := conn.CopyFrom(ctx, pgx.Identifier{"scans"}, copyColumns,
+		pgx.CopyFromSlice(len(scans), func(i int) ([]any, error) { return scanValues(&scans[i]), nil }))
+	return err
 }
 
 // SubscribedEndpoints returns the endpoints that take a scan of codeID in
