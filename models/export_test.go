@@ -1,5 +1,5 @@
 package models
 
-// PostgresPipelineMax lets the external tests cover both ways scans go to
-// PostgreSQL: batches up to it are pipelined INSERTs, larger ones COPY.
-const PostgresPipelineMax = postgresPipelineMax
+// PostgresMaxRows lets the external tests send PostgreSQL batches that take
+// several INSERTs.
+const PostgresMaxRows = postgresMaxRows

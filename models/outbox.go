@@ -28,15 +28,6 @@ var scanColumns = []string{
 	"is_bot", "bot_reason", "dispatched_at",
 }
 
-// copyColumns are scanColumns as COPY takes them: pgx quotes each itself.
-var copyColumns = func() []string {
-	out := make([]string, len(scanColumns))
-	for i, c := range scanColumns {
-		out[i] = strings.Trim(c, `"`)
-	}
-	return out
-}()
-
 func scanValues(sc *Scan) []any {
 	return []any{
 		sc.ID, sc.WorkspaceID, sc.CodeID, sc.Slug, sc.CodeName, sc.Timestamp, sc.Source, sc.DestinationURL,
@@ -58,8 +49,8 @@ type outboxStatements struct {
 	prepared bool
 	sqlite   *sql.Conn  // SQLite's writing connection
 	mu       sync.Mutex // serialises the use of sqlite
-	insert   *sql.Stmt  // SQLite: one row (PostgreSQL uses COPY)
-	takers   *sql.Stmt  // does an endpoint take scans of (workspace, code, bot)?
+	insert   *sql.Stmt  // SQLite: one row (PostgreSQL: insertScansPostgres)
+	takers   *sql.Stmt  // SQLite: does an endpoint take scans of (workspace, code, bot)?
 	dispatch *sql.Stmt  // mark a list of scan IDs dispatched
 	// SQLite's transaction statements, prepared: database/sql's Tx would
 	// have SQLite parse BEGIN and COMMIT again for every batch.
@@ -94,11 +85,8 @@ func (st *outboxStatements) prepare(ctx context.Context, db *gorm.DB) (err error
 		return err
 	}
 	if db.Name() == "postgres" {
-		// Scans go in by pipelined INSERTs, which pgx prepares once per
-		// connection itself, or by COPY: only the small statements are prepared.
-		if st.takers, err = sqlDB.PrepareContext(ctx, postgresTakers); err != nil {
-			return fmt.Errorf("prepare takers: %w", err)
-		}
+		// Scans go in by multi-row INSERTs that pgx prepares once per
+		// connection itself (insertScansPostgres).
 		if st.dispatch, err = sqlDB.PrepareContext(ctx, postgresMarkDispatched); err != nil {
 			return fmt.Errorf("prepare mark dispatched: %w", err)
 		}
@@ -159,21 +147,6 @@ var (
 	sqliteTakers         = "SELECT " + fmt.Sprintf(takerExists, "?1", "?2", "?3")
 	sqliteMarkDispatched = "UPDATE scans SET dispatched_at = ? WHERE id IN (SELECT value FROM json_each(?))"
 
-	postgresTakers = "SELECT " + fmt.Sprintf(takerExists, "$1::text", "$2::text", "$3::boolean")
-	// One scan that decides its own dispatched_at ($26 is now) and says
-	// whether it is pending. The scan's workspace, code and verdict are cast
-	// alike in the values and in the check: PostgreSQL must infer one type
-	// per parameter.
-	postgresInsertScan = func() string {
-		params := make([]string, len(scanColumns)-1)
-		for i := range params {
-			params[i] = fmt.Sprintf("$%d", i+1)
-		}
-		params[1], params[2], params[23] = "$2::text", "$3::text", "$24::boolean"
-		return "INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") VALUES (" + strings.Join(params, ", ") +
-			", CASE WHEN " + fmt.Sprintf(takerExists, "$2::text", "$3::text", "$24::boolean") +
-			" THEN NULL ELSE $26::timestamptz END) RETURNING dispatched_at IS NULL"
-	}()
 	postgresMarkDispatched = "UPDATE scans SET dispatched_at = $1 WHERE id = ANY($2::text[])"
 )
 
@@ -196,12 +169,8 @@ func (s *Store) InsertScans(ctx context.Context, scans []Scan) error {
 	switch {
 	case st.sqlite != nil:
 		err = insertScanRows(ctx, st, scans, now)
-	case len(scans) <= postgresPipelineMax:
-		err = withPgx(ctx, s.db, func(conn *pgx.Conn) error { return pipelineScans(ctx, conn, scans, now) })
 	default:
-		if err = markPending(ctx, st.takers, scans, now); err == nil {
-			err = withPgx(ctx, s.db, func(conn *pgx.Conn) error { return copyScans(ctx, conn, scans) })
-		}
+		err = withPgx(ctx, s.db, func(conn *pgx.Conn) error { return insertScansPostgres(ctx, conn, scans, now) })
 	}
 	if err != nil {
 		return fmt.Errorf("insert %d scans: %w", len(scans), err)
@@ -209,9 +178,9 @@ func (s *Store) InsertScans(ctx context.Context, scans []Scan) error {
 	return nil
 }
 
-// markPending sets each scan's DispatchedAt: nil when an enabled endpoint
-// takes it, else now. A batch is mostly scans of a few codes, so takers is
-// asked once per (workspace, code, bot verdict).
+// markPending sets each scan's DispatchedAt on SQLite: nil when an enabled
+// endpoint takes it, else now. A batch is mostly scans of a few codes, so
+// takers is asked once per (workspace, code, bot verdict).
 func markPending(ctx context.Context, takers *sql.Stmt, scans []Scan, now time.Time) error {
 	type audience struct {
 		workspace, code string
@@ -266,16 +235,8 @@ func insertScanRows(ctx context.Context, st *outboxStatements, scans []Scan, now
 	return err
 }
 
-// postgresPipelineMax is the largest batch that goes to PostgreSQL as
-// pipelined one-row INSERTs; larger ones go by COPY. A small batch is
-// cheaper as INSERTs (one round trip instead of the endpoint check's and
-// the COPY's; a single scan costs the server 40 % less), a large one by
-// COPY (an INSERT with its check costs the server about 33 µs a row, a
-// COPY 10–18): BenchmarkInsertScans, BENCHMARKS.md fix 19.
-const postgresPipelineMax = 8
-
 // withPgx runs f on a pooled connection's pgx.Conn, for what database/sql
-// cannot express: COPY and pipelined batches.
+// cannot express: a pipeline of statements.
 func withPgx(ctx context.Context, db *gorm.DB, f func(*pgx.Conn) error) error {
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -293,39 +254,6 @@ func withPgx(ctx context.Context, db *gorm.DB, f func(*pgx.Conn) error) error {
 		}
 		return f(pg.Conn())
 	})
-}
-
-// pipelineScans sends one INSERT per scan in a single pipeline: one round
-// trip, one implicit transaction (all or nothing), and each INSERT runs the
-// endpoint check for its scan as it is executed, after the scan arrived.
-func pipelineScans(ctx context.Context, conn *pgx.Conn, scans []Scan, now time.Time) error {
-	batch := &pgx.Batch{}
-	for i := range scans {
-		scans[i].DispatchedAt = &now // the INSERT's value when no endpoint takes the scan
-		batch.Queue(postgresInsertScan, scanValues(&scans[i])...)
-	}
-	results := conn.SendBatch(ctx, batch)
-	for i := range scans {
-		var pending bool
-		if err := results.QueryRow().Scan(&pending); err != nil {
-			results.Close()
-			return err
-		}
-		if pending {
-			scans[i].DispatchedAt = nil
-		}
-	}
-	return results.Close()
-}
-
-// copyScans writes the batch, its DispatchedAt decided, to PostgreSQL with
-// COPY (binary): one statement, atomic, with neither the planning an
-// INSERT costs the server at every execution nor the unpacking of one
-// array per column.
-func copyScans(ctx context.Context, conn *pgx.Conn, scans []Scan) error {
-	_, err := conn.CopyFrom(ctx, pgx.Identifier{"scans"}, copyColumns,
-		pgx.CopyFromSlice(len(scans), func(i int) ([]any, error) { return scanValues(&scans[i]), nil }))
-	return err
 }
 
 // SubscribedEndpoints returns the endpoints that take a scan of codeID in
@@ -402,4 +330,106 @@ func (s *Store) CheckpointWAL(ctx context.Context) error {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil
+}
+
+// postgresMaxRows is the most scans one PostgreSQL INSERT takes; a batch
+// goes in as INSERTs of 64, 32, … 1 rows, so that only seven statements
+// exist, each prepared once per connection.
+const postgresMaxRows = 64
+
+// postgresInsertRows maps a row count to its INSERT.
+var postgresInsertRows = func() map[int]string {
+	m := map[int]string{}
+	for n := 1; n <= postgresMaxRows; n *= 2 {
+		m[n] = postgresInsertOf(n)
+	}
+	return m
+}()
+
+// postgresInsertOf returns the INSERT of n scans. Each row decides its
+// dispatched_at by the endpoint check ($1 is now, for a scan no endpoint
+// takes) and the statement returns which scans are pending. Parameters are
+// cast to their column's type: in a VALUES list PostgreSQL would take them
+// for text.
+func postgresInsertOf(n int) string {
+	casts := map[string]string{`"timestamp"`: "timestamptz", "latitude": "float8", "longitude": "float8", "is_bot": "boolean"}
+	cols := scanColumns[:len(scanColumns)-1] // all but dispatched_at
+	names := make([]string, len(cols))
+	for i := range cols {
+		names[i] = fmt.Sprintf("c%d", i)
+	}
+	rows := make([]string, n)
+	for r := range rows {
+		params := make([]string, len(cols))
+		for c, col := range cols {
+			typ, ok := casts[col]
+			if !ok {
+				typ = "text"
+			}
+			params[c] = fmt.Sprintf("$%d::%s", 2+r*len(cols)+c, typ)
+		}
+		rows[r] = "(" + strings.Join(params, ", ") + ")"
+	}
+	return "INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") SELECT " + strings.Join(names, ", ") +
+		", CASE WHEN " + fmt.Sprintf(takerExists, "v.c1", "v.c2", "v.c23") + " THEN NULL ELSE $1::timestamptz END" +
+		" FROM (VALUES " + strings.Join(rows, ", ") + ") AS v(" + strings.Join(names, ", ") + ")" +
+		" RETURNING id, dispatched_at IS NULL"
+}
+
+// insertScansPostgres sends the batch as INSERTs of up to 64 rows in one
+// pipeline: one round trip and one implicit transaction (all or nothing).
+// Each row runs the endpoint check as it is inserted, after its scan
+// arrived, and the server plans each of the seven statements once.
+// Against the endpoint check plus a COPY (two round trips), used before,
+// it answers sooner and costs the server about as much per scan at the
+// batch sizes the redirect path produces (BENCHMARKS.md, fix 19).
+func insertScansPostgres(ctx context.Context, conn *pgx.Conn, scans []Scan, now time.Time) error {
+	batch := &pgx.Batch{}
+	byID := make(map[string]*Scan, len(scans))
+	for rest := scans; len(rest) > 0; {
+		n := postgresMaxRows
+		for n > len(rest) {
+			n /= 2
+		}
+		args := make([]any, 1, 1+n*(len(scanColumns)-1))
+		args[0] = now
+		for i := range rest[:n] {
+			sc := &rest[i]
+			sc.DispatchedAt = &now
+			byID[sc.ID] = sc
+			values := scanValues(sc)
+			args = append(args, values[:len(values)-1]...)
+		}
+		batch.Queue(postgresInsertRows[n], args...)
+		rest = rest[n:]
+	}
+	results := conn.SendBatch(ctx, batch)
+	for range batch.Len() {
+		if err := markReturnedPending(results, byID); err != nil {
+			results.Close()
+			return err
+		}
+	}
+	return results.Close()
+}
+
+// markReturnedPending reads one INSERT's (id, pending) rows and clears the
+// DispatchedAt of the pending scans.
+func markReturnedPending(results pgx.BatchResults, byID map[string]*Scan) error {
+	rows, err := results.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var pending bool
+		if err := rows.Scan(&id, &pending); err != nil {
+			return err
+		}
+		if sc, ok := byID[id]; ok && pending {
+			sc.DispatchedAt = nil
+		}
+	}
+	return rows.Err()
 }

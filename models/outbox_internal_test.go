@@ -2,6 +2,7 @@ package models
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -15,8 +16,12 @@ func TestScanColumnsMatchModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(copyColumns, sch.DBNames) {
-		t.Fatalf("scanColumns = %v\nmodel      = %v", copyColumns, sch.DBNames)
+	columns := make([]string, len(scanColumns))
+	for i, c := range scanColumns {
+		columns[i] = strings.Trim(c, `"`)
+	}
+	if !slices.Equal(columns, sch.DBNames) {
+		t.Fatalf("scanColumns = %v\nmodel      = %v", columns, sch.DBNames)
 	}
 	if n := len(scanValues(&Scan{})); n != len(scanColumns) {
 		t.Fatalf("scanValues gives %d values for %d columns", n, len(scanColumns))

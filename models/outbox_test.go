@@ -51,9 +51,9 @@ func TestInsertScansRoundTripsEveryColumn(t *testing.T) {
 		one := fullScan(0, at)
 		one.Latitude, one.Longitude = nil, nil // unknown location: NULL, not 0
 		batch := []models.Scan{fullScan(1, at), fullScan(2, at.Add(time.Millisecond)), fullScan(3, at.Add(2*time.Millisecond))}
-		// On PostgreSQL a large batch takes another way in (COPY).
+		// On PostgreSQL a large batch goes in as several INSERTs.
 		var large []models.Scan
-		for i := range models.PostgresPipelineMax + 2 {
+		for i := range models.PostgresMaxRows + 2 {
 			large = append(large, fullScan(100+i, at.Add(time.Duration(i)*time.Microsecond)))
 		}
 		large[1].Latitude, large[1].Longitude = nil, nil
@@ -96,10 +96,13 @@ func TestInsertScansBatchIsAtomic(t *testing.T) {
 			t.Fatal(err)
 		}
 		small := []models.Scan{fullScan(1, at), fullScan(2, at), fullScan(3, at)}
-		large := []models.Scan{fullScan(2, at)} // the duplicate first: it fails before the rest is sent
-		for i := range models.PostgresPipelineMax + 1 {
+		// On PostgreSQL the duplicate is in the last of several INSERTs:
+		// the ones before it must be undone too.
+		var large []models.Scan
+		for i := range models.PostgresMaxRows + 1 {
 			large = append(large, fullScan(10+i, at))
 		}
+		large = append(large, fullScan(2, at))
 		for _, batch := range [][]models.Scan{small, large} {
 			if err := s.InsertScans(ctx, batch); err == nil {
 				t.Fatalf("batch of %d with a duplicate ID inserted", len(batch))
@@ -195,15 +198,15 @@ func TestInsertScansDispatchesScansNoEndpointTakes(t *testing.T) {
 		}
 		wantPending := map[string]bool{}
 		var scans []models.Scan
-		for n := 1; len(scans) < 2*len(cases)+models.PostgresPipelineMax; n++ {
+		for n := 1; len(scans) < 2*len(cases)+models.PostgresMaxRows; n++ {
 			c := cases[(n-1)%len(cases)]
 			sc := fullScan(n, at)
 			sc.WorkspaceID, sc.CodeID, sc.IsBot = c.ws, c.code, c.bot
 			scans = append(scans, sc)
 			wantPending[sc.ID] = c.pending
 		}
-		// One scan, a small batch and one too large for PostgreSQL's
-		// pipelined INSERTs (there the endpoint check and COPY decide).
+		// One scan, a small batch and one that PostgreSQL takes in several
+		// INSERTs.
 		six := len(cases)
 		for _, batch := range [][]models.Scan{scans[:1], scans[1:six], scans[six:]} {
 			if err := s.InsertScans(ctx, batch); err != nil {
