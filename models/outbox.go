@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -166,10 +167,9 @@ func (s *Store) InsertScans(ctx context.Context, scans []Scan) error {
 	}
 	defer unlock()
 	now := s.now()
-	switch {
-	case st.sqlite != nil:
+	if st.sqlite != nil {
 		err = insertScanRows(ctx, st, scans, now)
-	default:
+	} else {
 		err = withPgx(ctx, s.db, func(conn *pgx.Conn) error { return insertScansPostgres(ctx, conn, scans, now) })
 	}
 	if err != nil {
@@ -358,6 +358,7 @@ func postgresInsertOf(n int) string {
 	for i := range cols {
 		names[i] = fmt.Sprintf("c%d", i)
 	}
+	col := func(name string) string { return fmt.Sprintf("v.c%d", slices.Index(cols, name)) }
 	rows := make([]string, n)
 	for r := range rows {
 		params := make([]string, len(cols))
@@ -371,7 +372,7 @@ func postgresInsertOf(n int) string {
 		rows[r] = "(" + strings.Join(params, ", ") + ")"
 	}
 	return "INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") SELECT " + strings.Join(names, ", ") +
-		", CASE WHEN " + fmt.Sprintf(takerExists, "v.c1", "v.c2", "v.c23") + " THEN NULL ELSE $1::timestamptz END" +
+		", CASE WHEN " + fmt.Sprintf(takerExists, col("workspace_id"), col("code_id"), col("is_bot")) + " THEN NULL ELSE $1::timestamptz END" +
 		" FROM (VALUES " + strings.Join(rows, ", ") + ") AS v(" + strings.Join(names, ", ") + ")" +
 		" RETURNING id, dispatched_at IS NULL"
 }
@@ -379,10 +380,8 @@ func postgresInsertOf(n int) string {
 // insertScansPostgres sends the batch as INSERTs of up to 64 rows in one
 // pipeline: one round trip and one implicit transaction (all or nothing).
 // Each row runs the endpoint check as it is inserted, after its scan
-// arrived, and the server plans each of the seven statements once.
-// Against the endpoint check plus a COPY (two round trips), used before,
-// it answers sooner and costs the server about as much per scan at the
-// batch sizes the redirect path produces (BENCHMARKS.md, fix 19).
+// arrived. It replaced a separate endpoint check plus a COPY, two round
+// trips (BENCHMARKS.md, fix 19, has both measured).
 func insertScansPostgres(ctx context.Context, conn *pgx.Conn, scans []Scan, now time.Time) error {
 	batch := &pgx.Batch{}
 	byID := make(map[string]*Scan, len(scans))
