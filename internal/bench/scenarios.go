@@ -258,6 +258,12 @@ func (s *stackRun) redirects(ctx context.Context) (RedirectReport, error) {
 	if _, err := s.stack.waitDrained(ctx, time.Minute); err != nil {
 		return rep, err
 	}
+	if s.opts.ProfileDir != "" {
+		// What the closed-loop rounds allocate: compare with
+		// go tool pprof -base <stack>-redirects-allocs-before.pprof <stack>-redirects-allocs-after.pprof
+		s.saveProfile(ctx, "allocs", "redirects-allocs-before")
+		defer s.saveProfile(ctx, "allocs", "redirects-allocs-after")
+	}
 	for round := 1; round <= z.Rounds; round++ {
 		s.progress("redirects round %d/%d: bare gin, %d requests at concurrency %d", round, z.Rounds, z.RedirectRequests, z.RedirectConcurrency)
 		rep.Bare = append(rep.Bare, closed(s.bare, bare, z.RedirectRequests))
