@@ -3,15 +3,18 @@ package models
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
 )
 
@@ -348,11 +351,11 @@ var postgresInsertRows = func() map[int]string {
 
 // postgresInsertOf returns the INSERT of n scans. Each row decides its
 // dispatched_at by the endpoint check ($1 is now, for a scan no endpoint
-// takes) and the statement returns which scans are pending. Parameters are
-// cast to their column's type: in a VALUES list PostgreSQL would take them
-// for text.
+// takes) and the statement returns the IDs of the pending scans only: on
+// the busiest path, scans of codes without webhooks, it returns nothing.
+// Parameters are cast to their column's type: in a VALUES list PostgreSQL
+// would take them for text.
 func postgresInsertOf(n int) string {
-	casts := map[string]string{`"timestamp"`: "timestamptz", "latitude": "float8", "longitude": "float8", "is_bot": "boolean"}
 	cols := scanColumns[:len(scanColumns)-1] // all but dispatched_at
 	names := make([]string, len(cols))
 	for i := range cols {
@@ -363,7 +366,7 @@ func postgresInsertOf(n int) string {
 	for r := range rows {
 		params := make([]string, len(cols))
 		for c, col := range cols {
-			typ, ok := casts[col]
+			typ, ok := postgresCasts[col]
 			if !ok {
 				typ = "text"
 			}
@@ -371,64 +374,147 @@ func postgresInsertOf(n int) string {
 		}
 		rows[r] = "(" + strings.Join(params, ", ") + ")"
 	}
-	return "INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") SELECT " + strings.Join(names, ", ") +
+	return "WITH inserted AS (INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") SELECT " + strings.Join(names, ", ") +
 		", CASE WHEN " + fmt.Sprintf(takerExists, col("workspace_id"), col("code_id"), col("is_bot")) + " THEN NULL ELSE $1::timestamptz END" +
 		" FROM (VALUES " + strings.Join(rows, ", ") + ") AS v(" + strings.Join(names, ", ") + ")" +
-		" RETURNING id, dispatched_at IS NULL"
+		" RETURNING id, dispatched_at) SELECT id FROM inserted WHERE dispatched_at IS NULL"
 }
+
+// postgresCasts are the scan columns that are not text.
+var postgresCasts = map[string]string{`"timestamp"`: "timestamptz", "latitude": "float8", "longitude": "float8", "is_bot": "boolean"}
 
 // insertScansPostgres sends the batch as INSERTs of up to 64 rows in one
 // pipeline: one round trip and one implicit transaction (all or nothing).
 // Each row runs the endpoint check as it is inserted, after its scan
 // arrived. It replaced a separate endpoint check plus a COPY, two round
 // trips (BENCHMARKS.md, fix 19, has both measured).
+//
+// It talks to pgx's wire layer (pgconn) with parameters it encodes itself
+// (postgresParams): pgx's own encoding, type by type into buffers it
+// shrinks after each use, was 40 % of the bytes the redirect path
+// allocated and a fifth of the insert's CPU (BENCHMARKS.md, fix 20).
 func insertScansPostgres(ctx context.Context, conn *pgx.Conn, scans []Scan, now time.Time) error {
-	batch := &pgx.Batch{}
+	type statement struct {
+		sd     *pgconn.StatementDescription
+		params [][]byte
+	}
+	var statements []statement
 	byID := make(map[string]*Scan, len(scans))
-	for rest := scans; len(rest) > 0; {
-		n := postgresMaxRows
-		for n > len(rest) {
-			n /= 2
+	for rest := scans; len(rest) > 0; rest = rest[postgresRowsOf(len(rest)):] {
+		n := postgresRowsOf(len(rest))
+		// Prepared once per connection, then a lookup.
+		sd, err := conn.Prepare(ctx, fmt.Sprintf("scanforge_insert_scans_%d", n), postgresInsertRows[n])
+		if err != nil {
+			return err
 		}
-		args := make([]any, 1, 1+n*(len(scanColumns)-1))
-		args[0] = now
+		params, err := postgresParams(now, rest[:n])
+		if err != nil {
+			return err
+		}
+		statements = append(statements, statement{sd, params})
 		for i := range rest[:n] {
 			sc := &rest[i]
 			sc.DispatchedAt = &now
 			byID[sc.ID] = sc
-			values := scanValues(sc)
-			args = append(args, values[:len(values)-1]...)
-		}
-		batch.Queue(postgresInsertRows[n], args...)
-		rest = rest[n:]
-	}
-	results := conn.SendBatch(ctx, batch)
-	for range batch.Len() {
-		if err := markReturnedPending(results, byID); err != nil {
-			results.Close()
-			return err
 		}
 	}
-	return results.Close()
+	pipeline := conn.PgConn().StartPipeline(ctx)
+	for _, st := range statements {
+		pipeline.SendQueryStatement(st.sd, st.params, postgresBinary, nil)
+	}
+	if err := pipeline.Sync(); err != nil {
+		return err // the pipeline is closed
+	}
+	for range statements {
+		if err := markPendingOf(pipeline, byID); err != nil {
+			return errors.Join(err, pipeline.Close())
+		}
+	}
+	return pipeline.Close()
 }
 
-// markReturnedPending reads one INSERT's (id, pending) rows and clears the
-// DispatchedAt of the pending scans.
-func markReturnedPending(results pgx.BatchResults, byID map[string]*Scan) error {
-	rows, err := results.Query()
+// postgresRowsOf is the row count of the INSERT that takes the next scans
+// of a batch with rest left: the largest power of two up to 64.
+func postgresRowsOf(rest int) int {
+	n := postgresMaxRows
+	for n > rest {
+		n /= 2
+	}
+	return n
+}
+
+// postgresBinary says that every parameter is in binary format.
+var postgresBinary = []int16{1}
+
+// markPendingOf reads one INSERT's result, the IDs of its pending scans,
+// and clears their DispatchedAt.
+func markPendingOf(pipeline *pgconn.Pipeline, byID map[string]*Scan) error {
+	res, err := pipeline.GetResults()
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var pending bool
-		if err := rows.Scan(&id, &pending); err != nil {
-			return err
-		}
-		if sc, ok := byID[id]; ok && pending {
+	rows, ok := res.(*pgconn.ResultReader)
+	if !ok {
+		return fmt.Errorf("insert: unexpected result %T", res)
+	}
+	for rows.NextRow() {
+		if sc, ok := byID[string(rows.Values()[0])]; ok {
 			sc.DispatchedAt = nil
 		}
 	}
-	return rows.Err()
+	_, err = rows.Close()
+	return err
+}
+
+// postgresParams encodes now and the scans as the parameters of
+// postgresInsertOf(len(scans)) in PostgreSQL's binary format: text as its
+// bytes, timestamptz as microseconds since 2000, float8 as its IEEE bits,
+// boolean as one byte; nil is NULL. All of them share one buffer.
+func postgresParams(now time.Time, scans []Scan) ([][]byte, error) {
+	buf := make([]byte, 0, 8+len(scans)*512)
+	ends := make([]int, 0, 1+len(scans)*(len(scanColumns)-1)) // where each parameter ends; -1 is NULL
+	buf = binary.BigEndian.AppendUint64(buf, uint64(postgresMicros(now)))
+	ends = append(ends, len(buf))
+	for i := range scans {
+		values := scanValues(&scans[i])
+		for c, v := range values[:len(values)-1] {
+			switch v := v.(type) {
+			case string:
+				buf = append(buf, v...)
+			case time.Time:
+				buf = binary.BigEndian.AppendUint64(buf, uint64(postgresMicros(v)))
+			case *float64:
+				if v == nil {
+					ends = append(ends, -1)
+					continue
+				}
+				buf = binary.BigEndian.AppendUint64(buf, math.Float64bits(*v))
+			case bool:
+				b := byte(0)
+				if v {
+					b = 1
+				}
+				buf = append(buf, b)
+			default:
+				return nil, fmt.Errorf("column %s: no binary encoding for %T", scanColumns[c], v)
+			}
+			ends = append(ends, len(buf))
+		}
+	}
+	params := make([][]byte, len(ends))
+	start := 0
+	for i, end := range ends {
+		if end < 0 {
+			continue // nil: NULL
+		}
+		params[i] = buf[start:end:end] // non-nil even when empty: '' is not NULL
+		start = end
+	}
+	return params, nil
+}
+
+// postgresMicros is t as PostgreSQL stores a timestamptz: microseconds
+// since 2000-01-01 UTC.
+func postgresMicros(t time.Time) int64 {
+	return t.UnixMicro() - 946684800_000000
 }

@@ -50,6 +50,7 @@ func TestInsertScansRoundTripsEveryColumn(t *testing.T) {
 		at := time.Now().UTC().Truncate(time.Microsecond)
 		one := fullScan(0, at)
 		one.Latitude, one.Longitude = nil, nil // unknown location: NULL, not 0
+		one.Referrer, one.BotReason = "", ""    // empty text: '', not NULL
 		batch := []models.Scan{fullScan(1, at), fullScan(2, at.Add(time.Millisecond)), fullScan(3, at.Add(2*time.Millisecond))}
 		// On PostgreSQL a large batch goes in as several INSERTs.
 		var large []models.Scan
@@ -75,6 +76,13 @@ func TestInsertScansRoundTripsEveryColumn(t *testing.T) {
 				t.Fatalf("round trip of %s:\n got %+v (%v, %v)\nwant %+v (%v, %v)", want.ID,
 					got, deref(got.Latitude), deref(got.Longitude), want, deref(want.Latitude), deref(want.Longitude))
 			}
+		}
+		var nulls int64
+		if err := s.DB().Raw("SELECT COUNT(*) FROM scans WHERE referrer IS NULL OR bot_reason IS NULL").Scan(&nulls).Error; err != nil {
+			t.Fatal(err)
+		}
+		if nulls != 0 {
+			t.Fatalf("%d scans with empty text stored as NULL", nulls)
 		}
 	})
 }
