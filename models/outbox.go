@@ -407,11 +407,7 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, scans []Scan, now 
 		if err != nil {
 			return err
 		}
-		params, err := postgresParams(now, rest[:n])
-		if err != nil {
-			return err
-		}
-		statements = append(statements, statement{sd, params})
+		statements = append(statements, statement{sd, postgresParams(now, rest[:n])})
 		for i := range rest[:n] {
 			sc := &rest[i]
 			sc.DispatchedAt = &now
@@ -467,50 +463,91 @@ func markPendingOf(pipeline *pgconn.Pipeline, byID map[string]*Scan) error {
 }
 
 // postgresParams encodes now and the scans as the parameters of
-// postgresInsertOf(len(scans)) in PostgreSQL's binary format: text as its
-// bytes, timestamptz as microseconds since 2000, float8 as its IEEE bits,
-// boolean as one byte; nil is NULL. All of them share one buffer.
-func postgresParams(now time.Time, scans []Scan) ([][]byte, error) {
-	buf := make([]byte, 0, 8+len(scans)*512)
-	ends := make([]int, 0, 1+len(scans)*(len(scanColumns)-1)) // where each parameter ends; -1 is NULL
-	buf = binary.BigEndian.AppendUint64(buf, uint64(postgresMicros(now)))
-	ends = append(ends, len(buf))
+// postgresInsertOf(len(scans)), in PostgreSQL's binary format, column by
+// column in scanColumns' order (TestInsertScansRoundTripsEveryColumn,
+// whose text columns all differ, catches any two swapped).
+func postgresParams(now time.Time, scans []Scan) [][]byte {
+	p := pgParams{
+		buf:    make([]byte, 0, 8+len(scans)*512),
+		params: make([][]byte, 0, 1+len(scans)*(len(scanColumns)-1)),
+	}
+	p.time(now)
 	for i := range scans {
-		values := scanValues(&scans[i])
-		for c, v := range values[:len(values)-1] {
-			switch v := v.(type) {
-			case string:
-				buf = append(buf, v...)
-			case time.Time:
-				buf = binary.BigEndian.AppendUint64(buf, uint64(postgresMicros(v)))
-			case *float64:
-				if v == nil {
-					ends = append(ends, -1)
-					continue
-				}
-				buf = binary.BigEndian.AppendUint64(buf, math.Float64bits(*v))
-			case bool:
-				b := byte(0)
-				if v {
-					b = 1
-				}
-				buf = append(buf, b)
-			default:
-				return nil, fmt.Errorf("column %s: no binary encoding for %T", scanColumns[c], v)
-			}
-			ends = append(ends, len(buf))
-		}
+		sc := &scans[i]
+		p.text(sc.ID)
+		p.text(sc.WorkspaceID)
+		p.text(sc.CodeID)
+		p.text(sc.Slug)
+		p.text(sc.CodeName)
+		p.time(sc.Timestamp)
+		p.text(sc.Source)
+		p.text(sc.DestinationURL)
+		p.text(sc.IP)
+		p.text(sc.Country)
+		p.text(sc.CountryCode)
+		p.text(sc.Region)
+		p.text(sc.City)
+		p.float(sc.Latitude)
+		p.float(sc.Longitude)
+		p.text(sc.Timezone)
+		p.text(sc.DeviceType)
+		p.text(sc.Browser)
+		p.text(sc.BrowserVersion)
+		p.text(sc.OS)
+		p.text(sc.OSVersion)
+		p.text(sc.Referrer)
+		p.text(sc.UserAgent)
+		p.bool(sc.IsBot)
+		p.text(sc.BotReason)
 	}
-	params := make([][]byte, len(ends))
-	start := 0
-	for i, end := range ends {
-		if end < 0 {
-			continue // nil: NULL
-		}
-		params[i] = buf[start:end:end] // non-nil even when empty: '' is not NULL
-		start = end
+	return p.params
+}
+
+// pgParams builds parameters in PostgreSQL's binary format in one buffer:
+// text as its bytes, timestamptz as microseconds since 2000, float8 as its
+// IEEE bits, boolean as one byte; nil is NULL. When the buffer grows, the
+// parameters already made keep the old array, which nothing writes again.
+type pgParams struct {
+	buf    []byte
+	params [][]byte
+}
+
+// done makes the bytes appended since start the next parameter: never
+// nil, even when empty, since ” is not NULL.
+func (p *pgParams) done(start int) {
+	p.params = append(p.params, p.buf[start:len(p.buf):len(p.buf)])
+}
+
+func (p *pgParams) text(s string) {
+	start := len(p.buf)
+	p.buf = append(p.buf, s...)
+	p.done(start)
+}
+
+func (p *pgParams) time(t time.Time) {
+	start := len(p.buf)
+	p.buf = binary.BigEndian.AppendUint64(p.buf, uint64(postgresMicros(t)))
+	p.done(start)
+}
+
+func (p *pgParams) float(f *float64) {
+	if f == nil {
+		p.params = append(p.params, nil)
+		return
 	}
-	return params, nil
+	start := len(p.buf)
+	p.buf = binary.BigEndian.AppendUint64(p.buf, math.Float64bits(*f))
+	p.done(start)
+}
+
+func (p *pgParams) bool(b bool) {
+	start := len(p.buf)
+	if b {
+		p.buf = append(p.buf, 1)
+	} else {
+		p.buf = append(p.buf, 0)
+	}
+	p.done(start)
 }
 
 // postgresMicros is t as PostgreSQL stores a timestamptz: microseconds

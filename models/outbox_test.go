@@ -50,7 +50,7 @@ func TestInsertScansRoundTripsEveryColumn(t *testing.T) {
 		at := time.Now().UTC().Truncate(time.Microsecond)
 		one := fullScan(0, at)
 		one.Latitude, one.Longitude = nil, nil // unknown location: NULL, not 0
-		one.Referrer, one.BotReason = "", ""    // empty text: '', not NULL
+		one.Referrer, one.BotReason = "", ""   // empty text: '', not NULL
 		batch := []models.Scan{fullScan(1, at), fullScan(2, at.Add(time.Millisecond)), fullScan(3, at.Add(2*time.Millisecond))}
 		// On PostgreSQL a large batch goes in as several INSERTs.
 		var large []models.Scan

@@ -126,7 +126,7 @@ func New(store Store, starter Starter, opts Options) *Dispatcher {
 // endpoint takes them). It never blocks: past MaxHandoff the scans are left
 // to the poll.
 func (d *Dispatcher) Handoff(scans []models.Scan) {
-	pending := make([]models.Scan, 0, len(scans))
+	var pending []models.Scan // most scans are of codes without webhooks: often none
 	for _, sc := range scans {
 		if sc.DispatchedAt == nil {
 			pending = append(pending, sc)

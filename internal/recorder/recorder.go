@@ -39,14 +39,17 @@ type Recorder struct {
 	finished  chan struct{} // closed when Run has committed everything it took
 	maxBatch  int
 	committed func([]models.Scan) // called with every committed batch: the outbox's handoff
+	scans     []models.Scan       // the batch being committed, reused: only Run's goroutine commits
 	logger    *slog.Logger
 }
 
 // Options tune a Recorder.
 type Options struct {
-	MaxBatch  int                 // most scans in one insert; default 256
-	Committed func([]models.Scan) // optional: called with each committed batch
-	Logger    *slog.Logger        // default slog.Default()
+	MaxBatch int // most scans in one insert; default 256
+	// Committed is called with each committed batch (optional). It must
+	// not keep the slice: the recorder reuses it for the next batch.
+	Committed func([]models.Scan)
+	Logger    *slog.Logger // default slog.Default()
 }
 
 // New returns a Recorder writing to store.
@@ -166,10 +169,11 @@ func (r *Recorder) flush(ctx context.Context, batch []request) {
 func (r *Recorder) commit(ctx context.Context, batch []request) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	scans := make([]models.Scan, len(batch))
-	for i, req := range batch {
-		scans[i] = req.scan
+	scans := r.scans[:0]
+	for _, req := range batch {
+		scans = append(scans, req.scan)
 	}
+	r.scans = scans
 	err := r.store.InsertScans(ctx, scans)
 	if err != nil && len(batch) > 1 {
 		// One bad row must not fail its neighbours: fall back to one by one.
