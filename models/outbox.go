@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -380,8 +381,12 @@ func postgresInsertOf(n int) string {
 		" RETURNING id, dispatched_at) SELECT id FROM inserted WHERE dispatched_at IS NULL"
 }
 
-// postgresCasts are the scan columns that are not text.
-var postgresCasts = map[string]string{`"timestamp"`: "timestamptz", "latitude": "float8", "longitude": "float8", "is_bot": "boolean"}
+// postgresCasts are the scan columns that are not text. Coordinates are
+// numeric on PostgreSQL (gorm's type for float64) and sent as the shortest
+// decimal text that reads back as the same float64: sent as float8, each
+// took PostgreSQL a formatted print to convert (float8_numeric calls
+// snprintf), about a tenth of its CPU per inserted scan.
+var postgresCasts = map[string]string{`"timestamp"`: "timestamptz", "latitude": "text::numeric", "longitude": "text::numeric", "is_bot": "boolean"}
 
 // insertScansPostgres sends the batch as INSERTs of up to 64 rows in one
 // pipeline: one round trip and one implicit transaction (all or nothing).
@@ -487,8 +492,8 @@ func postgresParams(now time.Time, scans []Scan) [][]byte {
 		p.text(sc.CountryCode)
 		p.text(sc.Region)
 		p.text(sc.City)
-		p.float(sc.Latitude)
-		p.float(sc.Longitude)
+		p.decimal(sc.Latitude)
+		p.decimal(sc.Longitude)
 		p.text(sc.Timezone)
 		p.text(sc.DeviceType)
 		p.text(sc.Browser)
@@ -504,8 +509,8 @@ func postgresParams(now time.Time, scans []Scan) [][]byte {
 }
 
 // pgParams builds parameters in PostgreSQL's binary format in one buffer:
-// text as its bytes, timestamptz as microseconds since 2000, float8 as its
-// IEEE bits, boolean as one byte; nil is NULL. When the buffer grows, the
+// text as its bytes, timestamptz as microseconds since 2000, boolean as
+// one byte; nil is NULL. When the buffer grows, the
 // parameters already made keep the old array, which nothing writes again.
 type pgParams struct {
 	buf    []byte
@@ -530,13 +535,15 @@ func (p *pgParams) time(t time.Time) {
 	p.done(start)
 }
 
-func (p *pgParams) float(f *float64) {
-	if f == nil {
+// decimal writes f as text for a numeric column: NULL when f is nil or not
+// a finite number (an unknown location).
+func (p *pgParams) decimal(f *float64) {
+	if f == nil || math.IsNaN(*f) || math.IsInf(*f, 0) {
 		p.params = append(p.params, nil)
 		return
 	}
 	start := len(p.buf)
-	p.buf = binary.BigEndian.AppendUint64(p.buf, math.Float64bits(*f))
+	p.buf = strconv.AppendFloat(p.buf, *f, 'g', -1, 64)
 	p.done(start)
 }
 
