@@ -51,6 +51,7 @@ func run(args []string) error {
 	workflows := fs.Int("workflows", 0, "override the number of workflows per kind and round (delivery throughput)")
 	redirects := fs.Int("redirects", 0, "override the number of closed-loop redirect requests per round")
 	rounds := fs.Int("rounds", 0, "override the number of rounds (redirects, delivery throughput)")
+	concurrency := fs.Int("concurrency", 0, "override the closed-loop redirect concurrency")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,6 +82,9 @@ func run(args []string) error {
 	}
 	if *rounds > 0 {
 		opts.Sizes.Rounds = *rounds
+	}
+	if *concurrency > 0 {
+		opts.Sizes.RedirectConcurrency = *concurrency
 	}
 	if *logPath != "" {
 		f, err := os.Create(*logPath)
