@@ -59,7 +59,7 @@ type Sizes struct {
 // FullSizes is the documented full run (scenario 4 at 10,000 scans).
 func FullSizes() Sizes {
 	return Sizes{
-		Warmup: 500, RedirectRequests: 20000, RedirectConcurrency: 32, Rounds: 2,
+		Warmup: 500, RedirectRequests: 20000, RedirectConcurrency: 32, Rounds: 4,
 		FixedRate: 1000, FixedRateRequests: 10000,
 		ScanRate: 20, Scans: 600,
 		Workflows: 500, WorkflowConcurrency: 16,
