@@ -396,8 +396,8 @@ var postgresCasts = map[string]string{`"timestamp"`: "timestamptz", "latitude": 
 //
 // It talks to pgx's wire layer (pgconn) with parameters it encodes itself
 // (postgresParams): pgx's own encoding, type by type into buffers it
-// shrinks after each use, was 40 % of the bytes the redirect path
-// allocated and a fifth of the insert's CPU (BENCHMARKS.md, fix 20).
+// shrinks after each use, was a third of the bytes the redirect path
+// allocated and a quarter of the insert's CPU (BENCHMARKS.md, fix 20).
 func insertScansPostgres(ctx context.Context, conn *pgx.Conn, scans []Scan, now time.Time) error {
 	type statement struct {
 		sd     *pgconn.StatementDescription
@@ -510,15 +510,16 @@ func postgresParams(now time.Time, scans []Scan) [][]byte {
 
 // pgParams builds parameters in PostgreSQL's binary format in one buffer:
 // text as its bytes, timestamptz as microseconds since 2000, boolean as
-// one byte; nil is NULL. When the buffer grows, the
-// parameters already made keep the old array, which nothing writes again.
+// one byte, numeric (declared text::numeric) as decimal text; nil is NULL.
+// When the buffer grows, the parameters already made keep the old array,
+// which nothing writes again.
 type pgParams struct {
 	buf    []byte
 	params [][]byte
 }
 
 // done makes the bytes appended since start the next parameter: never
-// nil, even when empty, since ” is not NULL.
+// nil, even when empty, since an empty text is not NULL.
 func (p *pgParams) done(start int) {
 	p.params = append(p.params, p.buf[start:len(p.buf):len(p.buf)])
 }

@@ -3,6 +3,7 @@ package models_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -51,7 +52,14 @@ func TestInsertScansRoundTripsEveryColumn(t *testing.T) {
 		one := fullScan(0, at)
 		one.Latitude, one.Longitude = nil, nil // unknown location: NULL, not 0
 		one.Referrer, one.BotReason = "", ""   // empty text: '', not NULL
-		batch := []models.Scan{fullScan(1, at), fullScan(2, at.Add(time.Millisecond)), fullScan(3, at.Add(2*time.Millisecond))}
+		// A coordinate whose shortest decimal needs all 17 digits comes
+		// back as the same float64 (15 digits, as float8 → numeric gives,
+		// would not).
+		tenth, fifth := 0.1, 0.2
+		precise := tenth + fifth // 0.30000000000000004 (a constant expression would be exact 0.3)
+		batch0 := fullScan(4, at)
+		batch0.Latitude = &precise
+		batch := []models.Scan{fullScan(1, at), fullScan(2, at.Add(time.Millisecond)), fullScan(3, at.Add(2*time.Millisecond)), batch0}
 		// On PostgreSQL a large batch goes in as several INSERTs.
 		var large []models.Scan
 		for i := range models.PostgresMaxRows + 2 {
@@ -83,6 +91,32 @@ func TestInsertScansRoundTripsEveryColumn(t *testing.T) {
 		}
 		if nulls != 0 {
 			t.Fatalf("%d scans with empty text stored as NULL", nulls)
+		}
+	})
+}
+
+// A coordinate that is not a finite number cannot be stored in
+// PostgreSQL's numeric column as sent: it is stored as unknown (NULL)
+// rather than failing the batch and its neighbours.
+func TestInsertScansStoresNonFiniteCoordinatesAsUnknownOnPostgres(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *models.Store) {
+		if s.DB().Name() != "postgres" {
+			t.Skip("SQLite stores the float64 as it is")
+		}
+		ctx := context.Background()
+		at := time.Now().UTC().Truncate(time.Microsecond)
+		nan, inf := math.NaN(), math.Inf(1)
+		sc := fullScan(1, at)
+		sc.Latitude, sc.Longitude = &nan, &inf
+		if err := s.InsertScans(ctx, []models.Scan{sc, fullScan(2, at)}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetScan(ctx, "ws_1", sc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Latitude != nil || got.Longitude != nil {
+			t.Fatalf("coordinates %v, %v; want unknown (nil)", deref(got.Latitude), deref(got.Longitude))
 		}
 	})
 }
