@@ -341,11 +341,17 @@ func (s *Store) CheckpointWAL(ctx context.Context) error {
 // exist, each prepared once per connection.
 const postgresMaxRows = 64
 
+// postgresInsert is the prepared INSERT of a number of rows.
+type postgresInsert struct {
+	name string // prepared under this name on each connection
+	sql  string
+}
+
 // postgresInsertRows maps a row count to its INSERT.
-var postgresInsertRows = func() map[int]string {
-	m := map[int]string{}
+var postgresInsertRows = func() map[int]postgresInsert {
+	m := map[int]postgresInsert{}
 	for n := 1; n <= postgresMaxRows; n *= 2 {
-		m[n] = postgresInsertOf(n)
+		m[n] = postgresInsert{name: fmt.Sprintf("scanforge_insert_scans_%d", n), sql: postgresInsertOf(n)}
 	}
 	return m
 }()
@@ -408,7 +414,8 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, scans []Scan, now 
 	for rest := scans; len(rest) > 0; rest = rest[postgresRowsOf(len(rest)):] {
 		n := postgresRowsOf(len(rest))
 		// Prepared once per connection, then a lookup.
-		sd, err := conn.Prepare(ctx, fmt.Sprintf("scanforge_insert_scans_%d", n), postgresInsertRows[n])
+		insert := postgresInsertRows[n]
+		sd, err := conn.Prepare(ctx, insert.name, insert.sql)
 		if err != nil {
 			return err
 		}
