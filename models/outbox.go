@@ -336,9 +336,12 @@ func (s *Store) CheckpointWAL(ctx context.Context) error {
 	return nil
 }
 
-// postgresMaxRows is the most scans one PostgreSQL INSERT takes; a batch
-// goes in as INSERTs of 64, 32, … 1 rows, so that only seven statements
-// exist, each prepared once per connection.
+// postgresMaxRows is the most scans one PostgreSQL INSERT takes. A batch
+// goes in as INSERTs of 64 rows and one of the rest, each statement
+// prepared once per connection: a group commit of up to 64 scans is one
+// statement. (Until fix 26 only powers of two existed and a batch of 15
+// took four statements, 8+4+2+1; PostgreSQL spent a quarter more CPU per
+// scan on it than on a batch of 16. BENCHMARKS.md has the figures.)
 const postgresMaxRows = 64
 
 // postgresInsert is the prepared INSERT of a number of rows.
@@ -347,13 +350,18 @@ type postgresInsert struct {
 	sql  string
 }
 
-// postgresInsertRows maps a row count to its INSERT.
-var postgresInsertRows = func() map[int]postgresInsert {
-	m := map[int]postgresInsert{}
-	for n := 1; n <= postgresMaxRows; n *= 2 {
-		m[n] = postgresInsert{name: fmt.Sprintf("scanforge_insert_scans_%d", n), sql: postgresInsertOf(n)}
+// postgresInsertRows returns the INSERT of n rows, 1 ≤ n ≤ postgresMaxRows.
+// Each is built the first time it is needed: the larger ones are tens of
+// kilobytes of SQL.
+func postgresInsertRows(n int) postgresInsert { return postgresInserts[n]() }
+
+var postgresInserts = func() (out [postgresMaxRows + 1]func() postgresInsert) {
+	for n := 1; n <= postgresMaxRows; n++ {
+		out[n] = sync.OnceValue(func() postgresInsert {
+			return postgresInsert{name: fmt.Sprintf("scanforge_insert_scans_%d", n), sql: postgresInsertOf(n)}
+		})
 	}
-	return m
+	return out
 }()
 
 // postgresInsertOf returns the INSERT of n scans. Each row decides its
@@ -411,10 +419,10 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, scans []Scan, now 
 	}
 	var statements []statement
 	byID := make(map[string]*Scan, len(scans))
-	for rest := scans; len(rest) > 0; rest = rest[postgresRowsOf(len(rest)):] {
-		n := postgresRowsOf(len(rest))
+	for rest := scans; len(rest) > 0; rest = rest[min(len(rest), postgresMaxRows):] {
+		n := min(len(rest), postgresMaxRows)
 		// Prepared once per connection, then a lookup.
-		insert := postgresInsertRows[n]
+		insert := postgresInsertRows(n)
 		sd, err := conn.Prepare(ctx, insert.name, insert.sql)
 		if err != nil {
 			return err
@@ -439,16 +447,6 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, scans []Scan, now 
 		}
 	}
 	return pipeline.Close()
-}
-
-// postgresRowsOf is the row count of the INSERT that takes the next scans
-// of a batch with rest left: the largest power of two up to 64.
-func postgresRowsOf(rest int) int {
-	n := postgresMaxRows
-	for n > rest {
-		n /= 2
-	}
-	return n
 }
 
 // postgresBinary says that every parameter is in binary format.

@@ -20,7 +20,7 @@ import (
 //	go test -run '^$' -bench InsertScans -benchtime 2000x ./models/
 func BenchmarkInsertScans(b *testing.B) {
 	for _, kind := range testdb.Kinds {
-		for _, size := range []int{1, 8, 16, 32, 128} {
+		for _, size := range []int{1, 8, 15, 16, 32, 128} {
 			b.Run(fmt.Sprintf("%s/batch=%d", kind, size), func(b *testing.B) {
 				s := models.NewStore(testdb.Open(b, kind), time.Now)
 				ctx := context.Background()

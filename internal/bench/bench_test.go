@@ -67,7 +67,7 @@ func TestSmoke(t *testing.T) {
 	z := SmokeSizes()
 
 	r := s.Redirects
-	figures := append(append([]Figures{}, r.Bare...), r.Ours...)
+	figures := append(append(append([]Figures{}, r.Bare...), r.Floor...), r.Ours...)
 	figures = append(figures, r.BareAtRate, r.OursAtRate)
 	for i, f := range figures {
 		if f.Requests == 0 || f.Errors != 0 {
@@ -79,10 +79,13 @@ func TestSmoke(t *testing.T) {
 	}
 	// Every scan is committed in some batch, so the mean is at least 1; the
 	// bare handler has no recorder and reports none.
-	for i, f := range append(append([]Figures{}, r.Ours...), r.OursAtRate) {
+	for i, f := range append(append(append([]Figures{}, r.Ours...), r.Floor...), r.OursAtRate) {
 		if f.ScansPerCommit < 1 {
-			t.Errorf("scanforge redirect run %d: %.1f scans per commit, want the recorder's mean batch", i, f.ScansPerCommit)
+			t.Errorf("scanforge or floor redirect run %d: %.1f scans per commit, want the recorder's mean batch", i, f.ScansPerCommit)
 		}
+	}
+	if len(r.Floor) != len(r.Bare) || r.BestFloor <= 0 {
+		t.Errorf("durable floor: %d rounds (best %.0f req/s), want one per bare round (%d)", len(r.Floor), r.BestFloor, len(r.Bare))
 	}
 	if r.BareAtRate.ScansPerCommit != 0 {
 		t.Errorf("bare handler: %.1f scans per commit, want none", r.BareAtRate.ScansPerCommit)

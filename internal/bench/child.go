@@ -68,6 +68,7 @@ const bareDestination = "https://shop.example.com/spring"
 type ready struct {
 	HTTP        string `json:"http"`
 	Control     string `json:"control,omitempty"`
+	Floor       string `json:"floor,omitempty"` // the durable floor (floor.go)
 	APIKey      string `json:"api_key,omitempty"`
 	WorkspaceID string `json:"workspace_id,omitempty"`
 	StartupMS   int64  `json:"startup_ms,omitempty"`
@@ -213,12 +214,22 @@ func runStack(ctx context.Context, stdout io.Writer, getenv func(string) string)
 	go ctlSrv.Serve(ctlLn)
 	defer ctlSrv.Close()
 
+	floorLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	floorCtx, stopFloor := context.WithCancel(ctx)
+	floorDone := make(chan struct{})
+	go func() { newFloor(store, stack.Metrics).serve(floorCtx, floorLn); close(floorDone) }()
+	defer func() { stopFloor(); <-floorDone }()
+
 	a := stack.App(cfg, logger)
 	runDone := make(chan error, 1)
 	go func() { runDone <- a.Run(ctx, ln) }()
 	if err := announce(stdout, ready{
 		HTTP:        "http://" + ln.Addr().String(),
 		Control:     "http://" + ctlLn.Addr().String(),
+		Floor:       "http://" + floorLn.Addr().String(),
 		APIKey:      apiKey,
 		WorkspaceID: ws.ID,
 		StartupMS:   time.Since(started).Milliseconds(),

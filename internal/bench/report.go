@@ -43,18 +43,25 @@ type RedirectReport struct {
 	Concurrency int       `json:"concurrency"`
 	Bare        []Figures `json:"bare_rounds"`
 	Ours        []Figures `json:"scanforge_rounds"`
-	BestBare    float64   `json:"best_bare_rps"`
-	BestOurs    float64   `json:"best_scanforge_rps"`
-	Ratio       float64   `json:"ratio"`
+	// Floor is the durable floor (floor.go): a scan made durable and a
+	// 302, nothing else; it shows how much of the gap to bare Gin the
+	// durable write alone takes on this machine.
+	Floor      []Figures `json:"floor_rounds"`
+	BestBare   float64   `json:"best_bare_rps"`
+	BestFloor  float64   `json:"best_floor_rps"`
+	BestOurs   float64   `json:"best_scanforge_rps"`
+	Ratio      float64   `json:"ratio"`
+	FloorRatio float64   `json:"floor_ratio"` // best floor / best bare
 	// CPURatio compares the CPU both sides (server and load generator)
 	// spent per request: bare / scanforge, best rounds. On a machine shared
 	// with other work it is steadier than the throughput ratio, which it
 	// approximates when both runs are CPU-bound.
-	CPURatio     float64 `json:"cpu_ratio"`
-	FixedRate    float64 `json:"fixed_rate"`
-	BareAtRate   Figures `json:"bare_at_fixed_rate"`
-	OursAtRate   Figures `json:"scanforge_at_fixed_rate"`
-	PendingAfter int64   `json:"outbox_pending_after"`
+	CPURatio      float64 `json:"cpu_ratio"`
+	FloorCPURatio float64 `json:"floor_cpu_ratio"` // the same, bare / floor
+	FixedRate     float64 `json:"fixed_rate"`
+	BareAtRate    Figures `json:"bare_at_fixed_rate"`
+	OursAtRate    Figures `json:"scanforge_at_fixed_rate"`
+	PendingAfter  int64   `json:"outbox_pending_after"`
 }
 
 // WebhookReport is scenario 2.
@@ -217,14 +224,19 @@ func writeRedirects(w io.Writer, rd RedirectReport) {
 		if i < len(rd.Bare) {
 			figuresRow(w, fmt.Sprintf("bare gin, round %d", i+1), rd.Bare[i])
 		}
+		if i < len(rd.Floor) {
+			figuresRow(w, fmt.Sprintf("durable floor, round %d", i+1), rd.Floor[i])
+		}
 		if i < len(rd.Ours) {
 			figuresRow(w, fmt.Sprintf("scanforge, round %d", i+1), rd.Ours[i])
 		}
 	}
 	figuresRow(w, fmt.Sprintf("bare gin at %.0f/s", rd.FixedRate), rd.BareAtRate)
 	figuresRow(w, fmt.Sprintf("scanforge at %.0f/s", rd.FixedRate), rd.OursAtRate)
-	fmt.Fprintf(w, "\nBest: scanforge %.0f req/s, bare gin %.0f req/s: ratio %s (CPU per request, server, database and client, bare/scanforge: %s).\n\n",
+	fmt.Fprintf(w, "\nBest: scanforge %.0f req/s, bare gin %.0f req/s: ratio %s (CPU per request, server, database and client, bare/scanforge: %s).\n",
 		rd.BestOurs, rd.BestBare, pct(rd.Ratio), pct(rd.CPURatio))
+	fmt.Fprintf(w, "Durable floor (a scan made durable and a 302, nothing else): %.0f req/s, %s of bare gin (CPU: %s).\n\n",
+		rd.BestFloor, pct(rd.FloorRatio), pct(rd.FloorCPURatio))
 
 }
 

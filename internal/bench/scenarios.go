@@ -250,10 +250,12 @@ func (s *stackRun) redirects(ctx context.Context) (RedirectReport, error) {
 	rep := RedirectReport{Concurrency: z.RedirectConcurrency, FixedRate: z.FixedRate}
 	ours := scanRequest(s.stack.info.HTTP+"/q/"+plainSlug, nil)
 	bare := scanRequest(s.bare.info.HTTP+"/q/"+plainSlug, nil)
+	floor := scanRequest(s.stack.info.Floor+"/q/"+plainSlug, nil)
 	closed := func(c *child, req func(int) *http.Request, n int) Figures {
 		return measured(c, func() run { return closedLoop(ctx, s.load, n, z.RedirectConcurrency, req) })
 	}
 	closed(s.bare, bare, z.Warmup)
+	closed(s.stack, floor, z.Warmup)
 	closed(s.stack, ours, z.Warmup)
 	if _, err := s.stack.waitDrained(ctx, time.Minute); err != nil {
 		return rep, err
@@ -267,6 +269,8 @@ func (s *stackRun) redirects(ctx context.Context) (RedirectReport, error) {
 	for round := 1; round <= z.Rounds; round++ {
 		s.progress("redirects round %d/%d: bare gin, %d requests at concurrency %d", round, z.Rounds, z.RedirectRequests, z.RedirectConcurrency)
 		rep.Bare = append(rep.Bare, closed(s.bare, bare, z.RedirectRequests))
+		s.progress("redirects round %d/%d: durable floor", round, z.Rounds)
+		rep.Floor = append(rep.Floor, closed(s.stack, floor, z.RedirectRequests))
 		s.progress("redirects round %d/%d: scanforge", round, z.Rounds)
 		rep.Ours = append(rep.Ours, closed(s.stack, ours, z.RedirectRequests))
 		pending, err := s.stack.waitDrained(ctx, 2*time.Minute)
@@ -278,14 +282,22 @@ func (s *stackRun) redirects(ctx context.Context) (RedirectReport, error) {
 	for _, f := range rep.Bare {
 		rep.BestBare = max(rep.BestBare, f.PerSecond)
 	}
+	for _, f := range rep.Floor {
+		rep.BestFloor = max(rep.BestFloor, f.PerSecond)
+	}
 	for _, f := range rep.Ours {
 		rep.BestOurs = max(rep.BestOurs, f.PerSecond)
 	}
 	if rep.BestBare > 0 {
 		rep.Ratio = round(rep.BestOurs/rep.BestBare, 3)
+		rep.FloorRatio = round(rep.BestFloor/rep.BestBare, 3)
 	}
-	if bare, ours := leastCPU(rep.Bare), leastCPU(rep.Ours); ours > 0 {
-		rep.CPURatio = round(bare/ours, 3)
+	bareCPU, floorCPU, oursCPU := leastCPU(rep.Bare), leastCPU(rep.Floor), leastCPU(rep.Ours)
+	if oursCPU > 0 {
+		rep.CPURatio = round(bareCPU/oursCPU, 3)
+	}
+	if floorCPU > 0 {
+		rep.FloorCPURatio = round(bareCPU/floorCPU, 3)
 	}
 
 	s.progress("redirects at a fixed %.0f/s: bare gin, then scanforge (%d requests each)", z.FixedRate, z.FixedRateRequests)
