@@ -336,13 +336,20 @@ func (s *Store) CheckpointWAL(ctx context.Context) error {
 	return nil
 }
 
-// postgresMaxRows is the most scans one PostgreSQL INSERT takes. A batch
-// goes in as INSERTs of 64 rows and one of the rest, each statement
-// prepared once per connection: a group commit of up to 64 scans is one
-// statement. (Until fix 26 only powers of two existed and a batch of 15
-// took four statements, 8+4+2+1; PostgreSQL spent a quarter more CPU per
-// scan on it than on a batch of 16. BENCHMARKS.md has the figures.)
+// postgresMaxRows is the most scans one PostgreSQL INSERT takes.
 const postgresMaxRows = 64
+
+// postgresRowCounts are the sizes of INSERT that exist, largest first: a
+// batch goes in as the fewest INSERTs these sizes allow (largest first),
+// so a group commit of up to 16 scans, or of 24, 32, … 64, is one
+// statement and any other up to 64 two. Until fix 26 only powers of two
+// existed, and a batch of 15 took four statements (8+4+2+1), which cost
+// PostgreSQL a quarter more CPU per scan than a batch of 16. Not every
+// size from 1 to 64: each prepared statement holds its plans in the
+// server on each connection that has run it, 13 MB for these sizes
+// against 6 MB for the powers of two and 48 MB for every size
+// (BENCHMARKS.md, fix 26, has the figures).
+var postgresRowCounts = []int{64, 56, 48, 40, 32, 24, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1}
 
 // postgresInsert is the prepared INSERT of a number of rows.
 type postgresInsert struct {
@@ -350,19 +357,29 @@ type postgresInsert struct {
 	sql  string
 }
 
-// postgresInsertRows returns the INSERT of n rows, 1 ≤ n ≤ postgresMaxRows.
-// Each is built the first time it is needed: the larger ones are tens of
+// postgresInserts maps a row count of postgresRowCounts to its INSERT,
+// built the first time it is needed: the larger ones are tens of
 // kilobytes of SQL.
-func postgresInsertRows(n int) postgresInsert { return postgresInserts[n]() }
-
-var postgresInserts = func() (out [postgresMaxRows + 1]func() postgresInsert) {
-	for n := 1; n <= postgresMaxRows; n++ {
+var postgresInserts = func() map[int]func() postgresInsert {
+	out := map[int]func() postgresInsert{}
+	for _, n := range postgresRowCounts {
 		out[n] = sync.OnceValue(func() postgresInsert {
 			return postgresInsert{name: fmt.Sprintf("scanforge_insert_scans_%d", n), sql: postgresInsertOf(n)}
 		})
 	}
 	return out
 }()
+
+// postgresRowsOf is the row count of the INSERT that takes the next scans
+// of a batch with rest left: the largest of postgresRowCounts up to rest.
+func postgresRowsOf(rest int) int {
+	for _, n := range postgresRowCounts {
+		if n <= rest {
+			return n
+		}
+	}
+	return 1
+}
 
 // postgresInsertOf returns the INSERT of n scans. Each row decides its
 // dispatched_at by the endpoint check ($1 is now, for a scan no endpoint
@@ -419,10 +436,10 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, scans []Scan, now 
 	}
 	var statements []statement
 	byID := make(map[string]*Scan, len(scans))
-	for rest := scans; len(rest) > 0; rest = rest[min(len(rest), postgresMaxRows):] {
-		n := min(len(rest), postgresMaxRows)
+	for rest := scans; len(rest) > 0; rest = rest[postgresRowsOf(len(rest)):] {
+		n := postgresRowsOf(len(rest))
 		// Prepared once per connection, then a lookup.
-		insert := postgresInsertRows(n)
+		insert := postgresInserts[n]()
 		sd, err := conn.Prepare(ctx, insert.name, insert.sql)
 		if err != nil {
 			return err

@@ -27,3 +27,25 @@ func TestScanColumnsMatchModel(t *testing.T) {
 		t.Fatalf("scanValues gives %d values for %d columns", n, len(scanColumns))
 	}
 }
+
+// A batch goes in as few INSERTs of existing sizes: one up to 16 scans and
+// for 24, 32, … 64; never more than two up to 64.
+func TestPostgresRowsOfSplitsBatchesIntoFewStatements(t *testing.T) {
+	for size := 1; size <= 300; size++ {
+		var parts []int
+		for rest := size; rest > 0; rest -= postgresRowsOf(rest) {
+			n := postgresRowsOf(rest)
+			if _, ok := postgresInserts[n]; !ok || n > rest {
+				t.Fatalf("batch of %d: a part of %d rows with %d left", size, n, rest)
+			}
+			parts = append(parts, n)
+		}
+		single := size <= 16 || (size <= postgresMaxRows && size%8 == 0)
+		switch {
+		case single && len(parts) != 1:
+			t.Errorf("batch of %d: %v, want one INSERT", size, parts)
+		case size <= postgresMaxRows && len(parts) > 2:
+			t.Errorf("batch of %d: %v, want at most two INSERTs", size, parts)
+		}
+	}
+}
