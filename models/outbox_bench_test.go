@@ -23,7 +23,9 @@ func BenchmarkInsertScans(b *testing.B) {
 		for _, size := range []int{1, 8, 15, 16, 32, 128} {
 			b.Run(fmt.Sprintf("%s/batch=%d", kind, size), func(b *testing.B) {
 				s := models.NewStore(testdb.Open(b, kind), time.Now)
-				ctx := context.Background()
+				// As the recorder calls it: under a deadline.
+				ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+				defer cancel()
 				at := time.Now().UTC()
 				batch := make([]models.Scan, size)
 				n := 0
