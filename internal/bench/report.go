@@ -98,6 +98,10 @@ type WorkflowFigures struct {
 	Latency          Latency `json:"start_to_result"`
 	CPUSeconds       float64 `json:"process_cpu_seconds"`
 	CPUPerWorkflowMS float64 `json:"process_cpu_ms_per_workflow"`
+	// Repolls counts result waits that ran out their second and were
+	// asked again (control.go, awaitRun): a workflow running over a
+	// second, or a close the server did not announce.
+	Repolls int `json:"repolls"`
 }
 
 // BurstReport is scenario 4.

@@ -401,6 +401,7 @@ func (s *stackRun) workflows(ctx context.Context, req workflowsRequest) (Workflo
 		PerSecond:  round(float64(res.N-res.Errors)/res.Elapsed.Seconds(), 1),
 		Latency:    summarise(lat),
 		CPUSeconds: round(cpu, 2),
+		Repolls:    res.Repolls,
 	}
 	if res.N > 0 {
 		f.CPUPerWorkflowMS = round(cpu*1000/float64(res.N), 1)
