@@ -231,10 +231,9 @@ func insertScanRows(ctx context.Context, st *outboxStatements, scans []Scan, now
 		return err
 	}
 	// The rows go in under a context without cancellation: given one that
-	// can end, the driver starts a goroutine per statement to interrupt it
-	// (a fifth of what the redirect path allocated on SQLite). Inserting a
-	// row into a local file takes microseconds; the commit below still
-	// answers to ctx.
+	// can end, the driver starts a goroutine per statement to interrupt it,
+	// one per scan (BENCHMARKS.md, fix 27). Inserting a row into a local
+	// file takes microseconds; BEGIN and COMMIT still answer to ctx.
 	rowCtx := context.WithoutCancel(ctx)
 	for i := range scans {
 		if _, err := st.insert.ExecContext(rowCtx, scanValues(&scans[i])...); err != nil {
@@ -346,8 +345,8 @@ func (s *Store) CheckpointWAL(ctx context.Context) error {
 const postgresMaxRows = 64
 
 // postgresRowCounts are the sizes of INSERT that exist, largest first: a
-// batch goes in as the fewest INSERTs these sizes allow (largest first),
-// so a group commit of up to 16 scans, or of 24, 32, … 64, is one
+// batch goes in as INSERTs of these sizes, each the largest that fits what
+// is left, so a group commit of up to 16 scans, or of 24, 32, … 64, is one
 // statement and any other up to 64 two. Until fix 26 only powers of two
 // existed, and a batch of 15 took four statements (8+4+2+1), which cost
 // PostgreSQL a quarter more CPU per scan than a batch of 16. Not every

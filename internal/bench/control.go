@@ -260,11 +260,11 @@ func (c *control) runWorkflows(ctx context.Context, req workflowsRequest) (workf
 }
 
 // awaitRun waits for run's result, asking again every second. The server
-// answers a result wait when the workflow closes, but in the fifth and
-// sixth rounds' full runs one workflow in thousands was seen to close
-// only when the wait expired after 20 s, the server's long-poll interval,
-// although its webhook had arrived long before (a missed notification, as
-// far as the logs tell): one such workflow held up a whole round. Asking
+// answers a result wait when the workflow closes, but in a full run of the
+// sixth round one workflow of 8,000 got its answer only when the wait
+// expired after 20 s, the server's long-poll interval, although its
+// webhook had arrived long before (a missed notification, as far as the
+// logs tell): that one workflow held up a whole round. Asking
 // again costs a request per second per workflow still running; repolls
 // counts them.
 func awaitRun(ctx context.Context, run client.WorkflowRun) (repolls int, err error) {
