@@ -33,13 +33,14 @@ var scanColumns = []string{
 	"is_bot", "bot_reason", "dispatched_at",
 }
 
-func scanValues(sc *Scan) []any {
-	return []any{
+// scanValues appends sc's values to vals, in the order of scanColumns.
+func scanValues(vals []any, sc *Scan) []any {
+	return append(vals,
 		sc.ID, sc.WorkspaceID, sc.CodeID, sc.Slug, sc.CodeName, sc.Timestamp, sc.Source, sc.DestinationURL,
 		sc.IP, sc.Country, sc.CountryCode, sc.Region, sc.City, sc.Latitude, sc.Longitude, sc.Timezone,
 		sc.DeviceType, sc.Browser, sc.BrowserVersion, sc.OS, sc.OSVersion, sc.Referrer, sc.UserAgent,
 		sc.IsBot, sc.BotReason, sc.DispatchedAt,
-	}
+	)
 }
 
 // outboxStatements are the outbox's prepared statements.
@@ -55,6 +56,7 @@ type outboxStatements struct {
 	sqlite   *sql.Conn  // SQLite's writing connection
 	mu       sync.Mutex // serialises the use of sqlite
 	insert   *sql.Stmt  // SQLite: one row (PostgreSQL: insertScansPostgres)
+	values   []any      // SQLite: the row being inserted, reused (guarded by mu)
 	takers   *sql.Stmt  // SQLite: does an endpoint take scans of (workspace, code, bot)?
 	dispatch *sql.Stmt  // mark a list of scan IDs dispatched
 	// SQLite's transaction statements, prepared: database/sql's Tx would
@@ -236,7 +238,10 @@ func insertScanRows(ctx context.Context, st *outboxStatements, scans []Scan, now
 	// file takes microseconds; BEGIN and COMMIT still answer to ctx.
 	rowCtx := context.WithoutCancel(ctx)
 	for i := range scans {
-		if _, err := st.insert.ExecContext(rowCtx, scanValues(&scans[i])...); err != nil {
+		// One slice for every row: database/sql copies the values before
+		// the statement runs.
+		st.values = scanValues(st.values[:0], &scans[i])
+		if _, err := st.insert.ExecContext(rowCtx, st.values...); err != nil {
 			return err
 		}
 	}

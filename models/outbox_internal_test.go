@@ -23,7 +23,7 @@ func TestScanColumnsMatchModel(t *testing.T) {
 	if !slices.Equal(columns, sch.DBNames) {
 		t.Fatalf("scanColumns = %v\nmodel      = %v", columns, sch.DBNames)
 	}
-	if n := len(scanValues(&Scan{})); n != len(scanColumns) {
+	if n := len(scanValues(nil, &Scan{})); n != len(scanColumns) {
 		t.Fatalf("scanValues gives %d values for %d columns", n, len(scanColumns))
 	}
 }
