@@ -359,7 +359,7 @@ const postgresMaxRows = 64
 // server on each connection that has run it, 13 MB for these sizes
 // against 6 MB for the powers of two and 48 MB for every size
 // (BENCHMARKS.md, fix 26, has the figures).
-var postgresRowCounts = []int{64, 56, 48, 40, 32, 24, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1}
+var postgresRowCounts = []int{postgresMaxRows, 56, 48, 40, 32, 24, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1}
 
 // postgresInsert is the prepared INSERT of a number of rows.
 type postgresInsert struct {
