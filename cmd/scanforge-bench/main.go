@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -51,7 +52,7 @@ func run(args []string) error {
 	workflows := fs.Int("workflows", 0, "override the number of workflows per kind and round (delivery throughput)")
 	redirects := fs.Int("redirects", 0, "override the number of closed-loop redirect requests per round")
 	rounds := fs.Int("rounds", 0, "override the number of rounds (redirects, delivery throughput)")
-	concurrency := fs.Int("concurrency", 0, "override the closed-loop redirect concurrency")
+	concurrency := fs.String("concurrency", "", "override the closed-loop redirect concurrencies, comma-separated (for example 32,128)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,8 +84,12 @@ func run(args []string) error {
 	if *rounds > 0 {
 		opts.Sizes.Rounds = *rounds
 	}
-	if *concurrency > 0 {
-		opts.Sizes.RedirectConcurrency = *concurrency
+	if *concurrency != "" {
+		cs, err := concurrencies(*concurrency)
+		if err != nil {
+			return err
+		}
+		opts.Sizes.RedirectConcurrencies = cs
 	}
 	if *logPath != "" {
 		f, err := os.Create(*logPath)
@@ -125,4 +130,17 @@ func postgresURL() string {
 		return u
 	}
 	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+}
+
+// concurrencies parses the -concurrency list.
+func concurrencies(list string) ([]int, error) {
+	var out []int
+	for _, field := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("-concurrency %q: %q is not a positive whole number", list, field)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

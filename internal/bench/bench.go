@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,11 +35,13 @@ type Sizes struct {
 	Warmup int `json:"warmup"` // requests to each target before measuring
 
 	// Scenario 1: redirects.
-	RedirectRequests    int     `json:"redirect_requests"`
-	RedirectConcurrency int     `json:"redirect_concurrency"`
-	Rounds              int     `json:"rounds"` // alternating bare/ours rounds; the best of each counts
-	FixedRate           float64 `json:"fixed_rate"`
-	FixedRateRequests   int     `json:"fixed_rate_requests"`
+	RedirectRequests int `json:"redirect_requests"`
+	// RedirectConcurrencies are the closed-loop concurrencies each round
+	// runs every side at; a side's capacity is its best over all of them.
+	RedirectConcurrencies []int   `json:"redirect_concurrencies"`
+	Rounds                int     `json:"rounds"` // alternating bare/floor/ours rounds; the best of each counts
+	FixedRate             float64 `json:"fixed_rate"`
+	FixedRateRequests     int     `json:"fixed_rate_requests"`
 
 	// Scenario 2: scan → webhook at a fixed scan rate.
 	ScanRate float64 `json:"scan_rate"`
@@ -59,7 +62,7 @@ type Sizes struct {
 // FullSizes is the documented full run (scenario 4 at 10,000 scans).
 func FullSizes() Sizes {
 	return Sizes{
-		Warmup: 500, RedirectRequests: 20000, RedirectConcurrency: 32, Rounds: 4,
+		Warmup: 500, RedirectRequests: 20000, RedirectConcurrencies: []int{32, 64, 128, 256}, Rounds: 4,
 		FixedRate: 1000, FixedRateRequests: 10000,
 		ScanRate: 20, Scans: 600,
 		Workflows: 500, WorkflowConcurrency: 16,
@@ -71,7 +74,7 @@ func FullSizes() Sizes {
 // ShortSizes is the quick run: every scenario, smaller (under 3 minutes).
 func ShortSizes() Sizes {
 	return Sizes{
-		Warmup: 200, RedirectRequests: 5000, RedirectConcurrency: 32, Rounds: 1,
+		Warmup: 200, RedirectRequests: 5000, RedirectConcurrencies: []int{32, 128}, Rounds: 1,
 		FixedRate: 1000, FixedRateRequests: 3000,
 		ScanRate: 20, Scans: 100,
 		Workflows: 100, WorkflowConcurrency: 16,
@@ -83,7 +86,7 @@ func ShortSizes() Sizes {
 // SmokeSizes checks that the harness works end to end, nothing more.
 func SmokeSizes() Sizes {
 	return Sizes{
-		Warmup: 5, RedirectRequests: 50, RedirectConcurrency: 4, Rounds: 1,
+		Warmup: 5, RedirectRequests: 50, RedirectConcurrencies: []int{2, 4}, Rounds: 1,
 		FixedRate: 100, FixedRateRequests: 20,
 		ScanRate: 20, Scans: 20,
 		Workflows: 10, WorkflowConcurrency: 4,
@@ -125,6 +128,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	if len(opts.Stacks) == 0 {
 		return nil, errors.New("bench: no stack to run")
+	}
+	if len(opts.Sizes.RedirectConcurrencies) == 0 || slices.Min(opts.Sizes.RedirectConcurrencies) <= 0 {
+		return nil, fmt.Errorf("bench: redirect concurrencies %v: want at least one, each above 0", opts.Sizes.RedirectConcurrencies)
 	}
 	rep := &Report{
 		Mode:    opts.Mode,

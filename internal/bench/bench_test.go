@@ -84,6 +84,27 @@ func TestSmoke(t *testing.T) {
 			t.Errorf("scanforge or floor redirect run %d: %.1f scans per commit, want the recorder's mean batch", i, f.ScansPerCommit)
 		}
 	}
+	// Every round runs each side at every concurrency, in order.
+	if want := z.Rounds * len(z.RedirectConcurrencies); len(r.Bare) != want || len(r.Ours) != want {
+		t.Errorf("redirect rounds: %d bare, %d scanforge; want %d each", len(r.Bare), len(r.Ours), want)
+	}
+	for i, f := range r.Ours {
+		if want := z.RedirectConcurrencies[i%len(z.RedirectConcurrencies)]; f.Concurrency != want || r.Bare[i].Concurrency != want {
+			t.Errorf("redirect run %d at concurrency %d (bare %d), want %d", i, f.Concurrency, r.Bare[i].Concurrency, want)
+		}
+		if f.CoresBusy <= 0 {
+			t.Errorf("redirect run %d: %.2f cores busy, want the CPU it took", i, f.CoresBusy)
+		}
+	}
+	if len(r.ByConcurrency) != len(z.RedirectConcurrencies) {
+		t.Errorf("%d per-concurrency comparisons, want %d", len(r.ByConcurrency), len(z.RedirectConcurrencies))
+	}
+	for _, c := range r.ByConcurrency {
+		if c.BestOurs <= 0 || c.BestOurs > r.BestOurs || c.BestBare > r.BestBare {
+			t.Errorf("concurrency %d: best %.0f (bare %.0f) req/s, want above 0 and at most the best of all (%.0f, %.0f)",
+				c.Concurrency, c.BestOurs, c.BestBare, r.BestOurs, r.BestBare)
+		}
+	}
 	if len(r.Floor) != len(r.Bare) || r.BestFloor <= 0 {
 		t.Errorf("durable floor: %d rounds (best %.0f req/s), want one per bare round (%d)", len(r.Floor), r.BestFloor, len(r.Bare))
 	}

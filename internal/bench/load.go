@@ -31,12 +31,13 @@ type run struct {
 
 // Figures are the numbers of one load run against one target.
 type Figures struct {
-	Requests   int     `json:"requests"`
-	Errors     int     `json:"errors"`
-	Seconds    float64 `json:"seconds"`
-	PerSecond  float64 `json:"requests_per_second"`
-	Latency    Latency `json:"latency"`
-	CPUSeconds float64 `json:"server_cpu_seconds"`
+	Concurrency int     `json:"concurrency,omitempty"` // closed loop only
+	Requests    int     `json:"requests"`
+	Errors      int     `json:"errors"`
+	Seconds     float64 `json:"seconds"`
+	PerSecond   float64 `json:"requests_per_second"`
+	Latency     Latency `json:"latency"`
+	CPUSeconds  float64 `json:"server_cpu_seconds"`
 	// CPUPerRequestMS is the server process's CPU time per request.
 	CPUPerRequestMS float64 `json:"server_cpu_ms_per_request"`
 	// ClientCPUPerRequestMS is the load generator's (this process's).
@@ -47,6 +48,9 @@ type Figures struct {
 	// ScansPerCommit is the mean group-commit batch of the recorder during
 	// the run (from the process's /metrics; 0 for the bare handler).
 	ScansPerCommit float64 `json:"scans_per_commit,omitempty"`
+	// CoresBusy is the CPU of server, database and load generator together
+	// per second of the run: the machine's cores minus this sat idle.
+	CoresBusy float64 `json:"cores_busy"`
 }
 
 func (r run) figures() Figures {

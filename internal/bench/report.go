@@ -40,9 +40,9 @@ type StackReport struct {
 
 // RedirectReport is scenario 1.
 type RedirectReport struct {
-	Concurrency int       `json:"concurrency"`
-	Bare        []Figures `json:"bare_rounds"`
-	Ours        []Figures `json:"scanforge_rounds"`
+	Concurrencies []int     `json:"concurrencies"`
+	Bare          []Figures `json:"bare_rounds"`
+	Ours          []Figures `json:"scanforge_rounds"`
 	// Floor is the durable floor (floor.go): a scan made durable and a
 	// 302, nothing else; it shows how much of the gap to bare Gin the
 	// durable write alone takes on this machine.
@@ -58,10 +58,26 @@ type RedirectReport struct {
 	// approximates when both runs are CPU-bound.
 	CPURatio      float64 `json:"cpu_ratio"`
 	FloorCPURatio float64 `json:"floor_cpu_ratio"` // the same, bare / floor
-	FixedRate     float64 `json:"fixed_rate"`
-	BareAtRate    Figures `json:"bare_at_fixed_rate"`
-	OursAtRate    Figures `json:"scanforge_at_fixed_rate"`
-	PendingAfter  int64   `json:"outbox_pending_after"`
+	// ByConcurrency holds the same comparison at each concurrency alone;
+	// the figures above compare each side's best over all of them.
+	ByConcurrency []Capacity `json:"by_concurrency"`
+	FixedRate     float64    `json:"fixed_rate"`
+	BareAtRate    Figures    `json:"bare_at_fixed_rate"`
+	OursAtRate    Figures    `json:"scanforge_at_fixed_rate"`
+	PendingAfter  int64      `json:"outbox_pending_after"`
+}
+
+// Capacity compares the best closed-loop rounds of the three sides of
+// scenario 1, at one concurrency (or at all, Concurrency 0).
+type Capacity struct {
+	Concurrency   int     `json:"concurrency,omitempty"`
+	BestBare      float64 `json:"best_bare_rps"`
+	BestFloor     float64 `json:"best_floor_rps"`
+	BestOurs      float64 `json:"best_scanforge_rps"`
+	Ratio         float64 `json:"ratio"`
+	FloorRatio    float64 `json:"floor_ratio"`
+	CPURatio      float64 `json:"cpu_ratio"`
+	FloorCPURatio float64 `json:"floor_cpu_ratio"`
 }
 
 // WebhookReport is scenario 2.
@@ -221,27 +237,39 @@ func writeStack(w io.Writer, s StackReport) {
 }
 
 func writeRedirects(w io.Writer, rd RedirectReport) {
-	fmt.Fprintf(w, "**1. Redirects** (closed loop, concurrency %d; scans durably recorded, outbox pending after: %d)\n\n", rd.Concurrency, rd.PendingAfter)
-	fmt.Fprintln(w, "| Run | Requests | Errors | req/s | p50 ms | p90 ms | p99 ms | max ms | server CPU ms/req | database CPU ms/req | client CPU ms/req | scans/commit |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
-	for i := range max(len(rd.Bare), len(rd.Ours)) {
-		if i < len(rd.Bare) {
-			figuresRow(w, fmt.Sprintf("bare gin, round %d", i+1), rd.Bare[i])
+	fmt.Fprintf(w, "**1. Redirects** (closed loop at concurrencies %s, each round; scans durably recorded, outbox pending after: %d)\n\n",
+		strings.Trim(fmt.Sprint(rd.Concurrencies), "[]"), rd.PendingAfter)
+	fmt.Fprintln(w, "| Run | Requests | Errors | req/s | p50 ms | p90 ms | p99 ms | max ms | server CPU ms/req | database CPU ms/req | client CPU ms/req | scans/commit | cores busy |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+	// Rounds are stored in the order they ran: side by side per concurrency.
+	round := 0
+	for i := range rd.Bare {
+		if i%max(1, len(rd.Concurrencies)) == 0 {
+			round++
 		}
+		name := func(side string) string {
+			return fmt.Sprintf("%s, c %d, round %d", side, rd.Bare[i].Concurrency, round)
+		}
+		figuresRow(w, name("bare gin"), rd.Bare[i])
 		if i < len(rd.Floor) {
-			figuresRow(w, fmt.Sprintf("durable floor, round %d", i+1), rd.Floor[i])
+			figuresRow(w, name("durable floor"), rd.Floor[i])
 		}
 		if i < len(rd.Ours) {
-			figuresRow(w, fmt.Sprintf("scanforge, round %d", i+1), rd.Ours[i])
+			figuresRow(w, name("scanforge"), rd.Ours[i])
 		}
 	}
 	figuresRow(w, fmt.Sprintf("bare gin at %.0f/s", rd.FixedRate), rd.BareAtRate)
 	figuresRow(w, fmt.Sprintf("scanforge at %.0f/s", rd.FixedRate), rd.OursAtRate)
-	fmt.Fprintf(w, "\nBest: scanforge %.0f req/s, bare gin %.0f req/s: ratio %s (CPU per request, server, database and client, bare/scanforge: %s).\n",
+
+	fmt.Fprintln(w, "\n| Concurrency | bare gin best req/s | durable floor best | scanforge best | scanforge / bare | floor / bare | CPU ratio bare/scanforge |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	for _, c := range rd.ByConcurrency {
+		fmt.Fprintf(w, "| %d | %.0f | %.0f | %.0f | %s | %s | %s |\n", c.Concurrency, c.BestBare, c.BestFloor, c.BestOurs, pct(c.Ratio), pct(c.FloorRatio), pct(c.CPURatio))
+	}
+	fmt.Fprintf(w, "\nCapacity (each side's best over all concurrencies and rounds): scanforge %.0f req/s, bare gin %.0f req/s: ratio %s (CPU per request, server, database and client, bare/scanforge: %s).\n",
 		rd.BestOurs, rd.BestBare, pct(rd.Ratio), pct(rd.CPURatio))
 	fmt.Fprintf(w, "Durable floor (a scan made durable and a 302, nothing else): %.0f req/s, %s of bare gin (CPU: %s).\n\n",
 		rd.BestFloor, pct(rd.FloorRatio), pct(rd.FloorCPURatio))
-
 }
 
 func writeWebhook(w io.Writer, wh WebhookReport) {
@@ -289,9 +317,9 @@ func figuresRow(w io.Writer, name string, f Figures) {
 	if f.ScansPerCommit > 0 {
 		perCommit = fmt.Sprintf("%.1f", f.ScansPerCommit)
 	}
-	fmt.Fprintf(w, "| %s | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f | %.3f | %s |\n", name, f.Requests, f.Errors,
+	fmt.Fprintf(w, "| %s | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f | %.3f | %s | %.2f |\n", name, f.Requests, f.Errors,
 		f.PerSecond, f.Latency.P50, f.Latency.P90, f.Latency.P99, f.Latency.Max,
-		f.CPUPerRequestMS, f.DatabaseCPUPerRequestMS, f.ClientCPUPerRequestMS, perCommit)
+		f.CPUPerRequestMS, f.DatabaseCPUPerRequestMS, f.ClientCPUPerRequestMS, perCommit, f.CoresBusy)
 }
 
 func workflowRow(w io.Writer, name string, f WorkflowFigures) {

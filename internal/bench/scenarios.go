@@ -80,7 +80,7 @@ func runStackScenarios(ctx context.Context, opts Options, name string) (*StackRe
 		return sr, err
 	}
 	defer s.rcv.close()
-	s.load = newLoadClient(max(opts.Sizes.RedirectConcurrency, opts.Sizes.BurstConcurrency, 64))
+	s.load = newLoadClient(max(slices.Max(opts.Sizes.RedirectConcurrencies), opts.Sizes.BurstConcurrency, 64))
 	if err := s.setup(ctx); err != nil {
 		return sr, fmt.Errorf("setup: %w", err)
 	}
@@ -216,6 +216,9 @@ func measured(c *child, load func() run) Figures {
 	f := load().figures()
 	cpu, self, db := c.cpu(), selfCPU(), dbCPU()
 	f.CPUSeconds = round((cpu - cpu0).Seconds(), 2)
+	if f.Seconds > 0 {
+		f.CoresBusy = round(((cpu-cpu0)+(self-self0)+(db-db0)).Seconds()/f.Seconds, 2)
+	}
 	if f.Requests > 0 {
 		perRequest := func(d time.Duration) float64 { return round(d.Seconds()*1000/float64(f.Requests), 3) }
 		f.CPUPerRequestMS = round(f.CPUSeconds*1000/float64(f.Requests), 3)
@@ -243,20 +246,28 @@ func (s *stackRun) redirectsWithBare(ctx context.Context) (RedirectReport, error
 	return s.redirects(ctx)
 }
 
-// redirects is scenario 1: closed-loop capacity of ours and of the bare
-// handler in alternating rounds, then both at a fixed rate.
+// redirects is scenario 1: closed-loop capacity of ours, the durable floor
+// and the bare handler in alternating rounds, each round at every
+// concurrency, then ours and bare at a fixed rate. A side's capacity is its
+// best over all rounds and concurrencies: a path that waits for a commit
+// before its 302 needs more requests in flight than bare Gin to keep the
+// cores busy (Little's law), so one concurrency would measure the commit's
+// latency rather than the throughput.
 func (s *stackRun) redirects(ctx context.Context) (RedirectReport, error) {
 	z := s.opts.Sizes
-	rep := RedirectReport{Concurrency: z.RedirectConcurrency, FixedRate: z.FixedRate}
+	rep := RedirectReport{Concurrencies: z.RedirectConcurrencies, FixedRate: z.FixedRate}
 	ours := scanRequest(s.stack.info.HTTP+"/q/"+plainSlug, nil)
 	bare := scanRequest(s.bare.info.HTTP+"/q/"+plainSlug, nil)
 	floor := scanRequest(s.stack.info.Floor+"/q/"+plainSlug, nil)
-	closed := func(c *child, req func(int) *http.Request, n int) Figures {
-		return measured(c, func() run { return closedLoop(ctx, s.load, n, z.RedirectConcurrency, req) })
+	closed := func(c *child, req func(int) *http.Request, n, concurrency int) Figures {
+		f := measured(c, func() run { return closedLoop(ctx, s.load, n, concurrency, req) })
+		f.Concurrency = concurrency
+		return f
 	}
-	closed(s.bare, bare, z.Warmup)
-	closed(s.stack, floor, z.Warmup)
-	closed(s.stack, ours, z.Warmup)
+	warm := slices.Max(z.RedirectConcurrencies)
+	closed(s.bare, bare, z.Warmup, warm)
+	closed(s.stack, floor, z.Warmup, warm)
+	closed(s.stack, ours, z.Warmup, warm)
 	if _, err := s.stack.waitDrained(ctx, time.Minute); err != nil {
 		return rep, err
 	}
@@ -267,38 +278,25 @@ func (s *stackRun) redirects(ctx context.Context) (RedirectReport, error) {
 		defer s.saveProfile(ctx, "allocs", "redirects-allocs-after")
 	}
 	for round := 1; round <= z.Rounds; round++ {
-		s.progress("redirects round %d/%d: bare gin, %d requests at concurrency %d", round, z.Rounds, z.RedirectRequests, z.RedirectConcurrency)
-		rep.Bare = append(rep.Bare, closed(s.bare, bare, z.RedirectRequests))
-		s.progress("redirects round %d/%d: durable floor", round, z.Rounds)
-		rep.Floor = append(rep.Floor, closed(s.stack, floor, z.RedirectRequests))
-		s.progress("redirects round %d/%d: scanforge", round, z.Rounds)
-		rep.Ours = append(rep.Ours, closed(s.stack, ours, z.RedirectRequests))
+		for _, c := range z.RedirectConcurrencies {
+			s.progress("redirects round %d/%d, concurrency %d: bare gin, durable floor, scanforge (%d requests each)", round, z.Rounds, c, z.RedirectRequests)
+			rep.Bare = append(rep.Bare, closed(s.bare, bare, z.RedirectRequests, c))
+			rep.Floor = append(rep.Floor, closed(s.stack, floor, z.RedirectRequests, c))
+			rep.Ours = append(rep.Ours, closed(s.stack, ours, z.RedirectRequests, c))
+		}
 		pending, err := s.stack.waitDrained(ctx, 2*time.Minute)
 		if err != nil {
 			return rep, err
 		}
 		rep.PendingAfter = pending
 	}
-	for _, f := range rep.Bare {
-		rep.BestBare = max(rep.BestBare, f.PerSecond)
+	for _, c := range z.RedirectConcurrencies {
+		at := func(f Figures) bool { return f.Concurrency == c }
+		rep.ByConcurrency = append(rep.ByConcurrency, capacity(c, filter(rep.Bare, at), filter(rep.Floor, at), filter(rep.Ours, at)))
 	}
-	for _, f := range rep.Floor {
-		rep.BestFloor = max(rep.BestFloor, f.PerSecond)
-	}
-	for _, f := range rep.Ours {
-		rep.BestOurs = max(rep.BestOurs, f.PerSecond)
-	}
-	if rep.BestBare > 0 {
-		rep.Ratio = round(rep.BestOurs/rep.BestBare, 3)
-		rep.FloorRatio = round(rep.BestFloor/rep.BestBare, 3)
-	}
-	bareCPU, floorCPU, oursCPU := leastCPU(rep.Bare), leastCPU(rep.Floor), leastCPU(rep.Ours)
-	if oursCPU > 0 {
-		rep.CPURatio = round(bareCPU/oursCPU, 3)
-	}
-	if floorCPU > 0 {
-		rep.FloorCPURatio = round(bareCPU/floorCPU, 3)
-	}
+	all := capacity(0, rep.Bare, rep.Floor, rep.Ours)
+	rep.BestBare, rep.BestFloor, rep.BestOurs = all.BestBare, all.BestFloor, all.BestOurs
+	rep.Ratio, rep.FloorRatio, rep.CPURatio, rep.FloorCPURatio = all.Ratio, all.FloorRatio, all.CPURatio, all.FloorCPURatio
 
 	s.progress("redirects at a fixed %.0f/s: bare gin, then scanforge (%d requests each)", z.FixedRate, z.FixedRateRequests)
 	rep.BareAtRate = measured(s.bare, func() run { return fixedRate(ctx, s.load, z.FixedRateRequests, z.FixedRate, bare) })
@@ -447,6 +445,43 @@ func (s *stackRun) burst(ctx context.Context) (BurstReport, error) {
 	rep.CPUSeconds = round((s.stack.cpu() - cpu0).Seconds(), 1)
 	rep.PeakRSSMiB, _ = s.stack.memory()
 	return rep, nil
+}
+
+// capacity compares the best rounds of each side among runs.
+func capacity(concurrency int, bare, floor, ours []Figures) Capacity {
+	c := Capacity{Concurrency: concurrency}
+	for _, f := range bare {
+		c.BestBare = max(c.BestBare, f.PerSecond)
+	}
+	for _, f := range floor {
+		c.BestFloor = max(c.BestFloor, f.PerSecond)
+	}
+	for _, f := range ours {
+		c.BestOurs = max(c.BestOurs, f.PerSecond)
+	}
+	if c.BestBare > 0 {
+		c.Ratio = round(c.BestOurs/c.BestBare, 3)
+		c.FloorRatio = round(c.BestFloor/c.BestBare, 3)
+	}
+	bareCPU, floorCPU, oursCPU := leastCPU(bare), leastCPU(floor), leastCPU(ours)
+	if oursCPU > 0 {
+		c.CPURatio = round(bareCPU/oursCPU, 3)
+	}
+	if floorCPU > 0 {
+		c.FloorCPURatio = round(bareCPU/floorCPU, 3)
+	}
+	return c
+}
+
+// filter returns the runs for which keep is true.
+func filter(runs []Figures, keep func(Figures) bool) []Figures {
+	var out []Figures
+	for _, f := range runs {
+		if keep(f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // leastCPU is the lowest server+client+database CPU per request over runs.

@@ -42,3 +42,25 @@ func TestMarkerRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestCapacityTakesEachSidesBestRun(t *testing.T) {
+	fig := func(c int, rps, serverCPU float64) Figures {
+		return Figures{Concurrency: c, PerSecond: rps, CPUPerRequestMS: serverCPU, ClientCPUPerRequestMS: 0.02}
+	}
+	bare := []Figures{fig(32, 40000, 0.03), fig(128, 36000, 0.04)}
+	floor := []Figures{fig(32, 16000, 0.06), fig(128, 22000, 0.05)}
+	ours := []Figures{fig(32, 15000, 0.07), fig(128, 20000, 0.06)}
+	got := capacity(0, bare, floor, ours)
+	// Bare at its best concurrency (32) against ours at its best (128); CPU
+	// per request likewise (0.05 ms bare, 0.07 ms floor, 0.08 ms ours).
+	want := Capacity{BestBare: 40000, BestFloor: 22000, BestOurs: 20000, Ratio: 0.5, FloorRatio: 0.55, CPURatio: 0.625, FloorCPURatio: 0.714}
+	if got != want {
+		t.Errorf("capacity(all) = %+v, want %+v", got, want)
+	}
+	at32 := func(f Figures) bool { return f.Concurrency == 32 }
+	got = capacity(32, filter(bare, at32), filter(floor, at32), filter(ours, at32))
+	want = Capacity{Concurrency: 32, BestBare: 40000, BestFloor: 16000, BestOurs: 15000, Ratio: 0.375, FloorRatio: 0.4, CPURatio: 0.556, FloorCPURatio: 0.625}
+	if got != want {
+		t.Errorf("capacity(32) = %+v, want %+v", got, want)
+	}
+}
