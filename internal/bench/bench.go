@@ -132,6 +132,11 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	if len(opts.Sizes.RedirectConcurrencies) == 0 || slices.Min(opts.Sizes.RedirectConcurrencies) <= 0 {
 		return nil, fmt.Errorf("bench: redirect concurrencies %v: want at least one, each above 0", opts.Sizes.RedirectConcurrencies)
 	}
+	if opts.ProfileDir != "" {
+		if err := os.MkdirAll(opts.ProfileDir, 0o755); err != nil {
+			return nil, fmt.Errorf("bench: profile directory: %w", err)
+		}
+	}
 	rep := &Report{
 		Mode:    opts.Mode,
 		Command: opts.Command,
