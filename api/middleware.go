@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -31,11 +30,11 @@ const (
 
 // withRequestID takes the caller's X-Request-Id when it is sane (so a proxy's
 // ID follows the request through our logs) or makes one, and echoes it.
-func withRequestID(now func() time.Time) gin.HandlerFunc {
+func withRequestID(ids *id.Sequence) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		reqID := c.GetHeader(requestIDHeader)
 		if !isSaneRequestID(reqID) {
-			reqID = id.New("req", now())
+			reqID = ids.Next()
 		}
 		c.Set(requestIDKey, reqID)
 		c.Header(requestIDHeader, reqID)

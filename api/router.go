@@ -15,6 +15,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/scanforge/scanforge/internal/enrich"
+	"github.com/scanforge/scanforge/internal/id"
 	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/models"
 )
@@ -103,7 +104,7 @@ func NewRouter(opts Options) *gin.Engine {
 	// in gin believes X-Forwarded-For.
 	_ = r.SetTrustedProxies(nil)
 	r.HandleMethodNotAllowed = true
-	r.Use(withRequestID(s.now), accessLog(s.log, opts.Metrics, s.now), recoverPanics(s.log))
+	r.Use(withRequestID(id.NewSequence("req")), accessLog(s.log, opts.Metrics, s.now), recoverPanics(s.log))
 	r.NoRoute(s.noRoute)
 	r.NoMethod(s.noMethod)
 

@@ -25,3 +25,35 @@ func TestNewIsPrefixedUniqueAndTimeOrdered(t *testing.T) {
 		prev = got
 	}
 }
+
+func TestEncodeKnownAnswers(t *testing.T) {
+	for _, c := range []struct {
+		hi, lo uint64
+		want   string
+	}{
+		{0, 0, "x_00000000000000000000000000"},
+		{0, 33, "x_00000000000000000000000011"},                  // 33 = 1·32 + 1
+		{1, 0, "x_0000000000000g000000000000"},                   // 2⁶⁴ = 16·32¹²
+		{^uint64(0), ^uint64(0), "x_7zzzzzzzzzzzzzzzzzzzzzzzzz"}, // the top digit carries 3 bits
+	} {
+		if got := encode("x", c.hi, c.lo); got != c.want {
+			t.Errorf("encode(%#x, %#x) = %q, want %q", c.hi, c.lo, got, c.want)
+		}
+	}
+}
+
+func TestSequenceIsPrefixedAndUnique(t *testing.T) {
+	a, b := NewSequence("req"), NewSequence("req")
+	seen := map[string]bool{}
+	for range 1000 {
+		for _, got := range []string{a.Next(), b.Next()} {
+			if !strings.HasPrefix(got, "req_") || len(got) != len("req_")+26 {
+				t.Fatalf("bad id %q", got)
+			}
+			if seen[got] {
+				t.Fatalf("id %q made twice", got)
+			}
+			seen[got] = true
+		}
+	}
+}

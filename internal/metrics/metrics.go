@@ -54,6 +54,12 @@ type Registry struct {
 
 	temporal *sdkCollector
 
+	// The series of requestSeries and redirectSeries, resolved once each:
+	// WithLabelValues hashes every label and takes a lock on each call, a
+	// cost every redirect paid four times.
+	requestSeries  sync.Map // requestKey → series
+	redirectSeries sync.Map // redirectKey → series
+
 	mu      sync.Mutex
 	watched map[string]prometheus.Collector // WatchOutbox, WatchDatabase: the latest call's
 }
@@ -142,8 +148,15 @@ func (r *Registry) ObserveRequest(route, method string, status int, d time.Durat
 	if route == "" {
 		route = "unmatched"
 	}
-	r.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
-	r.httpDuration.WithLabelValues(route, method).Observe(d.Seconds())
+	key := requestKey{route, knownMethod(method), status}
+	s, ok := r.requestSeries.Load(key)
+	if !ok {
+		s, _ = r.requestSeries.LoadOrStore(key, series{
+			count:    r.httpRequests.WithLabelValues(key.route, key.method, strconv.Itoa(status)),
+			duration: r.httpDuration.WithLabelValues(key.route, key.method),
+		})
+	}
+	s.(series).observe(d)
 }
 
 // ObserveRedirect counts one answered scan of source (qr or link).
@@ -151,8 +164,48 @@ func (r *Registry) ObserveRedirect(source string, status int, d time.Duration) {
 	if r == nil {
 		return
 	}
-	r.redirects.WithLabelValues(source, strconv.Itoa(status)).Inc()
-	r.redirectDuration.WithLabelValues(source).Observe(d.Seconds())
+	key := redirectKey{source, status}
+	s, ok := r.redirectSeries.Load(key)
+	if !ok {
+		s, _ = r.redirectSeries.LoadOrStore(key, series{
+			count:    r.redirects.WithLabelValues(source, strconv.Itoa(status)),
+			duration: r.redirectDuration.WithLabelValues(source),
+		})
+	}
+	s.(series).observe(d)
+}
+
+type requestKey struct {
+	route, method string
+	status        int
+}
+
+type redirectKey struct {
+	source string
+	status int
+}
+
+// series is a counter and a duration histogram of one set of labels.
+type series struct {
+	count    prometheus.Counter
+	duration prometheus.Observer
+}
+
+func (s series) observe(d time.Duration) {
+	s.count.Inc()
+	s.duration.Observe(d.Seconds())
+}
+
+// knownMethod is method if it is one of HTTP's, else "OTHER": a client
+// picks the method, and a label it could set freely would let it create
+// series without end.
+func knownMethod(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "OTHER"
 }
 
 // ScansRecorded counts a committed batch of n scans.

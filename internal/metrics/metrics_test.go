@@ -85,6 +85,9 @@ func TestObservationsMoveTheirMetrics(t *testing.T) {
 	r.ObserveRedirect("link", 404, time.Millisecond)
 	r.ObserveRequest("/api/v1/codes", "POST", 201, 10*time.Millisecond)
 	r.ObserveRequest("", "GET", 404, time.Millisecond)
+	// Methods are the client's choice: any but HTTP's own share one label.
+	r.ObserveRequest("", "BREW", 404, time.Millisecond)
+	r.ObserveRequest("", "WHEN", 404, time.Millisecond)
 	r.ScansRecorded(3)
 	r.ScansRecorded(0) // an empty batch is not a batch
 	r.WorkflowStart(metrics.StartStarted)
@@ -102,7 +105,8 @@ func TestObservationsMoveTheirMetrics(t *testing.T) {
 		{"scanforge_redirects_total", map[string]string{"source": "link", "status": "404"}, 1},
 		{"scanforge_redirect_duration_seconds", map[string]string{"source": "qr"}, 2},
 		{"scanforge_http_requests_total", map[string]string{"route": "/api/v1/codes", "method": "POST", "status": "201"}, 1},
-		{"scanforge_http_requests_total", map[string]string{"route": "unmatched", "status": "404"}, 1},
+		{"scanforge_http_requests_total", map[string]string{"route": "unmatched", "method": "GET", "status": "404"}, 1},
+		{"scanforge_http_requests_total", map[string]string{"route": "unmatched", "method": "OTHER", "status": "404"}, 2},
 		{"scanforge_scans_recorded_total", nil, 3},
 		{"scanforge_scan_batch_size", nil, 1},
 		{"scanforge_workflow_starts_total", map[string]string{"result": "started"}, 1},
