@@ -330,20 +330,43 @@ func (s *Store) MarkDispatched(ctx context.Context, scanIDs []string) error {
 	return nil
 }
 
-// CheckpointWAL copies SQLite's write-ahead log into the database file
-// without blocking the writer (a passive checkpoint). The outbox's writing
-// connection never checkpoints by itself (see prepare), so whoever runs the
-// redirect path calls this regularly; checkpointing a second's worth of
-// writes at once also copies each busy page once instead of once per 1,000
-// frames. A no-op on PostgreSQL.
-func (s *Store) CheckpointWAL(ctx context.Context) error {
+// CheckpointWAL copies SQLite's write-ahead log into the database file, in
+// two passes, and returns whether the log was copied to its end. The
+// outbox's writing connection never checkpoints by itself (see prepare), so
+// whoever runs the redirect path calls this regularly; checkpointing a
+// second's worth of writes at once also copies each busy page once instead
+// of once per 1,000 frames. A no-op on PostgreSQL.
+//
+// The first pass runs beside the writer (a passive checkpoint blocks no
+// one) and copies most of the log. The second holds the writer back while
+// it copies the frames committed during the first, a few milliseconds'
+// worth, so that the log is copied to its end and the writer's next
+// transaction starts it over from its beginning. Without that second pass
+// a steady stream of commits always left frames behind the checkpoint, so
+// the log never started over: it grew by every scan until traffic paused,
+// to hundreds of megabytes, and the first commit after the pause then
+// truncated it to journal_size_limit, a single ftruncate of 30–100 ms that
+// every redirect of its batch waited for (BENCHMARKS.md, fix 32).
+func (s *Store) CheckpointWAL(ctx context.Context) (complete bool, err error) {
 	if s.db.Name() == "postgres" {
-		return nil
+		return true, nil
 	}
 	if err := s.db.WithContext(ctx).Exec("PRAGMA wal_checkpoint(PASSIVE)").Error; err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+		return false, fmt.Errorf("checkpoint: %w", err)
 	}
-	return nil
+	st, unlock, err := s.outbox(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	// busy is 1 when the checkpoint could not start; log and copied count
+	// frames: the log's, and how many of them are in the database now.
+	var busy, log, copied int
+	err = st.sqlite.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied)
+	if err != nil {
+		return false, fmt.Errorf("checkpoint: %w", err)
+	}
+	return busy == 0 && log == copied, nil
 }
 
 // postgresMaxRows is the most scans one PostgreSQL INSERT takes.

@@ -393,10 +393,64 @@ func TestCheckpointWALIsTheWritersOnlyCheckpoint(t *testing.T) {
 	if wal, main := size(path+"-wal"), size(path); wal < 6*mib || main > 2*mib {
 		t.Fatalf("before CheckpointWAL: WAL %d bytes, database %d: the writer checkpointed", wal, main)
 	}
-	if err := s.CheckpointWAL(ctx); err != nil {
-		t.Fatal(err)
+	if complete, err := s.CheckpointWAL(ctx); err != nil || !complete {
+		t.Fatalf("CheckpointWAL: complete %v, error %v; want the whole log copied", complete, err)
 	}
 	if main := size(path); main < 6*mib {
 		t.Fatalf("after CheckpointWAL the database file holds %d bytes", main)
+	}
+	// The log was copied to its end, so the next transaction writes it
+	// from its beginning again: the file does not grow.
+	wal := size(path + "-wal")
+	if err := s.InsertScans(ctx, []models.Scan{fullScan(1_000_000, at)}); err != nil {
+		t.Fatal(err)
+	}
+	if after := size(path + "-wal"); after != wal {
+		t.Errorf("WAL %d bytes after one more scan, %d before: the log did not start over", after, wal)
+	}
+}
+
+// Under a steady stream of commits CheckpointWAL still copies the log to
+// its end (its second pass holds the writer back), so the log starts over
+// instead of growing until traffic pauses.
+func TestCheckpointWALCompletesBesideAWriter(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "app.db")
+	db, err := models.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := models.Migrate(db); err != nil {
+		t.Fatal(err)
+	}
+	s := models.NewStore(db, time.Now)
+	ctx := context.Background()
+	at := time.Now().UTC()
+
+	stop := make(chan struct{})
+	written := make(chan error, 1)
+	go func() {
+		for n := 0; ; n++ {
+			select {
+			case <-stop:
+				written <- nil
+				return
+			default:
+			}
+			if err := s.InsertScans(ctx, []models.Scan{fullScan(n, at)}); err != nil {
+				written <- err
+				return
+			}
+		}
+	}()
+	for i := range 20 {
+		time.Sleep(5 * time.Millisecond) // let the writer commit meanwhile
+		complete, err := s.CheckpointWAL(ctx)
+		if err != nil || !complete {
+			t.Errorf("checkpoint %d beside the writer: complete %v, error %v; want the whole log copied", i, complete, err)
+		}
+	}
+	close(stop)
+	if err := <-written; err != nil {
+		t.Fatal(err)
 	}
 }
