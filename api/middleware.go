@@ -15,7 +15,6 @@ import (
 
 // Keys of values kept in the gin context.
 const (
-	requestIDKey    = "scanforge.request_id"
 	workspaceIDKey  = "scanforge.workspace_id"
 	apiKeyPrefixKey = "scanforge.api_key_prefix"
 	apiKeyIDKey     = "scanforge.api_key_id"
@@ -36,7 +35,8 @@ func withRequestID(ids *id.Sequence) gin.HandlerFunc {
 		if !isSaneRequestID(reqID) {
 			reqID = ids.Next()
 		}
-		c.Set(requestIDKey, reqID)
+		// Kept in the response's header alone, which requestID reads: a
+		// gin key would allocate the context's map on every redirect.
 		c.Header(requestIDHeader, reqID)
 		c.Next()
 	}
@@ -56,7 +56,7 @@ func isSaneRequestID(s string) bool {
 	return true
 }
 
-func requestID(c *gin.Context) string { return c.GetString(requestIDKey) }
+func requestID(c *gin.Context) string { return c.Writer.Header().Get(requestIDHeader) }
 
 func workspaceID(c *gin.Context) string { return c.GetString(workspaceIDKey) }
 

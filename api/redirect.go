@@ -23,10 +23,6 @@ const (
 	sourceLink = "link"
 )
 
-// recordTimeout bounds how long a scanner waits for its scan to be made
-// durable. Past it the scan is logged as lost and the scanner redirected.
-const recordTimeout = 5 * time.Second
-
 const inactivePage = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Code not active</title></head>
@@ -65,9 +61,9 @@ func (s *server) redirect(source string) gin.HandlerFunc {
 		}
 
 		scan := s.newScan(c.Request, code, source)
-		// The scan is recorded even if the scanner hangs up meanwhile.
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), recordTimeout)
-		defer cancel()
+		// The scan is recorded even if the scanner hangs up meanwhile; the
+		// recorder bounds the wait (app: recordMaxWait).
+		ctx := context.WithoutCancel(c.Request.Context())
 		if err := s.recorder.Record(ctx, scan); err != nil {
 			s.log.ErrorContext(ctx, "scan not recorded", "request_id", requestID(c),
 				"scan_id", scan.ID, "code_id", code.ID, "error", err)

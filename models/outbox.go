@@ -62,6 +62,10 @@ type outboxStatements struct {
 	// SQLite's transaction statements, prepared: database/sql's Tx would
 	// have SQLite parse BEGIN and COMMIT again for every batch.
 	begin, commit, rollback *sql.Stmt
+	// PostgreSQL: *pgParams of past INSERTs, reused. A batch of 64 scans
+	// takes about 70 KB of parameters, which made a fifth of the bytes the
+	// redirect path allocated (BENCHMARKS.md, fix 35).
+	params sync.Pool
 }
 
 // outbox returns the prepared statements, locked for the caller's use until
@@ -176,7 +180,7 @@ func (s *Store) InsertScans(ctx context.Context, scans []Scan) error {
 	if st.sqlite != nil {
 		err = insertScanRows(ctx, st, scans, now)
 	} else {
-		err = withPgx(ctx, s.db, func(conn *pgx.Conn) error { return insertScansPostgres(ctx, conn, scans, now) })
+		err = withPgx(ctx, s.db, func(conn *pgx.Conn) error { return insertScansPostgres(ctx, conn, &st.params, scans, now) })
 	}
 	if err != nil {
 		return fmt.Errorf("insert %d scans: %w", len(scans), err)
@@ -459,15 +463,20 @@ var postgresCasts = map[string]string{`"timestamp"`: "timestamptz", "latitude": 
 // trips (BENCHMARKS.md, fix 19, has both measured).
 //
 // It talks to pgx's wire layer (pgconn) with parameters it encodes itself
-// (postgresParams): pgx's own encoding, type by type into buffers it
+// (pgParams.encode): pgx's own encoding, type by type into buffers it
 // shrinks after each use, was a third of the bytes the redirect path
 // allocated and a quarter of the insert's CPU (BENCHMARKS.md, fix 20).
-func insertScansPostgres(ctx context.Context, conn *pgx.Conn, scans []Scan, now time.Time) error {
+func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, scans []Scan, now time.Time) error {
 	type statement struct {
 		sd     *pgconn.StatementDescription
-		params [][]byte
+		params *pgParams
 	}
 	var statements []statement
+	defer func() {
+		for _, st := range statements {
+			pool.Put(st.params)
+		}
+	}()
 	byID := make(map[string]*Scan, len(scans))
 	for rest := scans; len(rest) > 0; rest = rest[postgresRowsOf(len(rest)):] {
 		n := postgresRowsOf(len(rest))
@@ -477,7 +486,12 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, scans []Scan, now 
 		if err != nil {
 			return err
 		}
-		statements = append(statements, statement{sd, postgresParams(now, rest[:n])})
+		params, _ := pool.Get().(*pgParams)
+		if params == nil {
+			params = new(pgParams)
+		}
+		params.encode(now, rest[:n])
+		statements = append(statements, statement{sd, params})
 		for i := range rest[:n] {
 			sc := &rest[i]
 			sc.DispatchedAt = &now
@@ -486,7 +500,9 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, scans []Scan, now 
 	}
 	pipeline := conn.PgConn().StartPipeline(ctx)
 	for _, st := range statements {
-		pipeline.SendQueryStatement(st.sd, st.params, postgresBinary, nil)
+		// Encoded into the connection's buffer here: the parameters are
+		// free for reuse once this returns.
+		pipeline.SendQueryStatement(st.sd, st.params.params, postgresBinary, nil)
 	}
 	if err := pipeline.Sync(); err != nil {
 		return err // the pipeline is closed
@@ -522,15 +538,14 @@ func markPendingOf(pipeline *pgconn.Pipeline, byID map[string]*Scan) error {
 	return err
 }
 
-// postgresParams encodes now and the scans as the parameters of
-// postgresInsertOf(len(scans)), in PostgreSQL's binary format, column by
-// column in scanColumns' order (TestInsertScansRoundTripsEveryColumn,
-// whose text columns all differ, catches any two swapped).
-func postgresParams(now time.Time, scans []Scan) [][]byte {
-	p := pgParams{
-		buf:    make([]byte, 0, 8+len(scans)*512),
-		params: make([][]byte, 0, 1+len(scans)*(len(scanColumns)-1)),
-	}
+// encode makes p the parameters of postgresInsertOf(len(scans)): now and
+// the scans, in PostgreSQL's binary format, column by column in
+// scanColumns' order (TestInsertScansRoundTripsEveryColumn, whose text
+// columns all differ, catches any two swapped). It reuses p's buffers.
+func (p *pgParams) encode(now time.Time, scans []Scan) {
+	p.buf = p.buf[:0]
+	clear(p.params) // no hold on arrays the buffer outgrew last time
+	p.params = p.params[:0]
 	p.time(now)
 	for i := range scans {
 		sc := &scans[i]
@@ -560,7 +575,6 @@ func postgresParams(now time.Time, scans []Scan) [][]byte {
 		p.bool(sc.IsBot)
 		p.text(sc.BotReason)
 	}
-	return p.params
 }
 
 // pgParams builds parameters in PostgreSQL's binary format in one buffer:

@@ -85,6 +85,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Metrics:     a.Metrics,
 	})
 	rec := recorder.New(a.Store, recorder.Options{
+		MaxWait:   recordMaxWait,
 		Committed: func(scans []models.Scan) { a.Metrics.ScansRecorded(len(scans)); dispatcher.Handoff(scans) },
 		Logger:    a.Logger.With("component", "recorder"),
 	})
@@ -149,6 +150,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return nil
 }
+
+// recordMaxWait bounds how long a scanner waits for its scan to be made
+// durable. Past it the scan is logged as not recorded and the scanner
+// redirected.
+const recordMaxWait = 5 * time.Second
 
 // checkpointWAL checkpoints the SQLite app database every second until
 // ctx ends (see models.Store.CheckpointWAL), and once more at the end.

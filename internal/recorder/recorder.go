@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/scanforge/scanforge/models"
@@ -33,11 +34,15 @@ type request struct {
 // Recorder is the group-commit writer. Create it with New, start Run, then
 // call Record from any goroutine.
 type Recorder struct {
-	store     Inserter
-	requests  chan request
-	stopped   chan struct{} // closed when Run stops taking new scans
-	finished  chan struct{} // closed when Run has committed everything it took
-	maxBatch  int
+	store    Inserter
+	requests chan request
+	stopped  chan struct{} // closed when Run stops taking new scans
+	finished chan struct{} // closed when Run has committed everything it took
+	maxBatch int
+	maxWait  time.Duration
+	// timers are Record's stopped MaxWait timers, reused: a context with a
+	// deadline per redirect allocated a context, a timer and a channel.
+	timers    sync.Pool
 	committed func([]models.Scan) // called with every committed batch: the outbox's handoff
 	scans     []models.Scan       // the batch being committed, reused: only Run's goroutine commits
 	logger    *slog.Logger
@@ -46,6 +51,9 @@ type Recorder struct {
 // Options tune a Recorder.
 type Options struct {
 	MaxBatch int // most scans in one insert; default 256
+	// MaxWait bounds how long Record waits for its scan (0: no bound but
+	// the caller's context).
+	MaxWait time.Duration
 	// Committed is called with each committed batch (optional). It must
 	// not keep the slice: the recorder reuses it for the next batch.
 	Committed func([]models.Scan)
@@ -69,13 +77,15 @@ func New(store Inserter, opts Options) *Recorder {
 		stopped:   make(chan struct{}),
 		finished:  make(chan struct{}),
 		maxBatch:  opts.MaxBatch,
+		maxWait:   opts.MaxWait,
 		committed: opts.Committed,
 		logger:    opts.Logger,
 	}
 }
 
-// Record queues scan and blocks until it is durable, the insert failed, or
-// ctx ends (the scan may still be written after that).
+// Record queues scan and blocks until it is durable, the insert failed,
+// ctx ends or MaxWait has passed (the scan may still be written after
+// those two).
 func (r *Recorder) Record(ctx context.Context, scan models.Scan) error {
 	req := request{scan: scan, done: make(chan error, 1)}
 	select {
@@ -83,14 +93,32 @@ func (r *Recorder) Record(ctx context.Context, scan models.Scan) error {
 		return ErrClosed
 	default:
 	}
+	var expired <-chan time.Time
+	if r.maxWait > 0 {
+		t, _ := r.timers.Get().(*time.Timer)
+		if t == nil {
+			t = time.NewTimer(r.maxWait)
+		} else {
+			t.Reset(r.maxWait) // a stopped timer: since Go 1.23 its channel holds nothing stale
+		}
+		defer func() {
+			t.Stop()
+			r.timers.Put(t)
+		}()
+		expired = t.C
+	}
 	select {
 	case r.requests <- req:
 	case <-r.stopped:
 		return ErrClosed
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-expired:
+		return r.errExpired()
 	}
 	select {
+	case <-expired:
+		return r.errExpired()
 	case err := <-req.done:
 		return err
 	case <-r.finished:
@@ -104,6 +132,10 @@ func (r *Recorder) Record(ctx context.Context, scan models.Scan) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+func (r *Recorder) errExpired() error {
+	return fmt.Errorf("recorder: scan not durable within %v: %w", r.maxWait, context.DeadlineExceeded)
 }
 
 // Run writes batches until ctx ends, then commits whatever is still queued

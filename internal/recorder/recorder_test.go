@@ -2,6 +2,7 @@ package recorder_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -133,5 +134,44 @@ func TestRecordGathersScansOfRunnableHandlers(t *testing.T) {
 	}
 	if total != n || len(store.sizes) > 2 {
 		t.Fatalf("batches %v: want %d scans in at most 2 commits", store.sizes, n)
+	}
+}
+
+// gatedStore holds every insert until its gate opens.
+type gatedStore struct {
+	*models.Store
+	gate chan struct{}
+}
+
+func (g *gatedStore) InsertScans(ctx context.Context, scans []models.Scan) error {
+	<-g.gate
+	return g.Store.InsertScans(ctx, scans)
+}
+
+// Record waits at most MaxWait; the scan it gave up on is still written,
+// and a Record after two that expired, on their reused timer, is not cut
+// short by either.
+func TestRecordWaitsAtMostMaxWait(t *testing.T) {
+	store := &gatedStore{Store: models.NewStore(testdb.Open(t, "sqlite"), time.Now), gate: make(chan struct{})}
+	rec := recorder.New(store, recorder.Options{MaxWait: 500 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { rec.Run(ctx); close(done) }()
+
+	for _, id := range []string{"scan_late1", "scan_late2"} {
+		if err := rec.Record(context.Background(), scan(id)); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Record(%s) while the store is held = %v, want a deadline error", id, err)
+		}
+	}
+	close(store.gate)
+	if err := rec.Record(context.Background(), scan("scan_prompt")); err != nil {
+		t.Fatalf("Record with the store free = %v", err)
+	}
+	cancel()
+	<-done
+	var count int64
+	store.DB().Model(&models.Scan{}).Count(&count)
+	if count != 3 {
+		t.Fatalf("%d scans written, want all 3", count)
 	}
 }
