@@ -64,3 +64,28 @@ func TestCapacityTakesEachSidesBestRun(t *testing.T) {
 		t.Errorf("capacity(32) = %+v, want %+v", got, want)
 	}
 }
+
+// A server slowing over the rounds: the best round of each kind favours
+// the kind that ran first (minimal, round 1), the paired ratio does not.
+func TestPairedRatioCancelsADrift(t *testing.T) {
+	rate := func(r ...float64) []WorkflowFigures {
+		var out []WorkflowFigures
+		for _, x := range r {
+			out = append(out, WorkflowFigures{PerSecond: x})
+		}
+		return out
+	}
+	// ABBA positions 1–8 at 100, 90, … 30 per second; both kinds equal.
+	minimal := rate(100, 70, 60, 30)
+	delivery := rate(90, 80, 50, 40)
+	// Best rounds: 90/100, 10 % short. Round by round 0.9, 1.14, 0.83, 1.33.
+	if got, want := pairedRatio(delivery, minimal), (90.0/100+80.0/70)/2; got != want {
+		t.Errorf("pairedRatio = %v, want %v (the mean of the middle two ratios)", got, want)
+	}
+	if got := median([]float64{3, 1, 2}); got != 2 {
+		t.Errorf("median(3, 1, 2) = %v, want 2", got)
+	}
+	if got := median(nil); got != 0 {
+		t.Errorf("median() = %v, want 0", got)
+	}
+}
