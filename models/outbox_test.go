@@ -414,15 +414,7 @@ func TestCheckpointWALIsTheWritersOnlyCheckpoint(t *testing.T) {
 // its end (its second pass holds the writer back), so the log starts over
 // instead of growing until traffic pauses.
 func TestCheckpointWALCompletesBesideAWriter(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "app.db")
-	db, err := models.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := models.Migrate(db); err != nil {
-		t.Fatal(err)
-	}
-	s := models.NewStore(db, time.Now)
+	s := models.NewStore(testdb.Open(t, "sqlite"), time.Now)
 	ctx := context.Background()
 	at := time.Now().UTC()
 

@@ -42,6 +42,16 @@ func TestEncodeKnownAnswers(t *testing.T) {
 	}
 }
 
+// SplitMix64's known answers: its finalizer applied to the first states of
+// the generator seeded with 0 (increments of 0x9e3779b97f4a7c15).
+func TestScrambleKnownAnswers(t *testing.T) {
+	for i, want := range []uint64{0xe220a8397b1dcdaf, 0x6e789e6aa1b965f4, 0x06c45d188009454f} {
+		if got := scramble(uint64(i+1) * 0x9e3779b97f4a7c15); got != want {
+			t.Errorf("scramble(state %d) = %#x, want %#x", i+1, got, want)
+		}
+	}
+}
+
 func TestSequenceIsPrefixedAndUnique(t *testing.T) {
 	a, b := NewSequence("req"), NewSequence("req")
 	seen := map[string]bool{}
