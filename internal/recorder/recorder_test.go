@@ -153,7 +153,7 @@ func (g *gatedStore) InsertScans(ctx context.Context, scans []models.Scan) error
 // short by either.
 func TestRecordWaitsAtMostMaxWait(t *testing.T) {
 	store := &gatedStore{Store: models.NewStore(testdb.Open(t, "sqlite"), time.Now), gate: make(chan struct{})}
-	rec := recorder.New(store, recorder.Options{MaxWait: 500 * time.Millisecond})
+	rec := recorder.New(store, recorder.Options{MaxWait: time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { rec.Run(ctx); close(done) }()
