@@ -350,27 +350,48 @@ func (s *Store) MarkDispatched(ctx context.Context, scanIDs []string) error {
 // the log never started over: it grew by every scan until traffic paused,
 // to hundreds of megabytes, and the first commit after the pause then
 // truncated it to journal_size_limit, a single ftruncate of 30–100 ms that
-// every redirect of its batch waited for (BENCHMARKS.md, fix 32).
+// every redirect of its batch waited for (BENCHMARKS.md, fix 32). When a
+// reader kept the first pass from copying most of the log, the second is
+// left out: the writer is not held back for more than maxCatchUpFrames.
 func (s *Store) CheckpointWAL(ctx context.Context) (complete bool, err error) {
 	if s.db.Name() == "postgres" {
 		return true, nil
 	}
-	if err := s.db.WithContext(ctx).Exec("PRAGMA wal_checkpoint(PASSIVE)").Error; err != nil {
+	// busy is 1 when the checkpoint could not start; log and copied count
+	// frames: the log's, and how many of them are in the database now.
+	var busy, log, copied int
+	err = s.db.WithContext(ctx).Raw("PRAGMA wal_checkpoint(PASSIVE)").Row().Scan(&busy, &log, &copied)
+	if err != nil {
 		return false, fmt.Errorf("checkpoint: %w", err)
+	}
+	if !catchUpIsShort(log, copied) {
+		// A reader kept the first pass from copying much: the writer is not
+		// held back for all of it. The next call's first pass copies it.
+		return false, nil
 	}
 	st, unlock, err := s.outbox(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer unlock()
-	// busy is 1 when the checkpoint could not start; log and copied count
-	// frames: the log's, and how many of them are in the database now.
-	var busy, log, copied int
 	err = st.sqlite.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied)
 	if err != nil {
 		return false, fmt.Errorf("checkpoint: %w", err)
 	}
 	return busy == 0 && log == copied, nil
+}
+
+// maxCatchUpFrames bounds what CheckpointWAL's second pass copies while
+// the writer waits: 2,048 frames, 8 MiB of 4-KiB pages. At 30,000 scans a
+// second the first pass leaves about a quarter of that, and the second
+// took up to 12.5 ms (BENCHMARKS.md, fix 32).
+const maxCatchUpFrames = 2048
+
+// catchUpIsShort tells whether the frames a first pass left (log −
+// copied; −1 each when the database is not in WAL mode) are few enough
+// to copy with the writer held back.
+func catchUpIsShort(log, copied int) bool {
+	return log-copied <= maxCatchUpFrames
 }
 
 // postgresMaxRows is the most scans one PostgreSQL INSERT takes.

@@ -49,3 +49,21 @@ func TestPostgresRowsOfSplitsBatchesIntoFewStatements(t *testing.T) {
 		}
 	}
 }
+
+// The second checkpoint pass holds the writer back only for a short rest.
+func TestCatchUpIsShortBoundsTheSecondPass(t *testing.T) {
+	for _, c := range []struct {
+		log, copied int
+		want        bool
+	}{
+		{0, 0, true},                            // an empty log
+		{-1, -1, true},                          // not in WAL mode: nothing to copy
+		{20000, 20000 - maxCatchUpFrames, true}, // the most the writer waits for
+		{20000, 20000 - maxCatchUpFrames - 1, false},
+		{20000, 0, false}, // a reader kept the first pass from copying anything
+	} {
+		if got := catchUpIsShort(c.log, c.copied); got != c.want {
+			t.Errorf("catchUpIsShort(%d, %d) = %v, want %v", c.log, c.copied, got, c.want)
+		}
+	}
+}
