@@ -46,18 +46,10 @@ type RedirectReport struct {
 	// Floor is the durable floor (floor.go): a scan made durable and a
 	// 302, nothing else; it shows how much of the gap to bare Gin the
 	// durable write alone takes on this machine.
-	Floor      []Figures `json:"floor_rounds"`
-	BestBare   float64   `json:"best_bare_rps"`
-	BestFloor  float64   `json:"best_floor_rps"`
-	BestOurs   float64   `json:"best_scanforge_rps"`
-	Ratio      float64   `json:"ratio"`
-	FloorRatio float64   `json:"floor_ratio"` // best floor / best bare
-	// CPURatio compares the CPU both sides (server and load generator)
-	// spent per request: bare / scanforge, best rounds. On a machine shared
-	// with other work it is steadier than the throughput ratio, which it
-	// approximates when both runs are CPU-bound.
-	CPURatio      float64 `json:"cpu_ratio"`
-	FloorCPURatio float64 `json:"floor_cpu_ratio"` // the same, bare / floor
+	Floor []Figures `json:"floor_rounds"`
+	// Capacity compares each side's best over all rounds and concurrencies
+	// (its fields appear at this level of the JSON).
+	Capacity
 	// ByConcurrency holds the same comparison at each concurrency alone;
 	// the figures above compare each side's best over all of them.
 	ByConcurrency []Capacity `json:"by_concurrency"`
@@ -70,14 +62,18 @@ type RedirectReport struct {
 // Capacity compares the best closed-loop rounds of the three sides of
 // scenario 1, at one concurrency (or at all, Concurrency 0).
 type Capacity struct {
-	Concurrency   int     `json:"concurrency,omitempty"`
-	BestBare      float64 `json:"best_bare_rps"`
-	BestFloor     float64 `json:"best_floor_rps"`
-	BestOurs      float64 `json:"best_scanforge_rps"`
-	Ratio         float64 `json:"ratio"`
-	FloorRatio    float64 `json:"floor_ratio"`
+	Concurrency int     `json:"concurrency,omitempty"`
+	BestBare    float64 `json:"best_bare_rps"`
+	BestFloor   float64 `json:"best_floor_rps"`
+	BestOurs    float64 `json:"best_scanforge_rps"`
+	Ratio       float64 `json:"ratio"`       // best scanforge / best bare
+	FloorRatio  float64 `json:"floor_ratio"` // best floor / best bare
+	// CPURatio compares the CPU both sides (server, database and load
+	// generator) spent per request: bare / scanforge, least of each. On a
+	// machine shared with other work it is steadier than the throughput
+	// ratio, which it approximates when both sides are CPU-bound.
 	CPURatio      float64 `json:"cpu_ratio"`
-	FloorCPURatio float64 `json:"floor_cpu_ratio"`
+	FloorCPURatio float64 `json:"floor_cpu_ratio"` // the same, bare / floor
 }
 
 // WebhookReport is scenario 2.

@@ -294,9 +294,7 @@ func (s *stackRun) redirects(ctx context.Context) (RedirectReport, error) {
 		at := func(f Figures) bool { return f.Concurrency == c }
 		rep.ByConcurrency = append(rep.ByConcurrency, capacity(c, filter(rep.Bare, at), filter(rep.Floor, at), filter(rep.Ours, at)))
 	}
-	all := capacity(0, rep.Bare, rep.Floor, rep.Ours)
-	rep.BestBare, rep.BestFloor, rep.BestOurs = all.BestBare, all.BestFloor, all.BestOurs
-	rep.Ratio, rep.FloorRatio, rep.CPURatio, rep.FloorCPURatio = all.Ratio, all.FloorRatio, all.CPURatio, all.FloorCPURatio
+	rep.Capacity = capacity(0, rep.Bare, rep.Floor, rep.Ours)
 
 	s.progress("redirects at a fixed %.0f/s: bare gin, then scanforge (%d requests each)", z.FixedRate, z.FixedRateRequests)
 	rep.BareAtRate = measured(s.bare, func() run { return fixedRate(ctx, s.load, z.FixedRateRequests, z.FixedRate, bare) })
