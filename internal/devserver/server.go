@@ -337,33 +337,44 @@ func prepareDatabase(sqlConf *config.SQL, opts Options) error {
 	return nil
 }
 
-// dynamicConfig returns the throughput-tuned defaults (see
-// TEMPORAL-NOTES.md) with overrides applied on top.
-func dynamicConfig(inMemory bool, overrides map[string]any) dynamicconfig.StaticClient {
-	dc := dynamicconfig.StaticClient{
+// TunedDynamicConfig is the dynamic config of the embedded server that
+// matters for throughput and features (see TEMPORAL-NOTES.md), keyed by
+// dynamic config name: a standalone server given the same settings
+// (internal/temporalproc) behaves like the dev one.
+func TunedDynamicConfig() map[string]any {
+	return map[string]any{
 		// The history task queues' default of 20 loads/s per reader is the
 		// first throughput limit.
-		dynamicconfig.TransferProcessorMaxPollRPS.Key():   10000,
-		dynamicconfig.VisibilityProcessorMaxPollRPS.Key(): 10000,
-		dynamicconfig.TimerProcessorMaxPollRPS.Key():      10000,
+		dynamicconfig.TransferProcessorMaxPollRPS.Key().String():   10000,
+		dynamicconfig.VisibilityProcessorMaxPollRPS.Key().String(): 10000,
+		dynamicconfig.TimerProcessorMaxPollRPS.Key().String():      10000,
 		// Mutable states kept in memory. start-dev keeps 8096: after a burst
 		// of deliveries that is hundreds of MB of finished workflows. The
 		// outbox keeps at most 64 deliveries running (BENCHMARKS.md).
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 512,
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key().String(): 512,
 		// As start-dev.
-		dynamicconfig.FrontendPersistenceMaxQPS.Key():                    10000,
-		dynamicconfig.HistoryPersistenceMaxQPS.Key():                     45000,
-		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
-		dynamicconfig.EnableEagerWorkflowStart.Key():                     true,
-		// The server never stops this system worker (its pollers outlive
-		// Stop); without it, history applies parent close policies inline.
-		dynamicconfig.EnableParentClosePolicyWorker.Key(): false,
+		dynamicconfig.FrontendPersistenceMaxQPS.Key().String():                    10000,
+		dynamicconfig.HistoryPersistenceMaxQPS.Key().String():                     45000,
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key().String(): 100,
+		dynamicconfig.EnableEagerWorkflowStart.Key().String():                     true,
 		// CHASM and standalone activities, as start-dev sets them.
-		dynamicconfig.EnableChasm.Key():                                          true,
-		activity.Enabled.Key():                                                   true,
-		activity.EnableStandaloneActivityOperatorCommands.Key():                  true,
-		dynamicconfig.FrontendEnableBatchOperationsForStandaloneActivities.Key(): true,
+		dynamicconfig.EnableChasm.Key().String():                                          true,
+		activity.Enabled.Key().String():                                                   true,
+		activity.EnableStandaloneActivityOperatorCommands.Key().String():                  true,
+		dynamicconfig.FrontendEnableBatchOperationsForStandaloneActivities.Key().String(): true,
 	}
+}
+
+// dynamicConfig returns TunedDynamicConfig and what only an embedded server
+// needs, with overrides applied on top.
+func dynamicConfig(inMemory bool, overrides map[string]any) dynamicconfig.StaticClient {
+	dc := dynamicconfig.StaticClient{}
+	for k, v := range TunedDynamicConfig() {
+		dc[dynamicconfig.MakeKey(k)] = v
+	}
+	// The server never stops this system worker (its pollers outlive
+	// Stop); without it, history applies parent close policies inline.
+	dc[dynamicconfig.EnableParentClosePolicyWorker.Key()] = false
 	if inMemory {
 		// The scanners garbage-collect a long-lived database; their workers
 		// are never stopped either. A throwaway one needs neither.

@@ -1,0 +1,369 @@
+package temporalproc
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/scanforge/scanforge/internal/deliverylog"
+	"github.com/scanforge/scanforge/internal/devserver"
+)
+
+const (
+	defaultIP        = "127.0.0.1"
+	defaultNamespace = "default"
+	defaultRetention = 7 * 24 * time.Hour
+	// startTimeout bounds Start when the caller's context has no deadline.
+	startTimeout = 3 * time.Minute
+	// namespaceRefresh is the servers' default namespace cache refresh
+	// interval (system.namespaceCacheRefreshInterval).
+	namespaceRefresh = 10 * time.Second
+)
+
+// Postgres is where the server keeps its data.
+type Postgres struct {
+	Host     string // default 127.0.0.1
+	Port     int    // default 5432
+	User     string // default postgres
+	Password string
+}
+
+// Ports are every port the server listens on. Zero fields get free ports
+// at the first Start; Restart reuses them.
+type Ports struct {
+	Frontend, FrontendHTTP, History, Matching, Worker                           int
+	FrontendMembership, HistoryMembership, MatchingMembership, WorkerMembership int
+	Metrics                                                                     int // Prometheus /metrics
+}
+
+// Options configure a server.
+type Options struct {
+	Binaries Binaries // from Build
+	// Dir is the server's root directory: its configuration is written
+	// under Dir/config. Required; it must exist.
+	Dir      string
+	Postgres Postgres
+	// Database and VisibilityDatabase are the names of the two databases;
+	// default "temporal" and "temporal_visibility".
+	Database, VisibilityDatabase string
+	IP                           string // to listen on; default 127.0.0.1
+	Ports                        Ports
+	// Namespace is registered (if missing) with Retention, and gets
+	// ScanForge's search attributes; default "default", 7 days.
+	Namespace string
+	Retention time.Duration
+	// DynamicConfig is applied on top of the dev server's tuned settings
+	// (devserver.TunedDynamicConfig), keyed by dynamic config name.
+	DynamicConfig map[string]any
+	// EditConfig, if set, may change the server configuration (the YAML of
+	// the module's config/development-postgres12.yaml with names and ports
+	// already set) before it is written: e.g. add global.tls for TLS.
+	EditConfig func(conf map[string]any) error
+	// ClientTLS is the TLS configuration Start's own client (health check,
+	// namespace registration) dials the frontend with; nil: plain.
+	ClientTLS *tls.Config
+	// LogLevel of the server: debug, info, warn (default) or error.
+	LogLevel string
+	// Logs receives the server's and the schema tool's output; default
+	// io.Discard.
+	Logs io.Writer
+}
+
+// Server is a temporal-server process, killable and restartable on the same
+// databases and ports.
+type Server struct {
+	opts Options
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.Binaries.Server == "" || o.Binaries.ModuleDir == "" {
+		return o, errors.New("temporalproc: Options.Binaries is required (see Build)")
+	}
+	if o.Dir == "" {
+		return o, errors.New("temporalproc: Options.Dir is required")
+	}
+	if o.Postgres.Host == "" {
+		o.Postgres.Host = defaultIP
+	}
+	if o.Postgres.Port == 0 {
+		o.Postgres.Port = 5432
+	}
+	if o.Postgres.User == "" {
+		o.Postgres.User = "postgres"
+	}
+	if o.Database == "" {
+		o.Database = "temporal"
+	}
+	if o.VisibilityDatabase == "" {
+		o.VisibilityDatabase = "temporal_visibility"
+	}
+	if o.IP == "" {
+		o.IP = defaultIP
+	}
+	if o.Namespace == "" {
+		o.Namespace = defaultNamespace
+	}
+	if o.Retention == 0 {
+		o.Retention = defaultRetention
+	}
+	if o.LogLevel == "" {
+		o.LogLevel = "warn"
+	}
+	if o.Logs == nil {
+		o.Logs = io.Discard
+	}
+	for _, p := range []*int{
+		&o.Ports.Frontend, &o.Ports.FrontendHTTP, &o.Ports.History, &o.Ports.Matching, &o.Ports.Worker,
+		&o.Ports.FrontendMembership, &o.Ports.HistoryMembership, &o.Ports.MatchingMembership,
+		&o.Ports.WorkerMembership, &o.Ports.Metrics,
+	} {
+		if *p == 0 {
+			port, err := devserver.FreePort()
+			if err != nil {
+				return o, err
+			}
+			*p = port
+		}
+	}
+	return o, nil
+}
+
+// Start writes the configuration into opts.Dir, starts the server, waits
+// until its frontend answers, registers the namespace with its retention
+// and ScanForge's search attributes, and returns once services started
+// next see them. The databases must exist (SetupDatabases).
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	opts, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, startTimeout)
+		defer cancel()
+	}
+	if err := writeConfig(opts); err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts}
+	if err := s.launch(ctx); err != nil {
+		return nil, err
+	}
+	changed, err := s.configureNamespace(ctx)
+	if err != nil {
+		s.Kill()
+		return nil, err
+	}
+	if changed {
+		// Services read namespaces from a cache refreshed periodically: a
+		// worker started before the refresh fails workflow tasks that set
+		// the new search attributes.
+		if err := sleep(ctx, namespaceRefresh+namespaceRefresh/2); err != nil {
+			s.Kill()
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// FrontendAddress is the gRPC address clients dial.
+func (s *Server) FrontendAddress() string {
+	return net.JoinHostPort(s.opts.IP, strconv.Itoa(s.opts.Ports.Frontend))
+}
+
+// Namespace is the namespace Start registered.
+func (s *Server) Namespace() string { return s.opts.Namespace }
+
+// Ports are the ports the server listens on.
+func (s *Server) Ports() Ports { return s.opts.Ports }
+
+// PID is the server's process id, 0 when it is not running.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
+// Kill kills the server with SIGKILL and waits for it to exit.
+func (s *Server) Kill() {
+	s.signal(syscall.SIGKILL, 0)
+}
+
+// Stop asks the server to stop (SIGTERM) and kills it after 30 s.
+func (s *Server) Stop() {
+	s.signal(syscall.SIGTERM, 30*time.Second)
+}
+
+func (s *Server) signal(sig syscall.Signal, grace time.Duration) {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(sig)
+	if grace > 0 {
+		select {
+		case <-done:
+			return
+		case <-time.After(grace):
+			_ = cmd.Process.Kill()
+		}
+	}
+	<-done
+}
+
+// Restart starts the server again (after Kill or Stop) on the same
+// databases, configuration and ports, and waits until it answers.
+func (s *Server) Restart(ctx context.Context) error {
+	if s.PID() != 0 {
+		return errors.New("temporalproc: the server is still running")
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, startTimeout)
+		defer cancel()
+	}
+	return s.launch(ctx)
+}
+
+// launch starts the process and waits for the frontend's health check.
+func (s *Server) launch(ctx context.Context) error {
+	cmd := exec.Command(s.opts.Binaries.Server,
+		"--root", s.opts.Dir, "--config", "config", "--env", configEnv, "--allow-no-auth", "start")
+	cmd.Dir = s.opts.Dir
+	cmd.Stdout, cmd.Stderr = s.opts.Logs, s.opts.Logs
+	// Its own process group: a Ctrl-C of the suite does not reach it first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("temporalproc: start %s: %w", s.opts.Binaries.Server, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+
+	for {
+		err := s.checkHealth(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-done:
+			s.Kill()
+			return fmt.Errorf("temporalproc: temporal-server exited while starting (see its logs): %v", cmd.ProcessState)
+		case <-ctx.Done():
+			s.Kill()
+			return fmt.Errorf("temporalproc: temporal-server at %s not healthy: %w", s.FrontendAddress(), err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Server) clientOptions() client.Options {
+	return client.Options{
+		HostPort:          s.FrontendAddress(),
+		Namespace:         s.opts.Namespace,
+		Logger:            sdklog.NewStructuredLogger(discardLogger),
+		ConnectionOptions: client.ConnectionOptions{TLS: s.opts.ClientTLS},
+	}
+}
+
+func (s *Server) checkHealth(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	c, err := client.DialContext(ctx, s.clientOptions())
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
+}
+
+// configureNamespace registers the namespace with its retention if it is
+// missing, then the search attributes (retried while the new namespace is
+// not yet visible). It reports whether it changed anything.
+func (s *Server) configureNamespace(ctx context.Context) (bool, error) {
+	nc, err := client.NewNamespaceClient(s.clientOptions())
+	if err != nil {
+		return false, fmt.Errorf("temporalproc: namespace client: %w", err)
+	}
+	defer nc.Close()
+	registered := false
+	err = nc.Register(ctx, &workflowservice.RegisterNamespaceRequest{
+		Namespace:                        s.opts.Namespace,
+		WorkflowExecutionRetentionPeriod: durationpb.New(s.opts.Retention),
+	})
+	var exists *serviceerror.NamespaceAlreadyExists
+	switch {
+	case err == nil:
+		registered = true
+	case errors.As(err, &exists):
+	default:
+		return false, fmt.Errorf("temporalproc: register namespace %s: %w", s.opts.Namespace, err)
+	}
+
+	c, err := client.DialContext(ctx, s.clientOptions())
+	if err != nil {
+		return false, fmt.Errorf("temporalproc: %w", err)
+	}
+	defer c.Close()
+	for {
+		added, err := deliverylog.RegisterSearchAttributes(ctx, c.OperatorService(), s.opts.Namespace)
+		if err == nil {
+			return registered || added, nil
+		}
+		var notFound *serviceerror.NamespaceNotFound
+		if !errors.As(err, &notFound) || ctx.Err() != nil {
+			return false, fmt.Errorf("temporalproc: %w", err)
+		}
+		if err := sleep(ctx, 500*time.Millisecond); err != nil {
+			return false, fmt.Errorf("temporalproc: namespace %s not visible after registering it: %w", s.opts.Namespace, err)
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// mkdir creates dir and its parents.
+func mkdir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("temporalproc: %w", err)
+	}
+	return nil
+}
