@@ -230,15 +230,15 @@ func (s *stack) runScenario(ctx context.Context, name string) (ScenarioReport, e
 	r.Lost = missing(answered, dels)
 	r.LostExamples = lostExamples(answered, dels, 5)
 	byRef := map[string]int{}
-	var last time.Time
+	var drained time.Time // when the last scan answered before recovery arrived
 	for _, d := range dels {
 		r.Duplicates += d.Count - 1
 		byRef[d.Referrer]++
-		if d.First.After(last) {
-			last = d.First
-		}
 		if at, ok := answered[d.Referrer]; ok {
 			r.MaxDelaySeconds = max(r.MaxDelaySeconds, d.First.Sub(at).Seconds())
+			if at.Before(recovered) && d.First.After(drained) {
+				drained = d.First
+			}
 		}
 	}
 	for _, n := range byRef {
@@ -246,8 +246,8 @@ func (s *stack) runScenario(ctx context.Context, name string) (ScenarioReport, e
 			r.ScansWithSeveralIDs++
 		}
 	}
-	if last.After(recovered) {
-		r.DrainSeconds = last.Sub(recovered).Seconds()
+	if drained.After(recovered) {
+		r.DrainSeconds = drained.Sub(recovered).Seconds()
 	}
 	r.UnexpectedExits = s.unexpectedExits() - exitsBefore
 	r.Seconds = time.Since(began).Seconds()

@@ -41,10 +41,12 @@ type ScenarioReport struct {
 	Duplicates int `json:"duplicates"`
 	// ScansWithSeveralIDs counts scans delivered under more than one event
 	// id: a duplicate a receiver could not recognise. Must be 0.
-	ScansWithSeveralIDs int     `json:"scans_with_several_ids"`
-	DrainSeconds        float64 `json:"drain_seconds"`     // recovery → last first delivery
-	MaxDelaySeconds     float64 `json:"max_delay_seconds"` // largest 302 → first delivery
-	UnexpectedExits     int     `json:"unexpected_exits"`  // serve/worker exits the suite did not cause
+	ScansWithSeveralIDs int `json:"scans_with_several_ids"`
+	// DrainSeconds runs from recovery to the first delivery of the last
+	// scan answered 302 before recovery: the backlog's drain.
+	DrainSeconds    float64 `json:"drain_seconds"`
+	MaxDelaySeconds float64 `json:"max_delay_seconds"` // largest 302 → first delivery
+	UnexpectedExits int     `json:"unexpected_exits"`  // serve/worker exits the suite did not cause
 }
 
 func (r ScenarioReport) summary() string {

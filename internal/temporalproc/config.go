@@ -128,9 +128,6 @@ func editConfig(conf map[string]any, opts Options, dynPath string) error {
 	}
 	set(conf, []string{"clusterMetadata", "clusterInformation", "active", "rpcAddress"}, hostPort(p.Frontend))
 	set(conf, []string{"clusterMetadata", "clusterInformation", "active", "httpAddress"}, hostPort(p.FrontendHTTP))
-	// Archival would write under /tmp; nothing here reads archives.
-	set(conf, []string{"archival", "history", "state"}, "disabled")
-	set(conf, []string{"archival", "visibility", "state"}, "disabled")
 	set(conf, []string{"dynamicConfigClient", "filepath"}, dynPath)
 	return nil
 }

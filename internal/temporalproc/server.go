@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -134,8 +135,7 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	for _, p := range []*int{
 		&o.Ports.Frontend, &o.Ports.FrontendHTTP, &o.Ports.History, &o.Ports.Matching, &o.Ports.Worker,
-		&o.Ports.FrontendMembership, &o.Ports.HistoryMembership, &o.Ports.MatchingMembership,
-		&o.Ports.WorkerMembership, &o.Ports.Metrics,
+		&o.Ports.Metrics,
 	} {
 		if *p == 0 {
 			port, err := devserver.FreePort()
@@ -145,7 +145,38 @@ func (o Options) withDefaults() (Options, error) {
 			*p = port
 		}
 	}
+	for _, p := range []*int{
+		&o.Ports.FrontendMembership, &o.Ports.HistoryMembership, &o.Ports.MatchingMembership, &o.Ports.WorkerMembership,
+	} {
+		if *p == 0 {
+			port, err := freeMembershipPort(o.IP)
+			if err != nil {
+				return o, err
+			}
+			*p = port
+		}
+		if *p > maxMembershipPort {
+			return o, fmt.Errorf("temporalproc: membership port %d is above %d (the cluster_membership table keeps it as a smallint)", *p, maxMembershipPort)
+		}
+	}
 	return o, nil
+}
+
+// maxMembershipPort: the SQL schema stores membership ports as smallint.
+const maxMembershipPort = 32767
+
+// freeMembershipPort picks a free port below the ephemeral range, where
+// the OS's own choices (FreePort) never land.
+func freeMembershipPort(ip string) (int, error) {
+	for range 200 {
+		port := 20000 + mathrand.IntN(maxMembershipPort-20000)
+		ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
+		if err == nil {
+			ln.Close()
+			return port, nil
+		}
+	}
+	return 0, errors.New("temporalproc: no free membership port between 20000 and 32767")
 }
 
 // Start writes the configuration into opts.Dir, starts the server, waits
