@@ -74,7 +74,10 @@ type Options struct {
 	DynamicConfig map[string]any
 	// EditConfig, if set, may change the server configuration (the YAML of
 	// the module's config/development-postgres12.yaml with names and ports
-	// already set) before it is written: e.g. add global.tls for TLS.
+	// already set) before it is written. For TLS on the frontend, set e.g.
+	// global.tls.frontend.server.{certFile,keyFile} and, for mTLS,
+	// requireClientAuth and client.rootCaFiles (see Temporal's
+	// common/config.GroupTLS); then give ClientTLS.
 	EditConfig func(conf map[string]any) error
 	// ClientTLS is the TLS configuration Start's own client (health check,
 	// namespace registration) dials the frontend with; nil: plain.
