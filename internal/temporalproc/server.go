@@ -76,7 +76,7 @@ type Options struct {
 	// the module's config/development-postgres12.yaml with names and ports
 	// already set) before it is written. For TLS on the frontend, set e.g.
 	// global.tls.frontend.server.{certFile,keyFile} and, for mTLS,
-	// requireClientAuth and client.rootCaFiles (see Temporal's
+	// server.requireClientAuth and server.clientCaFiles (see Temporal's
 	// common/config.GroupTLS); then give ClientTLS.
 	EditConfig func(conf map[string]any) error
 	// ClientTLS is the TLS configuration Start's own client (health check,
