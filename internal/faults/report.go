@@ -46,7 +46,7 @@ type ScenarioReport struct {
 	// scan answered 302 before recovery: the backlog's drain.
 	DrainSeconds    float64 `json:"drain_seconds"`
 	MaxDelaySeconds float64 `json:"max_delay_seconds"` // largest 302 → first delivery
-	UnexpectedExits int     `json:"unexpected_exits"`  // serve/worker exits the suite did not cause
+	UnexpectedExits int     `json:"unexpected_exits"`  // serve, worker or Temporal exits the suite did not cause
 }
 
 func (r ScenarioReport) summary() string {

@@ -103,8 +103,9 @@ func startStack(ctx context.Context, opts Options) (s *stack, err error) {
 	s.progress("creating the Temporal databases (temporal-sql-tool)")
 	tOpts := temporalproc.Options{
 		Binaries: bins, Dir: filepath.Join(s.dir, "temporal"),
-		Postgres: temporalproc.Postgres{Port: s.pg.port},
-		Logs:     s.logs,
+		Postgres:      temporalproc.Postgres{Port: s.pg.port},
+		RestartOnExit: true, // as systemd would
+		Logs:          s.logs,
 	}
 	if err := os.MkdirAll(tOpts.Dir, 0o755); err != nil {
 		return s, err
@@ -274,7 +275,7 @@ func (s *stack) healthy(ctx context.Context) error {
 }
 
 func (s *stack) unexpectedExits() int {
-	n := 0
+	n := s.temporal.UnexpectedExits()
 	for _, p := range append(s.serves[:len(s.serves):len(s.serves)], s.workers...) {
 		n += p.unexpectedExits()
 	}

@@ -82,6 +82,9 @@ type Options struct {
 	// ClientTLS is the TLS configuration Start's own client (health check,
 	// namespace registration) dials the frontend with; nil: plain.
 	ClientTLS *tls.Config
+	// RestartOnExit starts the server again a second after it exits by
+	// itself (not through Kill or Stop), as a process supervisor would.
+	RestartOnExit bool
 	// LogLevel of the server: debug, info, warn (default) or error.
 	LogLevel string
 	// Logs receives the server's and the schema tool's output; default
@@ -94,9 +97,11 @@ type Options struct {
 type Server struct {
 	opts Options
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
+	mu              sync.Mutex
+	cmd             *exec.Cmd     // nil once killed or stopped
+	done            chan struct{} // closed when cmd has exited
+	healthy         bool          // cmd answered its health check
+	unexpectedExits int
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -297,14 +302,17 @@ func (s *Server) launch(ctx context.Context) error {
 		return fmt.Errorf("temporalproc: start %s: %w", s.opts.Binaries.Server, err)
 	}
 	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
 	s.mu.Lock()
-	s.cmd, s.done = cmd, done
+	s.cmd, s.done, s.healthy = cmd, done, false
 	s.mu.Unlock()
+	go s.watch(cmd, done)
 
 	for {
 		err := s.checkHealth(ctx)
 		if err == nil {
+			s.mu.Lock()
+			s.healthy = s.cmd == cmd
+			s.mu.Unlock()
 			return nil
 		}
 		select {
@@ -317,6 +325,37 @@ func (s *Server) launch(ctx context.Context) error {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// watch waits for cmd to exit and, with RestartOnExit, starts the server
+// again when it exited by itself after having become healthy.
+func (s *Server) watch(cmd *exec.Cmd, done chan struct{}) {
+	err := cmd.Wait()
+	close(done)
+	s.mu.Lock()
+	restart := s.opts.RestartOnExit && s.cmd == cmd && s.healthy
+	if restart {
+		s.cmd = nil
+		s.unexpectedExits++
+	}
+	s.mu.Unlock()
+	if !restart {
+		return
+	}
+	fmt.Fprintf(s.opts.Logs, "temporalproc: temporal-server exited by itself (%v); starting it again in 1s\n", err)
+	time.Sleep(time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	if err := s.launch(ctx); err != nil {
+		fmt.Fprintf(s.opts.Logs, "temporalproc: restart after an unexpected exit: %v\n", err)
+	}
+}
+
+// UnexpectedExits counts the exits RestartOnExit restarted.
+func (s *Server) UnexpectedExits() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.unexpectedExits
 }
 
 func (s *Server) clientOptions() client.Options {
