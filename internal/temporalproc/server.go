@@ -296,8 +296,9 @@ func (s *Server) launch(ctx context.Context) error {
 		"--root", s.opts.Dir, "--config", "config", "--env", configEnv, "--allow-no-auth", "start")
 	cmd.Dir = s.opts.Dir
 	cmd.Stdout, cmd.Stderr = s.opts.Logs, s.opts.Logs
-	// Its own process group: a Ctrl-C of the suite does not reach it first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so a Ctrl-C of the caller does not reach it
+	// first; killed with the caller (Linux) so that none is left behind.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("temporalproc: start %s: %w", s.opts.Binaries.Server, err)
 	}
