@@ -43,16 +43,16 @@ func Scenarios() []string {
 
 // Sizes set the load and the length of the faults.
 type Sizes struct {
-	Rate         float64       `json:"scans_per_second"`
-	Before       time.Duration `json:"load_before_fault"`   // load before the fault
-	After        time.Duration `json:"load_after_recovery"` // load after recovery
-	KillPause    time.Duration `json:"kill_pause"`          // a killed serve or worker stays down this long
-	TemporalDown time.Duration `json:"temporal_down"`
-	Outage       time.Duration `json:"outage"` // PostgreSQL down, partitions, hanging receiver
-	ReceiverDown time.Duration `json:"receiver_down"`
-	FailEvery    int           `json:"fail_every"` // the receiver fails the first attempt of 1 event in FailEvery
+	Rate         float64       // scans per second, open loop
+	Before       time.Duration // load before the fault
+	After        time.Duration // load after recovery
+	KillPause    time.Duration // a killed serve or worker stays down this long
+	TemporalDown time.Duration
+	Outage       time.Duration // PostgreSQL down, partitions, hanging receiver
+	ReceiverDown time.Duration
+	FailEvery    int // the receiver fails the first attempt of 1 event in FailEvery
 	// DrainTimeout bounds the wait for webhooks after recovery.
-	DrainTimeout time.Duration `json:"drain_timeout"`
+	DrainTimeout time.Duration
 }
 
 // FullSizes is the documented full run.

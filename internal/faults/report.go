@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -77,4 +78,13 @@ func (rep *Report) WriteTable(w io.Writer) {
 		}
 	}
 	fmt.Fprintf(w, "invalid signatures: %d; %.0f s in all\n", rep.InvalidSignatures, rep.Seconds)
+}
+
+// MarshalJSON writes the durations as Go duration strings ("30s").
+func (z Sizes) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{
+		"scans_per_second": z.Rate, "load_before_fault": z.Before.String(), "load_after_recovery": z.After.String(),
+		"kill_pause": z.KillPause.String(), "temporal_down": z.TemporalDown.String(), "outage": z.Outage.String(),
+		"receiver_down": z.ReceiverDown.String(), "fail_every": z.FailEvery, "drain_timeout": z.DrainTimeout.String(),
+	})
 }
