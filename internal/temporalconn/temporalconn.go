@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/scanforge/scanforge/internal/config"
 )
@@ -149,19 +150,29 @@ func (t *Target) diagnose(ctx context.Context, err error) *Error {
 			"(temporal operator namespace create --namespace %s --retention 7d --address %s) or set TEMPORAL_NAMESPACE to an existing one",
 			t.Namespace, t.Address, t.Namespace, t.Address)
 	}
-	switch serviceerror.ToStatus(err).Code() {
+	// The server's own words, without the SDK's wrapping.
+	st := status.Convert(err)
+	var answer serviceerror.ServiceError
+	var grpcAnswer interface{ GRPCStatus() *status.Status }
+	if errors.As(err, &answer) {
+		st = answer.Status()
+	} else if errors.As(err, &grpcAnswer) {
+		st = grpcAnswer.GRPCStatus()
+	}
+	switch st.Code() {
 	case codes.NotFound:
-		return t.permanent(err, "namespace %q not found on the Temporal server at %s (%v): create it "+
+		return t.permanent(err, "namespace %q not found on the Temporal server at %s (%s): create it "+
 			"(temporal operator namespace create --namespace %s --retention 7d) or set TEMPORAL_NAMESPACE to an existing one",
-			t.Namespace, t.Address, err, t.Namespace)
+			t.Namespace, t.Address, st.Message(), t.Namespace)
 	case codes.Unauthenticated:
 		if t.APIKey != "" {
-			return t.permanent(err, "Temporal at %s refused the API key (%v); check TEMPORAL_API_KEY", t.Address, err)
+			return t.permanent(err, "Temporal at %s refused the API key (%s); check TEMPORAL_API_KEY", t.Address, st.Message())
 		}
-		return t.permanent(err, "Temporal at %s requires authentication (%v); set TEMPORAL_API_KEY, or TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY", t.Address, err)
+		return t.permanent(err, "Temporal at %s requires authentication (%s); set TEMPORAL_API_KEY, or TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY",
+			t.Address, st.Message())
 	case codes.PermissionDenied:
-		return t.permanent(err, "Temporal at %s does not let these credentials use namespace %q (%v); check the permissions of TEMPORAL_API_KEY or of the client certificate",
-			t.Address, t.Namespace, err)
+		return t.permanent(err, "Temporal at %s does not let these credentials use namespace %q (%s); "+
+			"check the permissions of TEMPORAL_API_KEY or of the client certificate", t.Address, t.Namespace, st.Message())
 	}
 	if probeErr := t.probe(ctx); probeErr != nil {
 		return probeErr
