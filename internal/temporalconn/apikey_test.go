@@ -104,3 +104,19 @@ func TestAPIKeyIsSent(t *testing.T) {
 	err = dial(t, load(t, with(base, "TEMPORAL_API_KEY", "revoked-key")))
 	wantFailure(t, err, true, "refused the API key (Request unauthorized.); check TEMPORAL_API_KEY")
 }
+
+// TestTLSClientMeetsPlaintextServer: TLS configured against a plaintext
+// frontend is named as such, not as an outage.
+func TestTLSClientMeetsPlaintextServer(t *testing.T) {
+	srv := grpc.NewServer()
+	workflowservice.RegisterWorkflowServiceServer(srv, &cloudFrontend{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+
+	err = dial(t, load(t, map[string]string{"TEMPORAL_ADDRESS": ln.Addr().String(), "TEMPORAL_TLS": "true"}))
+	wantFailure(t, err, true, "Temporal at "+ln.Addr().String()+" does not speak TLS")
+}
