@@ -48,6 +48,11 @@ type App struct {
 	// The Temporal client should report to the same registry
 	// (client.Options.MetricsHandler = Metrics.Temporal()).
 	Metrics *metrics.Registry
+	// TemporalCheck is /readyz's check of Temporal; nil: the client's health
+	// check. serve and worker pass one that also checks the namespace and
+	// says what is wrong; an error with IsPermanent() true reads as a
+	// configuration mistake rather than a server not up yet.
+	TemporalCheck func(context.Context) error
 }
 
 // GeoIPPollInterval is how often Serve checks whether the GeoIP database
@@ -222,11 +227,26 @@ func (a *App) health(r *gin.Engine) {
 		if err := a.Store.Ping(ctx); err != nil {
 			checks["database"], status = "unreachable", http.StatusServiceUnavailable
 		}
-		if _, err := a.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		if err := a.checkTemporal(ctx); err != nil {
 			checks["temporal"], status = "unreachable", http.StatusServiceUnavailable
+			var diagnosed interface{ IsPermanent() bool }
+			if errors.As(err, &diagnosed) {
+				if diagnosed.IsPermanent() {
+					checks["temporal"] = "misconfigured"
+				}
+				checks["temporal_error"] = err.Error()
+			}
 		}
 		c.JSON(status, checks)
 	})
+}
+
+func (a *App) checkTemporal(ctx context.Context) error {
+	if a.TemporalCheck != nil {
+		return a.TemporalCheck(ctx)
+	}
+	_, err := a.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
 }
 
 // Work runs the Temporal worker of the delivery task queue until ctx ends;
