@@ -31,8 +31,10 @@ func production(mode config.Mode) (config.Config, *slog.Logger, *models.Store, e
 	if err != nil {
 		return cfg, logger, nil, err
 	}
-	if mode != config.ModeMigrate && !db.Migrator().HasTable(&models.Scan{}) {
-		return cfg, logger, nil, fmt.Errorf("the database has no ScanForge schema yet: run `scanforge migrate` first")
+	if mode != config.ModeMigrate {
+		if err := models.CheckSchema(context.Background(), db); err != nil {
+			return cfg, logger, nil, err
+		}
 	}
 	storeOpts, err := secretStoreOptions(cfg.EncryptionKey)
 	if err != nil {
@@ -141,14 +143,15 @@ func runWorker(ctx context.Context) error {
 	return g.Wait()
 }
 
-func runMigrate(_ context.Context, stdout io.Writer) error {
+func runMigrate(ctx context.Context, stdout io.Writer) error {
 	_, _, store, err := production(config.ModeMigrate)
 	if err != nil {
 		return err
 	}
-	if err := models.Migrate(store.DB()); err != nil {
+	version, err := models.MigrateSchema(ctx, store.DB())
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "schema is up to date")
+	fmt.Fprintf(stdout, "schema is up to date (version %d)\n", version)
 	return nil
 }
