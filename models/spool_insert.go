@@ -23,13 +23,17 @@ var ErrUnavailable = errors.New("database unavailable")
 // reached or could not work for now (connection refused or lost, server
 // shutting down or starting, out of connections, a read-only standby, a
 // locked SQLite file), as opposed to refusing what was asked (a bad row, a
-// duplicate). Context cancellations and deadlines are not unavailability:
-// callers that bound a call themselves check their own context.
+// duplicate). Context cancellations and deadlines are not unavailability
+// (unless marked with ErrUnavailable): callers that bound a call themselves
+// check their own context.
 func IsUnavailable(err error) bool {
+	if errors.Is(err, ErrUnavailable) { // said so explicitly, even of a deadline
+		return true
+	}
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return false
 	}
-	if errors.Is(err, ErrUnavailable) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
 		errors.Is(err, pgconn.ErrConnClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) {
 		return true
