@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -90,8 +91,8 @@ func (s *Store) InsertNewScans(ctx context.Context, scans []Scan) ([]Scan, error
 		ids[i] = scans[i].ID
 	}
 	for attempt := 1; ; attempt++ {
-		var stored []string
-		if err := s.db.WithContext(ctx).Model(&Scan{}).Where("id IN ?", ids).Pluck("id", &stored).Error; err != nil {
+		stored, err := s.storedScanIDs(ctx, ids)
+		if err != nil {
 			return nil, fmt.Errorf("stored scans among %d: %w", len(ids), err)
 		}
 		have := make(map[string]bool, len(stored))
@@ -108,7 +109,7 @@ func (s *Store) InsertNewScans(ctx context.Context, scans []Scan) ([]Scan, error
 		if len(fresh) == 0 {
 			return nil, nil
 		}
-		err := s.InsertScans(ctx, fresh)
+		err = s.InsertScans(ctx, fresh)
 		if err == nil {
 			return fresh, nil
 		}
@@ -116,4 +117,39 @@ func (s *Store) InsertNewScans(ctx context.Context, scans []Scan) ([]Scan, error
 			return nil, err
 		}
 	}
+}
+
+// storedScanIDs returns those of ids that are in the scans table. The list
+// travels as one parameter, an array (JSON on SQLite), through
+// database/sql: gorm would expand it into a placeholder per ID.
+func (s *Store) storedScanIDs(ctx context.Context, ids []string) ([]string, error) {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return nil, err
+	}
+	// A join, not "id = ANY($1)": PostgreSQL compares each row with every
+	// element of a parameter array, and a scans table whose statistics are
+	// not yet up to date (just filled by the mover) is read in full.
+	query, list := "SELECT s.id FROM unnest($1::text[]) AS u(id) JOIN scans s ON s.id = u.id", any(ids)
+	if s.db.Name() != "postgres" {
+		b, err := json.Marshal(ids)
+		if err != nil {
+			return nil, err
+		}
+		query, list = "SELECT id FROM scans WHERE id IN (SELECT value FROM json_each(?))", string(b)
+	}
+	rows, err := sqlDB.QueryContext(ctx, query, list)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var stored []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		stored = append(stored, id)
+	}
+	return stored, rows.Err()
 }

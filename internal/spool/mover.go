@@ -19,7 +19,7 @@ type Store interface {
 
 // MoverOptions tune a Mover.
 type MoverOptions struct {
-	BatchSize int // scans per insert; default 256
+	BatchSize int // scans per insert; default 1024
 	// Committed is called with the scans each insert stored for the first
 	// time, as the recorder calls it with its batches: the outbox's
 	// handoff. It must not keep the slice.
@@ -53,7 +53,7 @@ type Mover struct {
 // NewMover returns a Mover of sp's scans into store.
 func NewMover(sp *Spool, store Store, opts MoverOptions) *Mover {
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 256
+		opts.BatchSize = 1024
 	}
 	if opts.MinBackoff <= 0 {
 		opts.MinBackoff = 100 * time.Millisecond
