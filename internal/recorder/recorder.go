@@ -256,13 +256,19 @@ func (r *Recorder) commit(ctx context.Context, batch []request) {
 		for i, req := range batch {
 			one := []models.Scan{req.scan}
 			err := r.insert(ctx, one)
-			if err != nil && r.spooling(ctx, err) {
-				// The database went away: the rest follow this one to disk.
+			if err != nil && models.IsUnavailable(err) {
+				// The database went away: the rest share this scan's fate
+				// (the spool, or the error) rather than wait for it each.
 				rest := make([]models.Scan, 0, len(batch)-i)
 				for _, req := range batch[i:] {
 					rest = append(rest, req.scan)
 				}
-				answer(batch[i:], r.spoolAfter(rest, err))
+				if r.spooling(ctx, err) {
+					err = r.spoolAfter(rest, err)
+				} else {
+					err = wrap(err)
+				}
+				answer(batch[i:], err)
 				break
 			}
 			if err == nil {

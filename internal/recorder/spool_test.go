@@ -197,3 +197,75 @@ func TestRecordDoesNotSpoolRefusedScans(t *testing.T) {
 		t.Fatalf("%d scans spooled", sp.Spooled())
 	}
 }
+
+// badRowStore refuses every batch of more than one scan (a bad row in
+// it), stores single scans, and is unavailable for scan_2. Its first
+// insert waits for gate, so that the scans recorded meanwhile form a batch.
+type badRowStore struct {
+	entered, gate chan struct{}
+	once          sync.Once
+	mu            sync.Mutex
+	stored        []string
+	batch         []string // the scans of the last batch refused, in order
+}
+
+func (s *badRowStore) InsertScans(_ context.Context, scans []models.Scan) error {
+	s.once.Do(func() { close(s.entered); <-s.gate })
+	switch {
+	case len(scans) > 1:
+		s.mu.Lock()
+		s.batch = nil
+		for _, sc := range scans {
+			s.batch = append(s.batch, sc.ID)
+		}
+		s.mu.Unlock()
+		return fmt.Errorf("batch: value too long")
+	case scans[0].ID == "scan_2":
+		return fmt.Errorf("insert: %w", models.ErrUnavailable)
+	}
+	s.mu.Lock()
+	s.stored = append(s.stored, scans[0].ID)
+	s.mu.Unlock()
+	return nil
+}
+
+// A batch that fails on a bad row is retried scan by scan; when the
+// database goes away in the middle, the scan and those after it go to the
+// spool at once, and every Record returns nil.
+func TestRecordSpoolsTheRestWhenTheDatabaseGoesAwayMidBatch(t *testing.T) {
+	dir := t.TempDir()
+	sp, err := spool.Open(dir, spool.Options{Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.Close() })
+	store := &badRowStore{entered: make(chan struct{}), gate: make(chan struct{})}
+	rec := recorder.New(store, recorder.Options{Spool: sp, Logger: quiet})
+	runRecorder(t, rec)
+	errs := make(chan error, 4)
+	go func() { errs <- rec.Record(context.Background(), scan("scan_0")) }()
+	<-store.entered
+	for i := 1; i < 4; i++ {
+		go func() { errs <- rec.Record(context.Background(), scan(fmt.Sprintf("scan_%d", i))) }()
+	}
+	time.Sleep(300 * time.Millisecond) // let scans 1–3 queue behind scan_0's insert
+	close(store.gate)
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatalf("Record: %v", err)
+		}
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	stored, spooled := store.stored, spooledIDs(t, dir)
+	at := slices.Index(store.batch, "scan_2")
+	if len(store.batch) != 3 || at < 0 {
+		t.Fatalf("batch %v: the three scans recorded behind scan_0 did not form one batch", store.batch)
+	}
+	// Those before scan_2 in the batch are stored one by one; scan_2 and
+	// those after it are spooled without another try.
+	wantStored := append([]string{"scan_0"}, store.batch[:at]...)
+	if !slices.Equal(stored, wantStored) || !slices.Equal(spooled, store.batch[at:]) {
+		t.Fatalf("batch %v: stored %v, spooled %v; want stored %v, spooled %v", store.batch, stored, spooled, wantStored, store.batch[at:])
+	}
+}
