@@ -239,3 +239,19 @@ func TestCodeCacheEvictsTooOldFirst(t *testing.T) {
 		t.Fatalf("%d entries, want only the new ones", len(c.entries))
 	}
 }
+
+// A cache full of entries still fresh enough to serve keeps half of them.
+func TestCodeCacheFullOfServableEntriesKeepsHalf(t *testing.T) {
+	c := newCodeCache(func(_ context.Context, slug string) (models.Code, error) {
+		return models.Code{ID: slug}, nil
+	}, time.Now, time.Hour)
+	for i := range codeCacheSize + 1 {
+		c.get(context.Background(), fmt.Sprintf("s%d", i))
+	}
+	if n := len(c.entries); n < codeCacheSize/2 || n > codeCacheSize/2+1 {
+		t.Fatalf("%d entries after overflowing %d, want about half", n, codeCacheSize)
+	}
+	if _, ok := c.entries[fmt.Sprintf("s%d", codeCacheSize)]; !ok {
+		t.Fatal("the entry that overflowed the cache was dropped")
+	}
+}
