@@ -27,6 +27,7 @@ import (
 	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/recorder"
+	"github.com/scanforge/scanforge/internal/spool"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/workflows"
 )
@@ -89,11 +90,21 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Logger:      a.Logger.With("component", "outbox"),
 		Metrics:     a.Metrics,
 	})
-	rec := recorder.New(a.Store, recorder.Options{
+	committed := func(scans []models.Scan) { a.Metrics.ScansRecorded(len(scans)); dispatcher.Handoff(scans) }
+	sp, mover, err := a.spool(committed)
+	if err != nil {
+		return err
+	}
+	recOpts := recorder.Options{
 		MaxWait:   recordMaxWait,
-		Committed: func(scans []models.Scan) { a.Metrics.ScansRecorded(len(scans)); dispatcher.Handoff(scans) },
+		Committed: committed,
 		Logger:    a.Logger.With("component", "recorder"),
-	})
+	}
+	if sp != nil {
+		defer sp.Close()
+		recOpts.Spool, recOpts.InsertTimeout = sp, recordInsertTimeout
+	}
+	rec := recorder.New(a.Store, recOpts)
 
 	router := api.NewRouter(api.Options{
 		Store:          a.Store,
@@ -127,6 +138,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	ckptDone := make(chan struct{})
 	go func() { a.checkpointWAL(ckptCtx); close(ckptDone) }()
 
+	moverCtx, stopMover := context.WithCancel(context.WithoutCancel(ctx))
+	moverDone := make(chan struct{})
+	go func() {
+		if mover != nil {
+			mover.Run(moverCtx)
+		}
+		close(moverDone)
+	}()
+
 	dispCtx, stopDispatcher := context.WithCancel(context.WithoutCancel(ctx))
 	dispDone := make(chan struct{})
 	go func() { dispatcher.Run(dispCtx); close(dispDone) }()
@@ -146,6 +166,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopRecorder()
 	<-recDone
+	// Scans left in the spool wait there for the next start.
+	stopMover()
+	<-moverDone
 	stopCheckpoints()
 	<-ckptDone
 	stopDispatcher()
@@ -160,6 +183,31 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 // durable. Past it the scan is logged as not recorded and the scanner
 // redirected.
 const recordMaxWait = 5 * time.Second
+
+// recordInsertTimeout bounds one insert of the recorder when a spool takes
+// what the database does not: a database that does not answer within it
+// counts as unavailable, and the batch goes to the spool while its
+// redirects still wait (recordMaxWait).
+const recordInsertTimeout = 3 * time.Second
+
+// spool opens the local spool of the configuration and its mover, which
+// hands the scans it stores to committed; nil, nil without a spool
+// directory.
+func (a *App) spool(committed func([]models.Scan)) (*spool.Spool, *spool.Mover, error) {
+	if a.Config.SpoolDir == "" {
+		return nil, nil, nil
+	}
+	logger := a.Logger.With("component", "spool")
+	sp, err := spool.Open(a.Config.SpoolDir, spool.Options{Logger: logger})
+	if err != nil {
+		return nil, nil, fmt.Errorf("SCANFORGE_SPOOL_DIR: %w", err)
+	}
+	mover := spool.NewMover(sp, a.Store, spool.MoverOptions{Committed: committed, Logger: logger})
+	a.Metrics.WatchSpool(func() metrics.Spool {
+		return metrics.Spool{Spooled: sp.Spooled(), Moved: mover.Moved(), Quarantined: mover.Quarantined(), Backlog: sp.Backlog()}
+	})
+	return sp, mover, nil
+}
 
 // checkpointWAL checkpoints the SQLite app database every second until
 // ctx ends (see models.Store.CheckpointWAL), and once more at the end.

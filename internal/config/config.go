@@ -41,6 +41,9 @@ type Config struct {
 	PublicURL string // absolute http(s) base URL, no trailing slash
 
 	DatabaseURL string // postgres://…, postgresql://… or sqlite:PATH
+	// SpoolDir holds the scans recorded while the database is unavailable
+	// (internal/spool); "" runs without a spool.
+	SpoolDir string
 
 	// EncryptionKey encrypts endpoint secrets at rest (32 bytes). Required
 	// for serve and worker; in dev, nil means "use the data directory's".
@@ -89,6 +92,7 @@ const (
 	envHTTPAddr          = "SCANFORGE_HTTP_ADDR"
 	envPublicURL         = "SCANFORGE_PUBLIC_URL"
 	envDatabaseURL       = "DATABASE_URL"
+	envSpoolDir          = "SCANFORGE_SPOOL_DIR"
 	envEncryptionKey     = "SCANFORGE_ENCRYPTION_KEY"
 	envAdminToken        = "SCANFORGE_ADMIN_TOKEN"
 	envTemporalAddress   = "TEMPORAL_ADDRESS"
@@ -124,6 +128,7 @@ const (
 // same code as user values, and the reference table prints them as is.
 const (
 	defaultDataDir           = "./.scanforge"
+	defaultServeSpoolDir     = "./.scanforge/spool"
 	defaultHTTPAddr          = ":8080"
 	defaultTemporalAddress   = "127.0.0.1:7233"
 	defaultTemporalNamespace = "default"
@@ -198,6 +203,13 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		c.HistoryRetention, _ = l.duration(envHistoryRetention, defaultHistoryRetention, time.Hour, 0)
 	} else {
 		c.DatabaseURL = l.databaseURL(mode, "")
+	}
+
+	if is(ModeDev) {
+		c.SpoolDir = l.writableDir(envSpoolDir, filepath.Join(c.DataDir, "spool"))
+	}
+	if is(ModeServe) {
+		c.SpoolDir = l.writableDir(envSpoolDir, defaultServeSpoolDir)
 	}
 
 	if is(ModeDev, ModeServe, ModeWorker) {

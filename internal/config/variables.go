@@ -54,6 +54,13 @@ func Variables() []Variable {
 			effective: func(c Config) string { return RedactDatabaseURL(c.DatabaseURL) },
 		},
 		{
+			Name: envSpoolDir, Default: "dev: `<" + envDataDir + ">/spool`; serve: " + code(defaultServeSpoolDir), Modes: devServe,
+			Description: "Directory on local disk where a replica keeps the scans it recorded while the app database was unavailable, " +
+				"until it has moved them into the database. Created if missing; must be writable, and of this process alone. " +
+				"Keep it on a persistent volume: scans not yet moved are lost with it.",
+			effective: func(c Config) string { return c.SpoolDir },
+		},
+		{
 			Name: envEncryptionKey, Default: "dev: generated into `<" + envDataDir + ">/encryption-key`; required otherwise", Modes: temporalModes,
 			Description: "Base64 of 32 random bytes (`openssl rand -base64 32`): the AES-256-GCM key endpoint secrets are encrypted with " +
 				"in the database. Keep it with your database backups: without it the secrets cannot be read.",
