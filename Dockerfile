@@ -40,9 +40,14 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 # binary has no probe subcommand of its own. Alpine adds ~8 MB next to a
 # ~150 MB binary. ca-certificates: webhooks are delivered over HTTPS.
 FROM alpine:3.22
+# /var/lib/scanforge/spool: serve's spool (SCANFORGE_SPOOL_DIR). A named
+# volume mounted there takes this owner, so the non-root user can write it.
 RUN apk add --no-cache ca-certificates \
  && addgroup -S -g 10001 scanforge \
- && adduser -S -D -u 10001 -G scanforge -h /home/scanforge scanforge
+ && adduser -S -D -u 10001 -G scanforge -h /home/scanforge scanforge \
+ && mkdir -p /var/lib/scanforge/spool \
+ && chown -R 10001:10001 /var/lib/scanforge \
+ && chmod 0700 /var/lib/scanforge/spool
 
 COPY --from=build /out/scanforge /scanforge
 

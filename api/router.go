@@ -54,6 +54,10 @@ type Options struct {
 	AdminToken string
 	// Metrics counts requests and redirects; nil: no metrics.
 	Metrics *metrics.Registry
+	// CodeStaleFor is how long the redirect path may answer from a code's
+	// last known state while the database is unavailable; 0:
+	// DefaultCodeStaleFor.
+	CodeStaleFor time.Duration
 }
 
 // server holds what every handler needs.
@@ -97,7 +101,7 @@ func NewRouter(opts Options) *gin.Engine {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.codes = newCodeCache(s.store.GetCodeBySlug, time.Now)
+	s.codes = newCodeCache(s.store.GetCodeBySlug, time.Now, opts.CodeStaleFor)
 
 	r := gin.New()
 	// We work out client IPs ourselves (internal/clientip); make sure nothing

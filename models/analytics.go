@@ -261,3 +261,13 @@ func fillDays(from, to time.Time, perDay map[string]int64) []DayCount {
 	}
 	return out
 }
+
+// GetScan returns workspaceID's scan scanID.
+func (s *Store) GetScan(ctx context.Context, workspaceID, scanID string) (Scan, error) {
+	var sc Scan
+	err := s.db.WithContext(ctx).Where("workspace_id = ? AND id = ?", workspaceID, scanID).Take(&sc).Error
+	if err != nil {
+		return Scan{}, notFound("scan", scanID, err)
+	}
+	return sc, nil
+}

@@ -68,19 +68,3 @@ func Open(databaseURL string) (*gorm.DB, error) {
 		return db, nil
 	}
 }
-
-// Migrate creates or updates the schema. It is idempotent.
-func Migrate(db *gorm.DB) error {
-	if err := db.AutoMigrate(&Workspace{}, &APIKey{}, &Code{}, &Endpoint{}, &EndpointCode{}, &Scan{}); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	// Indexes of earlier versions that every scan insert paid for: the
-	// outbox now reads the partial idx_scans_pending, and no query reads
-	// scans by workspace alone.
-	for _, index := range []string{"idx_scans_dispatched_at", "idx_scans_workspace_id"} {
-		if err := db.Exec("DROP INDEX IF EXISTS " + index).Error; err != nil {
-			return fmt.Errorf("migrate: drop %s: %w", index, err)
-		}
-	}
-	return nil
-}

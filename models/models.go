@@ -1,6 +1,7 @@
-// Package models holds ScanForge's domain types, their GORM mapping and the
-// Store that reads and writes them on SQLite (dev) or PostgreSQL (production).
 package models
+
+// The domain types and their GORM mapping; the schema itself is made by the
+// SQL migrations under migrations/ (migrate.go).
 
 import "time"
 

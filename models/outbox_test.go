@@ -311,34 +311,6 @@ func TestInsertScansFollowsEndpointChangesBetweenBatches(t *testing.T) {
 	})
 }
 
-func TestMigrateDropsObsoleteScanIndexes(t *testing.T) {
-	for _, kind := range testdb.Kinds {
-		t.Run(kind, func(t *testing.T) {
-			db := testdb.Open(t, kind)
-			for _, stmt := range []string{
-				`CREATE INDEX idx_scans_dispatched_at ON scans (dispatched_at)`,
-				`CREATE INDEX idx_scans_workspace_id ON scans (workspace_id)`,
-			} {
-				if err := db.Exec(stmt).Error; err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := models.Migrate(db); err != nil {
-				t.Fatal(err)
-			}
-			m := db.Migrator()
-			for _, index := range []string{"idx_scans_dispatched_at", "idx_scans_workspace_id"} {
-				if m.HasIndex(&models.Scan{}, index) {
-					t.Errorf("%s survived the migration", index)
-				}
-			}
-			if !m.HasIndex(&models.Scan{}, "idx_scans_pending") {
-				t.Error("idx_scans_pending missing")
-			}
-		})
-	}
-}
-
 // The statements are prepared by their first user; a first user whose
 // context is already cancelled must not leave the outbox broken for good.
 func TestOutboxSurvivesCancelledFirstUse(t *testing.T) {

@@ -34,7 +34,8 @@ Usage:
   scanforge receive   run a local receiver that verifies and prints webhooks
   scanforge version   print the version
 
-Configuration comes from environment variables; see README.md.
+Configuration comes from environment variables: scanforge COMMAND --help lists
+those a command reads; README.md describes them.
 `
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -56,20 +57,53 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	err := dispatch(ctx, args, stdout, stderr)
+	if errors.Is(err, errHelpShown) {
+		return nil
+	}
+	return err
+}
+
+// dispatch parses the subcommand's flags and arguments first, so that
+// --help and mistakes are answered before anything starts.
+func dispatch(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	rest := args[1:]
 	switch args[0] {
 	case "dev":
+		if _, err := devCommand.parse(rest, stdout, stderr, 0, nil); err != nil {
+			return err
+		}
 		return runDev(ctx, stdout)
 	case "serve":
+		if _, err := serveCommand.parse(rest, stdout, stderr, 0, nil); err != nil {
+			return err
+		}
 		return runServe(ctx)
 	case "worker":
+		if _, err := workerCommand.parse(rest, stdout, stderr, 0, nil); err != nil {
+			return err
+		}
 		return runWorker(ctx)
 	case "migrate":
+		if _, err := migrateCommand.parse(rest, stdout, stderr, 0, nil); err != nil {
+			return err
+		}
 		return runMigrate(ctx, stdout)
 	case "workspace":
-		return runWorkspace(ctx, args[1:], stdout)
+		fs, err := workspaceCommand.parse(rest, stdout, stderr, 2, nil)
+		if err != nil {
+			return err
+		}
+		if fs.Arg(0) != "create" {
+			return fmt.Errorf("workspace: unknown action %q: scanforge workspace create NAME", fs.Arg(0))
+		}
+		return runWorkspace(ctx, fs.Arg(1), stdout)
 	case "receive":
-		return runReceive(ctx, args[1:], stdout)
+		return runReceive(ctx, rest, stdout, stderr)
 	case "version":
+		if _, err := versionCommand.parse(rest, stdout, stderr, 0, nil); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "scanforge", version)
 		return nil
 	case "help", "-h", "--help":

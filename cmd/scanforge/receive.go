@@ -18,12 +18,15 @@ import (
 
 // runReceive is a tiny webhook receiver for trying ScanForge out: it verifies
 // each delivery's signature with the endpoint secret and prints the event.
-func runReceive(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("receive", flag.ContinueOnError)
-	port := fs.Int("port", 9000, "port to listen on (127.0.0.1)")
-	secret := fs.String("secret", os.Getenv("SCANFORGE_WEBHOOK_SECRET"), "endpoint secret (whsec_…) to verify signatures; empty prints without verifying")
-	status := fs.Int("status", http.StatusOK, "HTTP status to answer with (e.g. 503 to watch retries)")
-	if err := fs.Parse(args); err != nil {
+func runReceive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var port, status *int
+	var secret *string
+	_, err := receiveCommand.parse(args, stdout, stderr, 0, func(fs *flag.FlagSet) {
+		port = fs.Int("port", 9000, "port to listen on (127.0.0.1)")
+		secret = fs.String("secret", os.Getenv("SCANFORGE_WEBHOOK_SECRET"), "endpoint secret (whsec_…) to verify signatures; empty prints without verifying")
+		status = fs.Int("status", http.StatusOK, "HTTP status to answer with (e.g. 503 to watch retries)")
+	})
+	if err != nil {
 		return err
 	}
 	if *status < 200 || *status > 599 {

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	sdklog "go.temporal.io/sdk/log"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/scanforge/scanforge/internal/app"
 	"github.com/scanforge/scanforge/internal/config"
 	"github.com/scanforge/scanforge/internal/metrics"
+	"github.com/scanforge/scanforge/internal/temporalconn"
 	"github.com/scanforge/scanforge/models"
 )
 
@@ -31,8 +31,10 @@ func production(mode config.Mode) (config.Config, *slog.Logger, *models.Store, e
 	if err != nil {
 		return cfg, logger, nil, err
 	}
-	if mode != config.ModeMigrate && !db.Migrator().HasTable(&models.Scan{}) {
-		return cfg, logger, nil, fmt.Errorf("the database has no ScanForge schema yet: run `scanforge migrate` first")
+	if mode != config.ModeMigrate {
+		if err := models.CheckSchema(context.Background(), db); err != nil {
+			return cfg, logger, nil, err
+		}
 	}
 	storeOpts, err := secretStoreOptions(cfg.EncryptionKey)
 	if err != nil {
@@ -47,15 +49,14 @@ func production(mode config.Mode) (config.Config, *slog.Logger, *models.Store, e
 	return cfg, logger, store, nil
 }
 
-// temporalOptions are the Temporal client's options; the SDK's metrics go
-// to reg.
-func temporalOptions(cfg config.Config, logger *slog.Logger, reg *metrics.Registry) client.Options {
-	return client.Options{
-		HostPort:       cfg.TemporalAddress,
-		Namespace:      cfg.TemporalNamespace,
-		Logger:         sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
-		MetricsHandler: reg.Temporal(),
+// temporalTarget is how serve and worker reach Temporal; the SDK's metrics
+// go to reg.
+func temporalTarget(cfg config.Config, logger *slog.Logger, reg *metrics.Registry) (*temporalconn.Target, client.Options, error) {
+	target, err := temporalconn.New(cfg)
+	if err != nil {
+		return nil, client.Options{}, fmt.Errorf("temporal connection: %w", err)
 	}
+	return target, target.ClientOptions(logger, reg.Temporal()), nil
 }
 
 // runServe runs the API, redirects, scan recorder and outbox. It connects to
@@ -67,22 +68,34 @@ func runServe(ctx context.Context) error {
 		return err
 	}
 	reg := metrics.New()
-	tc, err := client.NewLazyClient(temporalOptions(cfg, logger, reg))
+	target, opts, err := temporalTarget(cfg, logger, reg)
+	if err != nil {
+		return err
+	}
+	tc, err := client.NewLazyClient(opts)
 	if err != nil {
 		return fmt.Errorf("temporal client: %w", err)
 	}
 	defer tc.Close()
+	// Say at start whether Temporal is reachable and rightly configured;
+	// nothing waits for it.
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go target.Watch(watchCtx, tc, logger)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	logger.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
-	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, GeoIPReload: hangups(), Metrics: reg}
+	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, GeoIPReload: hangups(), Metrics: reg,
+		TemporalCheck: func(ctx context.Context) error { return target.Check(ctx, tc) }}
 	return a.Serve(ctx, ln)
 }
 
 // runWorker runs the delivery worker. It waits for Temporal to come up, so
-// that start order does not matter in docker compose.
+// that start order does not matter in docker compose, but stops at once on
+// a mistake waiting cannot fix (wrong CA, refused certificate, unknown
+// namespace): a supervisor restarting it shows the message every time.
 func runWorker(ctx context.Context) error {
 	cfg, logger, store, err := production(config.ModeWorker)
 	if err != nil {
@@ -96,13 +109,23 @@ func runWorker(ctx context.Context) error {
 	}
 	defer opsLn.Close()
 	reg := metrics.New()
+	target, opts, err := temporalTarget(cfg, logger, reg)
+	if err != nil {
+		return err
+	}
 	var tc client.Client
 	for delay := time.Second; ; delay = min(delay*2, 30*time.Second) {
-		tc, err = client.DialContext(ctx, temporalOptions(cfg, logger, reg))
+		tc, err = target.Dial(ctx, opts)
 		if err == nil {
 			break
 		}
-		logger.Warn("temporal not reachable yet; retrying", "address", cfg.TemporalAddress, "in", delay, "error", err)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if temporalconn.IsPermanent(err) {
+			return fmt.Errorf("temporal: %w", err)
+		}
+		logger.Warn("temporal not reachable yet; retrying", "in", delay, "error", err.Error())
 		select {
 		case <-ctx.Done():
 			return nil
@@ -112,21 +135,23 @@ func runWorker(ctx context.Context) error {
 	defer tc.Close()
 	logger.Info("worker polling", "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace,
 		"metrics", "http://"+opsLn.Addr().String()+"/metrics")
-	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, Metrics: reg}
+	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, Metrics: reg,
+		TemporalCheck: func(ctx context.Context) error { return target.Check(ctx, tc) }}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.ServeOps(gctx, opsLn) })
 	g.Go(func() error { return a.Work(gctx) })
 	return g.Wait()
 }
 
-func runMigrate(_ context.Context, stdout io.Writer) error {
+func runMigrate(ctx context.Context, stdout io.Writer) error {
 	_, _, store, err := production(config.ModeMigrate)
 	if err != nil {
 		return err
 	}
-	if err := models.Migrate(store.DB()); err != nil {
+	version, err := models.MigrateSchema(ctx, store.DB())
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "schema is up to date")
+	fmt.Fprintf(stdout, "schema is up to date (version %d)\n", version)
 	return nil
 }

@@ -11,15 +11,16 @@ import (
 
 // runWorkspace creates a workspace and its first API key in the production
 // database: `scanforge workspace create NAME`.
-func runWorkspace(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) < 2 || args[0] != "create" || strings.TrimSpace(args[1]) == "" {
-		return fmt.Errorf("usage: scanforge workspace create NAME")
+func runWorkspace(ctx context.Context, name string, stdout io.Writer) error {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return fmt.Errorf("workspace create: the name is empty")
 	}
 	_, _, store, err := production(config.ModeMigrate)
 	if err != nil {
 		return err
 	}
-	ws, err := store.CreateWorkspace(ctx, strings.TrimSpace(args[1]))
+	ws, err := store.CreateWorkspace(ctx, name)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ import (
 	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/recorder"
+	"github.com/scanforge/scanforge/internal/spool"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/workflows"
 )
@@ -48,6 +49,11 @@ type App struct {
 	// The Temporal client should report to the same registry
 	// (client.Options.MetricsHandler = Metrics.Temporal()).
 	Metrics *metrics.Registry
+	// TemporalCheck is /readyz's check of Temporal; nil: the client's health
+	// check. serve and worker pass one that also checks the namespace and
+	// says what is wrong; an error with IsPermanent() true reads as a
+	// configuration mistake rather than a server not up yet.
+	TemporalCheck func(context.Context) error
 }
 
 // GeoIPPollInterval is how often Serve checks whether the GeoIP database
@@ -84,11 +90,21 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Logger:      a.Logger.With("component", "outbox"),
 		Metrics:     a.Metrics,
 	})
-	rec := recorder.New(a.Store, recorder.Options{
+	committed := func(scans []models.Scan) { a.Metrics.ScansRecorded(len(scans)); dispatcher.Handoff(scans) }
+	sp, mover, err := a.spool(committed)
+	if err != nil {
+		return err
+	}
+	recOpts := recorder.Options{
 		MaxWait:   recordMaxWait,
-		Committed: func(scans []models.Scan) { a.Metrics.ScansRecorded(len(scans)); dispatcher.Handoff(scans) },
+		Committed: committed,
 		Logger:    a.Logger.With("component", "recorder"),
-	})
+	}
+	if sp != nil {
+		defer sp.Close()
+		recOpts.Spool, recOpts.InsertTimeout = sp, recordInsertTimeout
+	}
+	rec := recorder.New(a.Store, recOpts)
 
 	router := api.NewRouter(api.Options{
 		Store:          a.Store,
@@ -122,6 +138,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	ckptDone := make(chan struct{})
 	go func() { a.checkpointWAL(ckptCtx); close(ckptDone) }()
 
+	moverCtx, stopMover := context.WithCancel(context.WithoutCancel(ctx))
+	moverDone := make(chan struct{})
+	go func() {
+		if mover != nil {
+			mover.Run(moverCtx)
+		}
+		close(moverDone)
+	}()
+
 	dispCtx, stopDispatcher := context.WithCancel(context.WithoutCancel(ctx))
 	dispDone := make(chan struct{})
 	go func() { dispatcher.Run(dispCtx); close(dispDone) }()
@@ -141,6 +166,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	stopRecorder()
 	<-recDone
+	// Scans left in the spool wait there for the next start.
+	stopMover()
+	<-moverDone
 	stopCheckpoints()
 	<-ckptDone
 	stopDispatcher()
@@ -155,6 +183,31 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 // durable. Past it the scan is logged as not recorded and the scanner
 // redirected.
 const recordMaxWait = 5 * time.Second
+
+// recordInsertTimeout bounds one insert of the recorder when a spool takes
+// what the database does not: a database that does not answer within it
+// counts as unavailable, and the batch goes to the spool while its
+// redirects still wait (recordMaxWait).
+const recordInsertTimeout = 3 * time.Second
+
+// spool opens the local spool of the configuration and its mover, which
+// hands the scans it stores to committed; nil, nil without a spool
+// directory.
+func (a *App) spool(committed func([]models.Scan)) (*spool.Spool, *spool.Mover, error) {
+	if a.Config.SpoolDir == "" {
+		return nil, nil, nil
+	}
+	logger := a.Logger.With("component", "spool")
+	sp, err := spool.Open(a.Config.SpoolDir, spool.Options{Logger: logger})
+	if err != nil {
+		return nil, nil, fmt.Errorf("SCANFORGE_SPOOL_DIR: %w", err)
+	}
+	mover := spool.NewMover(sp, a.Store, spool.MoverOptions{Committed: committed, Logger: logger})
+	a.Metrics.WatchSpool(func() metrics.Spool {
+		return metrics.Spool{Spooled: sp.Spooled(), Moved: mover.Moved(), Quarantined: mover.Quarantined(), Backlog: sp.Backlog()}
+	})
+	return sp, mover, nil
+}
 
 // checkpointWAL checkpoints the SQLite app database every second until
 // ctx ends (see models.Store.CheckpointWAL), and once more at the end.
@@ -222,11 +275,26 @@ func (a *App) health(r *gin.Engine) {
 		if err := a.Store.Ping(ctx); err != nil {
 			checks["database"], status = "unreachable", http.StatusServiceUnavailable
 		}
-		if _, err := a.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		if err := a.checkTemporal(ctx); err != nil {
 			checks["temporal"], status = "unreachable", http.StatusServiceUnavailable
+			var diagnosed interface{ IsPermanent() bool }
+			if errors.As(err, &diagnosed) {
+				if diagnosed.IsPermanent() {
+					checks["temporal"] = "misconfigured"
+				}
+				checks["temporal_error"] = err.Error()
+			}
 		}
 		c.JSON(status, checks)
 	})
+}
+
+func (a *App) checkTemporal(ctx context.Context) error {
+	if a.TemporalCheck != nil {
+		return a.TemporalCheck(ctx)
+	}
+	_, err := a.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+	return err
 }
 
 // Work runs the Temporal worker of the delivery task queue until ctx ends;

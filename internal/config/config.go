@@ -41,6 +41,9 @@ type Config struct {
 	PublicURL string // absolute http(s) base URL, no trailing slash
 
 	DatabaseURL string // postgres://…, postgresql://… or sqlite:PATH
+	// SpoolDir holds the scans recorded while the database is unavailable
+	// (internal/spool); "" runs without a spool.
+	SpoolDir string
 
 	// EncryptionKey encrypts endpoint secrets at rest (32 bytes). Required
 	// for serve and worker; in dev, nil means "use the data directory's".
@@ -51,6 +54,11 @@ type Config struct {
 
 	TemporalAddress   string // host:port of the Temporal frontend
 	TemporalNamespace string
+	// TemporalTLS and TemporalAPIKey secure serve's and worker's Temporal
+	// connection; dev's embedded server is plain. The API key (Temporal
+	// Cloud) goes out as "authorization: Bearer <key>" and implies TLS.
+	TemporalTLS    TemporalTLS
+	TemporalAPIKey string
 
 	TemporalPort     int           // dev: embedded server's frontend port
 	UIPort           int           // dev: Temporal Web UI port; 0 disables it
@@ -84,34 +92,43 @@ const (
 	envHTTPAddr          = "SCANFORGE_HTTP_ADDR"
 	envPublicURL         = "SCANFORGE_PUBLIC_URL"
 	envDatabaseURL       = "DATABASE_URL"
+	envSpoolDir          = "SCANFORGE_SPOOL_DIR"
 	envEncryptionKey     = "SCANFORGE_ENCRYPTION_KEY"
 	envAdminToken        = "SCANFORGE_ADMIN_TOKEN"
 	envTemporalAddress   = "TEMPORAL_ADDRESS"
 	envTemporalNamespace = "TEMPORAL_NAMESPACE"
-	envTemporalPort      = "SCANFORGE_TEMPORAL_PORT"
-	envUIPort            = "SCANFORGE_UI_PORT"
-	envHistoryRetention  = "SCANFORGE_HISTORY_RETENTION"
-	envGeoIPDatabase     = "SCANFORGE_GEOIP_DB"
-	envTrustedProxies    = "SCANFORGE_TRUSTED_PROXIES"
-	envDeliveryTimeout   = "SCANFORGE_DELIVERY_TIMEOUT"
-	envRetryInitial      = "SCANFORGE_RETRY_INITIAL"
-	envRetryMax          = "SCANFORGE_RETRY_MAX"
-	envRetryHorizon      = "SCANFORGE_RETRY_HORIZON"
-	envOutboxConcurrency = "SCANFORGE_OUTBOX_CONCURRENCY"
-	envWorkerPollers     = "SCANFORGE_WORKER_POLLERS"
-	envMetricsAddr       = "SCANFORGE_METRICS_ADDR"
-	envAllowPrivate      = "SCANFORGE_ALLOW_PRIVATE_NETWORKS"
-	envAllowNetworks     = "SCANFORGE_ALLOW_NETWORKS"
-	envAPIRateLimit      = "SCANFORGE_API_RATE_LIMIT"
-	envAPIRateBurst      = "SCANFORGE_API_RATE_BURST"
-	envLogLevel          = "SCANFORGE_LOG_LEVEL"
-	envLogFormat         = "SCANFORGE_LOG_FORMAT"
+	// The TLS and API key names are those of Temporal's own CLI.
+	envTemporalTLS           = "TEMPORAL_TLS"
+	envTemporalTLSCA         = "TEMPORAL_TLS_CA"
+	envTemporalTLSServerName = "TEMPORAL_TLS_SERVER_NAME"
+	envTemporalTLSCert       = "TEMPORAL_TLS_CERT"
+	envTemporalTLSKey        = "TEMPORAL_TLS_KEY"
+	envTemporalAPIKey        = "TEMPORAL_API_KEY"
+	envTemporalPort          = "SCANFORGE_TEMPORAL_PORT"
+	envUIPort                = "SCANFORGE_UI_PORT"
+	envHistoryRetention      = "SCANFORGE_HISTORY_RETENTION"
+	envGeoIPDatabase         = "SCANFORGE_GEOIP_DB"
+	envTrustedProxies        = "SCANFORGE_TRUSTED_PROXIES"
+	envDeliveryTimeout       = "SCANFORGE_DELIVERY_TIMEOUT"
+	envRetryInitial          = "SCANFORGE_RETRY_INITIAL"
+	envRetryMax              = "SCANFORGE_RETRY_MAX"
+	envRetryHorizon          = "SCANFORGE_RETRY_HORIZON"
+	envOutboxConcurrency     = "SCANFORGE_OUTBOX_CONCURRENCY"
+	envWorkerPollers         = "SCANFORGE_WORKER_POLLERS"
+	envMetricsAddr           = "SCANFORGE_METRICS_ADDR"
+	envAllowPrivate          = "SCANFORGE_ALLOW_PRIVATE_NETWORKS"
+	envAllowNetworks         = "SCANFORGE_ALLOW_NETWORKS"
+	envAPIRateLimit          = "SCANFORGE_API_RATE_LIMIT"
+	envAPIRateBurst          = "SCANFORGE_API_RATE_BURST"
+	envLogLevel              = "SCANFORGE_LOG_LEVEL"
+	envLogFormat             = "SCANFORGE_LOG_FORMAT"
 )
 
 // Defaults, written as a user would write them: Load parses them with the
 // same code as user values, and the reference table prints them as is.
 const (
 	defaultDataDir           = "./.scanforge"
+	defaultServeSpoolDir     = "./.scanforge/spool"
 	defaultHTTPAddr          = ":8080"
 	defaultTemporalAddress   = "127.0.0.1:7233"
 	defaultTemporalNamespace = "default"
@@ -188,6 +205,13 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		c.DatabaseURL = l.databaseURL(mode, "")
 	}
 
+	if is(ModeDev) {
+		c.SpoolDir = l.writableDir(envSpoolDir, filepath.Join(c.DataDir, "spool"))
+	}
+	if is(ModeServe) {
+		c.SpoolDir = l.writableDir(envSpoolDir, defaultServeSpoolDir)
+	}
+
 	if is(ModeDev, ModeServe, ModeWorker) {
 		c.EncryptionKey = l.encryptionKey(envEncryptionKey, mode != ModeDev)
 	}
@@ -200,6 +224,9 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 	}
 	if is(ModeDev, ModeServe, ModeWorker) {
 		c.TemporalNamespace = l.namespace(envTemporalNamespace, defaultTemporalNamespace)
+	}
+	if is(ModeServe, ModeWorker) {
+		c.TemporalTLS, c.TemporalAPIKey = l.temporalSecurity()
 	}
 
 	if is(ModeDev, ModeServe) {

@@ -81,6 +81,7 @@ func TestLoadDefaults(t *testing.T) {
 			HTTPAddr:          ":8080",
 			PublicURL:         "http://localhost:8080",
 			DatabaseURL:       "sqlite:.scanforge/app.db",
+			SpoolDir:          ".scanforge/spool",
 			TemporalAddress:   "127.0.0.1:7233",
 			TemporalNamespace: "default",
 			TemporalPort:      7233,
@@ -104,6 +105,7 @@ func TestLoadDefaults(t *testing.T) {
 			HTTPAddr:          ":8080",
 			PublicURL:         "http://localhost:8080",
 			DatabaseURL:       testPostgresURL,
+			SpoolDir:          "./.scanforge/spool",
 			EncryptionKey:     testKeyBytes(),
 			TemporalAddress:   "127.0.0.1:7233",
 			TemporalNamespace: "default",
@@ -346,6 +348,49 @@ func TestLoadBadValues(t *testing.T) {
 	}
 }
 
+// The spool directory must be a writable directory or one that can be
+// created; checking it leaves nothing behind.
+func TestLoadSpoolDir(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		value, want string // want: the message, "" when valid
+	}{
+		{dir, ""},
+		{filepath.Join(dir, "a", "b", "spool"), ""},
+		{file, `SCANFORGE_SPOOL_DIR="` + file + `": is not a directory`},
+		{filepath.Join(file, "spool"), `SCANFORGE_SPOOL_DIR="` + filepath.Join(file, "spool") + `": cannot be created: ` + file + ` is not a directory`},
+	} {
+		for _, mode := range []Mode{ModeDev, ModeServe} {
+			c, err := Load(mode, envOf(with(baseEnv(mode), envSpoolDir, tt.value)))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("%s %s: %v", mode, tt.value, err)
+			case tt.want == "" && c.SpoolDir != tt.value:
+				t.Errorf("%s: SpoolDir = %q, want %q", mode, c.SpoolDir, tt.value)
+			case tt.want != "" && (err == nil || err.Error() != tt.want):
+				t.Errorf("%s %s: error %v, want %s", mode, tt.value, err, tt.want)
+			}
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("checking left %d entries in the parent directory, want only the file", len(entries))
+	}
+	if os.Geteuid() != 0 { // root writes anywhere
+		readOnly := filepath.Join(dir, "ro")
+		if err := os.Mkdir(readOnly, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Load(ModeServe, envOf(with(baseEnv(ModeServe), envSpoolDir, filepath.Join(readOnly, "spool"))))
+		if want := `SCANFORGE_SPOOL_DIR="` + filepath.Join(readOnly, "spool") + `": cannot be created: ` + readOnly + ` is not writable by this process`; err == nil || err.Error() != want {
+			t.Errorf("read-only parent: %v, want %s", err, want)
+		}
+	}
+}
+
 func TestLoadReportsEveryProblem(t *testing.T) {
 	env := map[string]string{
 		envEncryptionKey:   testEncryptionKey,
@@ -436,27 +481,34 @@ func TestRedacted(t *testing.T) {
 	}
 	got := c.Redacted()
 	want := map[string]string{
-		"mode":               "serve",
-		envHTTPAddr:          ":8080",
-		envPublicURL:         "http://localhost:8080",
-		envDatabaseURL:       "postgres://scanforge:xxxxx@db:5432/scanforge?sslmode=disable",
-		envEncryptionKey:     "xxxxx",
-		envAdminToken:        "",
-		envTemporalAddress:   "127.0.0.1:7233",
-		envTemporalNamespace: "default",
-		envGeoIPDatabase:     "",
-		envTrustedProxies:    "10.0.0.0/8,::1/128",
-		envDeliveryTimeout:   "15s",
-		envRetryInitial:      "10s",
-		envRetryMax:          "2h",
-		envRetryHorizon:      "36h",
-		envOutboxConcurrency: "16",
-		envAllowPrivate:      "false",
-		envAllowNetworks:     "",
-		envAPIRateLimit:      "20",
-		envAPIRateBurst:      "40",
-		envLogLevel:          "info",
-		envLogFormat:         "json",
+		"mode":                   "serve",
+		envHTTPAddr:              ":8080",
+		envPublicURL:             "http://localhost:8080",
+		envDatabaseURL:           "postgres://scanforge:xxxxx@db:5432/scanforge?sslmode=disable",
+		envEncryptionKey:         "xxxxx",
+		envAdminToken:            "",
+		envTemporalAddress:       "127.0.0.1:7233",
+		envTemporalNamespace:     "default",
+		envTemporalTLS:           "false",
+		envTemporalTLSCA:         "",
+		envTemporalTLSServerName: "",
+		envTemporalTLSCert:       "",
+		envTemporalTLSKey:        "",
+		envTemporalAPIKey:        "",
+		envGeoIPDatabase:         "",
+		envSpoolDir:              "./.scanforge/spool",
+		envTrustedProxies:        "10.0.0.0/8,::1/128",
+		envDeliveryTimeout:       "15s",
+		envRetryInitial:          "10s",
+		envRetryMax:              "2h",
+		envRetryHorizon:          "36h",
+		envOutboxConcurrency:     "16",
+		envAllowPrivate:          "false",
+		envAllowNetworks:         "",
+		envAPIRateLimit:          "20",
+		envAPIRateBurst:          "40",
+		envLogLevel:              "info",
+		envLogFormat:             "json",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Redacted()\n got %v\nwant %v", got, want)

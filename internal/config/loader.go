@@ -10,8 +10,10 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/scanforge/scanforge/internal/clientip"
@@ -231,6 +233,50 @@ func (l *loader) existingFile(name string) string {
 		return v
 	}
 	return ""
+}
+
+// writableDir reads the path of a directory the process will write to: it
+// must be a writable directory, or one that can be created (its nearest
+// existing parent is a writable directory). Nothing is left behind.
+func (l *loader) writableDir(name, def string) string {
+	v := l.value(name, def)
+	dir := filepath.Clean(v)
+	for {
+		info, err := os.Stat(dir)
+		if err == nil {
+			if !info.IsDir() {
+				what := "is not a directory"
+				if dir != filepath.Clean(v) {
+					what = "cannot be created: " + dir + " is not a directory"
+				}
+				l.fail(name, what)
+				return ""
+			}
+			break
+		}
+		// ENOTDIR: a parent is a file, reported when the walk reaches it.
+		if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+			l.fail(name, "cannot be read: "+err.Error())
+			return ""
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	probe, err := os.CreateTemp(dir, ".scanforge-write-check-*")
+	if err != nil {
+		problem := "is not writable"
+		if dir != filepath.Clean(v) {
+			problem = "cannot be created: " + dir + " is not writable"
+		}
+		l.fail(name, problem+" by this process")
+		return ""
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	return v
 }
 
 // prefixes reads a comma-separated list of IP addresses and CIDR prefixes.

@@ -29,6 +29,7 @@ func Variables() []Variable {
 	dev := []Mode{ModeDev}
 	devServe := []Mode{ModeDev, ModeServe}
 	temporalModes := []Mode{ModeDev, ModeServe, ModeWorker}
+	serveWorker := []Mode{ModeServe, ModeWorker}
 	return []Variable{
 		{
 			Name: envDataDir, Default: code(defaultDataDir), Modes: dev,
@@ -53,6 +54,13 @@ func Variables() []Variable {
 			effective: func(c Config) string { return RedactDatabaseURL(c.DatabaseURL) },
 		},
 		{
+			Name: envSpoolDir, Default: "dev: `<" + envDataDir + ">/spool`; serve: " + code(defaultServeSpoolDir), Modes: devServe,
+			Description: "Directory on local disk where a replica keeps the scans it recorded while the app database was unavailable, " +
+				"until it has moved them into the database. Created if missing; must be writable, and of this process alone. " +
+				"Keep it on a persistent volume: scans not yet moved are lost with it.",
+			effective: func(c Config) string { return c.SpoolDir },
+		},
+		{
 			Name: envEncryptionKey, Default: "dev: generated into `<" + envDataDir + ">/encryption-key`; required otherwise", Modes: temporalModes,
 			Description: "Base64 of 32 random bytes (`openssl rand -base64 32`): the AES-256-GCM key endpoint secrets are encrypted with " +
 				"in the database. Keep it with your database backups: without it the secrets cannot be read.",
@@ -73,6 +81,39 @@ func Variables() []Variable {
 			Name: envTemporalNamespace, Default: code(defaultTemporalNamespace), Modes: temporalModes,
 			Description: "Temporal namespace: 1–1000 letters, digits, `.`, `_` or `-`. Dev mode creates it on the embedded server.",
 			effective:   func(c Config) string { return c.TemporalNamespace },
+		},
+		{
+			Name: envTemporalTLS, Default: "`false`; `true` when any other `TEMPORAL_TLS_*` or " + envTemporalAPIKey + " is set", Modes: serveWorker,
+			Description: "`true` connects to Temporal over TLS, verifying the server's certificate against the system's CAs " +
+				"(or " + envTemporalTLSCA + "). `false` with another TLS variable or an API key set is an error. " +
+				"Dev mode's embedded server is always plain.",
+			effective: func(c Config) string { return strconv.FormatBool(c.TemporalTLS.Enabled) },
+		},
+		{
+			Name: envTemporalTLSCA, Modes: serveWorker,
+			Description: "PEM file of the CA certificates to trust for the Temporal server instead of the system's (self-hosted clusters). Implies TLS.",
+			effective:   func(c Config) string { return c.TemporalTLS.CAFile },
+		},
+		{
+			Name: envTemporalTLSServerName, Default: "the host of " + envTemporalAddress, Modes: serveWorker,
+			Description: "Name to expect in the Temporal server's certificate (and send as SNI), when it differs from the host dialled. Implies TLS.",
+			effective:   func(c Config) string { return c.TemporalTLS.ServerName },
+		},
+		{
+			Name: envTemporalTLSCert, Modes: serveWorker,
+			Description: "PEM client certificate for mTLS (Temporal Cloud's mTLS namespaces, or a cluster with `requireClientAuth`); " +
+				"needs " + envTemporalTLSKey + ". Implies TLS.",
+			effective: func(c Config) string { return c.TemporalTLS.CertFile },
+		},
+		{
+			Name: envTemporalTLSKey, Modes: serveWorker,
+			Description: "PEM private key of " + envTemporalTLSCert + " (unencrypted); set both or neither.",
+			effective:   func(c Config) string { return c.TemporalTLS.KeyFile },
+		},
+		{
+			Name: envTemporalAPIKey, Modes: serveWorker,
+			Description: "Temporal Cloud API key, sent as `authorization: Bearer <key>` on every call. Implies TLS. Never logged.",
+			effective:   func(c Config) string { return maskUnlessEmpty(c.TemporalAPIKey != "") },
 		},
 		{
 			Name: envTemporalPort, Default: code(defaultTemporalPort), Modes: dev,

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -158,5 +159,17 @@ func TestReference(t *testing.T) {
 	}
 	if !strings.Contains(rows[envLogLevel], "`debug`, `info`") || !strings.Contains(rows[envGeoIPDatabase], "| — |") {
 		t.Errorf("rows render wrong:\n%s\n%s", rows[envLogLevel], rows[envGeoIPDatabase])
+	}
+}
+
+// TestReadmeTableIsCurrent: the README's configuration table is
+// Reference()'s output, so the documentation cannot drift from Load.
+func TestReadmeTableIsCurrent(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(readme), Reference()) {
+		t.Errorf("README.md's configuration table differs from config.Reference(); replace the table with its output:\n%s", Reference())
 	}
 }

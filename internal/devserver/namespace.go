@@ -21,10 +21,15 @@ import (
 // retention and search attributes to an existing namespace (a new one got
 // them at creation). It reports whether it changed anything.
 func configureNamespace(ctx context.Context, address string, opts Options, logger *slog.Logger) (bool, error) {
+	clientTLS, err := opts.TLS.clientTLS()
+	if err != nil {
+		return false, err
+	}
 	c, err := client.DialContext(ctx, client.Options{
-		HostPort:  address,
-		Namespace: opts.Namespace,
-		Logger:    sdklog.NewStructuredLogger(logger),
+		HostPort:          address,
+		Namespace:         opts.Namespace,
+		Logger:            sdklog.NewStructuredLogger(logger),
+		ConnectionOptions: client.ConnectionOptions{TLS: clientTLS},
 	})
 	if err != nil {
 		return false, fmt.Errorf("temporal frontend at %s not answering: %w", address, err)

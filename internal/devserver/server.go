@@ -34,6 +34,8 @@ package devserver
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -107,6 +109,25 @@ type Options struct {
 	// LogLevel is the minimum level logged; nil means slog.LevelWarn (the
 	// server is chatty). A slog.Level or a *slog.LevelVar both fit.
 	LogLevel slog.Leveler
+	// TLS makes the gRPC frontend speak TLS; nil: plaintext (dev mode).
+	TLS *TLS
+}
+
+// TLS is the frontend's TLS, from PEM files. The other services talk among
+// themselves in plaintext on their own ports.
+type TLS struct {
+	CertFile, KeyFile string // the frontend's certificate and key
+	// CAFile holds the CA that signed CertFile; under RequireClientAuth,
+	// client certificates must be signed by it too.
+	CAFile string
+	// ServerName is a name CertFile is valid for; the server's own clients
+	// (its system worker, Start's namespace setup) verify it.
+	ServerName string
+	// RequireClientAuth is mTLS: clients must present a certificate.
+	RequireClientAuth bool
+	// ClientCertFile and ClientKeyFile are the certificate the server's own
+	// clients present under RequireClientAuth.
+	ClientCertFile, ClientKeyFile string
 }
 
 // Server is a running embedded Temporal server.
@@ -146,7 +167,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	dynConf := dynamicConfig(opts.DatabaseFile == "", opts.DynamicConfig)
-	server, err := temporal.NewServer(serverOptions(opts.IP, ports, sqlConf, dynConf, logger)...)
+	server, err := temporal.NewServer(serverOptions(opts.IP, ports, sqlConf, dynConf, opts.TLS, logger)...)
 	if err != nil {
 		return nil, fmt.Errorf("create temporal server: %w", err)
 	}
@@ -392,6 +413,7 @@ func serverOptions(
 	p ports,
 	sqlConf *config.SQL,
 	dynConf dynamicconfig.StaticClient,
+	tlsOpts *TLS,
 	logger *slog.Logger,
 ) []temporal.ServerOption {
 	hostIP := dialableIP(ip)
@@ -399,7 +421,7 @@ func serverOptions(
 		return static.SingleLocalHost(net.JoinHostPort(hostIP, strconv.Itoa(port)))
 	}
 	return []temporal.ServerOption{
-		temporal.WithConfig(serverConfig(ip, p, sqlConf)),
+		temporal.WithConfig(serverConfig(ip, p, sqlConf, tlsOpts)),
 		temporal.ForServices(temporal.DefaultServices),
 		temporal.WithStaticHosts(map[primitives.ServiceName]static.Hosts{
 			primitives.FrontendService: host(p.frontend),
@@ -416,7 +438,7 @@ func serverOptions(
 	}
 }
 
-func serverConfig(ip string, p ports, sqlConf *config.SQL) *config.Config {
+func serverConfig(ip string, p ports, sqlConf *config.SQL, tlsOpts *TLS) *config.Config {
 	frontendAddress := net.JoinHostPort(dialableIP(ip), strconv.Itoa(p.frontend))
 	service := func(grpcPort, httpPort int) config.Service {
 		var s config.Service
@@ -460,7 +482,46 @@ func serverConfig(ip string, p ports, sqlConf *config.SQL) *config.Config {
 	conf.NamespaceDefaults.Archival.History.State = "disabled"
 	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	conf.PublicClient.HostPort = frontendAddress
+	if tlsOpts != nil {
+		client := config.ClientTLS{ServerName: tlsOpts.ServerName, RootCAFiles: []string{tlsOpts.CAFile}}
+		conf.Global.TLS.Frontend.Server = config.ServerTLS{
+			CertFile:          tlsOpts.CertFile,
+			KeyFile:           tlsOpts.KeyFile,
+			ClientCAFiles:     []string{tlsOpts.CAFile},
+			RequireClientAuth: tlsOpts.RequireClientAuth,
+		}
+		conf.Global.TLS.Frontend.Client = client
+		conf.Global.TLS.SystemWorker = config.WorkerTLS{
+			CertFile: tlsOpts.ClientCertFile,
+			KeyFile:  tlsOpts.ClientKeyFile,
+			Client:   client,
+		}
+	}
 	return &conf
+}
+
+// clientTLS is the TLS configuration of the server's own clients.
+func (t *TLS) clientTLS() (*tls.Config, error) {
+	if t == nil {
+		return nil, nil
+	}
+	caPEM, err := os.ReadFile(t.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("TLS CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		return nil, fmt.Errorf("TLS CA %s holds no PEM certificate", t.CAFile)
+	}
+	c := &tls.Config{RootCAs: pool, ServerName: t.ServerName, MinVersion: tls.VersionTLS12}
+	if t.ClientCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.ClientCertFile, t.ClientKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("TLS client certificate: %w", err)
+		}
+		c.Certificates = []tls.Certificate{cert}
+	}
+	return c, nil
 }
 
 func (s *Server) startUI(ctx context.Context, opts Options) error {

@@ -2,7 +2,9 @@
 // redirects hand their scan to one writer goroutine, which inserts everything
 // that has queued up in a single statement and then answers every waiter.
 // Each redirect waits only for its own scan to be durable, and the database
-// sees one insert per batch instead of one per request.
+// sees one insert per batch instead of one per request. When the database
+// is unavailable, a batch is made durable in a local spool instead (see
+// Options.Spool).
 package recorder
 
 import (
@@ -21,6 +23,16 @@ import (
 // (their DispatchedAt).
 type Inserter interface {
 	InsertScans(ctx context.Context, scans []models.Scan) error
+}
+
+// Spool keeps scans on local disk while the database is unavailable
+// (internal/spool).
+type Spool interface {
+	// Append makes scans durable on disk.
+	Append(scans []models.Scan) error
+	// AppendIfBacklog appends scans only while the spool holds scans not
+	// yet moved into the database, so that later scans follow them.
+	AppendIfBacklog(scans []models.Scan) (appended bool, err error)
 }
 
 // ErrClosed is returned by Record once the recorder has stopped.
@@ -45,6 +57,8 @@ type Recorder struct {
 	timers    sync.Pool
 	committed func([]models.Scan) // called with every committed batch: the outbox's handoff
 	scans     []models.Scan       // the batch being committed, reused: only Run's goroutine commits
+	spool     Spool               // nil: none
+	timeout   time.Duration       // bound of one insert
 	logger    *slog.Logger
 }
 
@@ -57,7 +71,17 @@ type Options struct {
 	// Committed is called with each committed batch (optional). It must
 	// not keep the slice: the recorder reuses it for the next batch.
 	Committed func([]models.Scan)
-	Logger    *slog.Logger // default slog.Default()
+	// Spool, when set, takes the batches the database does not take because
+	// it is unavailable (models.IsUnavailable, or no answer within
+	// InsertTimeout), and every batch after them until its mover has moved
+	// them: Record then returns nil once the scan is synced to disk. Scans
+	// the database refuses for what they are (a duplicate ID) still fail.
+	Spool Spool
+	// InsertTimeout bounds one insert; default 30s. With a Spool, keep it
+	// well below MaxWait, so that the scans of a database that hangs are
+	// spooled before their redirects stop waiting.
+	InsertTimeout time.Duration
+	Logger        *slog.Logger // default slog.Default()
 }
 
 // New returns a Recorder writing to store.
@@ -71,6 +95,9 @@ func New(store Inserter, opts Options) *Recorder {
 	if opts.Committed == nil {
 		opts.Committed = func([]models.Scan) {}
 	}
+	if opts.InsertTimeout <= 0 {
+		opts.InsertTimeout = 30 * time.Second
+	}
 	return &Recorder{
 		store:     store,
 		requests:  make(chan request, opts.MaxBatch*4),
@@ -79,6 +106,8 @@ func New(store Inserter, opts Options) *Recorder {
 		maxBatch:  opts.MaxBatch,
 		maxWait:   opts.MaxWait,
 		committed: opts.Committed,
+		spool:     opts.Spool,
+		timeout:   opts.InsertTimeout,
 		logger:    opts.Logger,
 	}
 }
@@ -199,21 +228,49 @@ func (r *Recorder) flush(ctx context.Context, batch []request) {
 }
 
 func (r *Recorder) commit(ctx context.Context, batch []request) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
 	scans := r.scans[:0]
 	for _, req := range batch {
 		scans = append(scans, req.scan)
 	}
 	r.scans = scans
-	err := r.store.InsertScans(ctx, scans)
+	if r.spool != nil {
+		// Behind scans already spooled: after them, in the spool.
+		appended, err := r.spool.AppendIfBacklog(scans)
+		if appended {
+			answer(batch, nil)
+			return
+		}
+		if err != nil {
+			r.logger.Error("spool append failed; trying the database", "scans", len(scans), "error", err)
+		}
+	}
+	err := r.insert(ctx, scans)
+	if err != nil && r.spooling(ctx, err) {
+		answer(batch, r.spoolAfter(scans, err))
+		return
+	}
 	if err != nil && len(batch) > 1 {
 		// One bad row must not fail its neighbours: fall back to one by one.
 		r.logger.Warn("batch insert failed, retrying scans one by one", "scans", len(batch), "error", err)
 		var committed []models.Scan
-		for _, req := range batch {
+		for i, req := range batch {
 			one := []models.Scan{req.scan}
-			err := r.store.InsertScans(ctx, one)
+			err := r.insert(ctx, one)
+			if err != nil && models.IsUnavailable(err) {
+				// The database went away: the rest share this scan's fate
+				// (the spool, or the error) rather than wait for it each.
+				rest := make([]models.Scan, 0, len(batch)-i)
+				for _, req := range batch[i:] {
+					rest = append(rest, req.scan)
+				}
+				if r.spooling(ctx, err) {
+					err = r.spoolAfter(rest, err)
+				} else {
+					err = wrap(err)
+				}
+				answer(batch[i:], err)
+				break
+			}
 			if err == nil {
 				committed = append(committed, one[0]) // as the store completed it
 			}
@@ -222,11 +279,41 @@ func (r *Recorder) commit(ctx context.Context, batch []request) {
 		r.committed(committed)
 		return
 	}
-	for _, req := range batch {
-		req.done <- wrap(err)
-	}
+	answer(batch, wrap(err))
 	if err == nil {
 		r.committed(scans)
+	}
+}
+
+// insert stores scans within the insert timeout. An insert that outlives
+// it counts as the database being unavailable.
+func (r *Recorder) insert(ctx context.Context, scans []models.Scan) error {
+	ictx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	err := r.store.InsertScans(ictx, scans)
+	if err != nil && ictx.Err() != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w: no answer within %v: %w", models.ErrUnavailable, r.timeout, err)
+	}
+	return err
+}
+
+// spooling tells whether a failed insert's scans go to the spool.
+func (r *Recorder) spooling(ctx context.Context, err error) bool {
+	return r.spool != nil && ctx.Err() == nil && models.IsUnavailable(err)
+}
+
+// spoolAfter appends scans the database did not take because of cause.
+func (r *Recorder) spoolAfter(scans []models.Scan, cause error) error {
+	if err := r.spool.Append(scans); err != nil {
+		return fmt.Errorf("record scan: database unavailable (%w), and the spool failed: %w", cause, err)
+	}
+	r.logger.Warn("database unavailable: scans spooled to disk", "scans", len(scans), "error", cause)
+	return nil
+}
+
+func answer(batch []request, err error) {
+	for _, req := range batch {
+		req.done <- err
 	}
 }
 

@@ -1,0 +1,302 @@
+package models
+
+// The PostgreSQL outbox writer: multi-row INSERTs sent in a pgx pipeline
+// with their parameters encoded in binary by hand (pgParams).
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"gorm.io/gorm"
+)
+
+// withPgx runs f on a pooled connection's pgx.Conn, for what database/sql
+// cannot express: a pipeline of statements.
+func withPgx(ctx context.Context, db *gorm.DB, f func(*pgx.Conn) error) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	conn, err := sqlDB.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(driverConn any) error {
+		pg, ok := driverConn.(interface{ Conn() *pgx.Conn })
+		if !ok {
+			return fmt.Errorf("driver connection %T is not pgx's", driverConn)
+		}
+		return f(pg.Conn())
+	})
+}
+
+// postgresMaxRows is the most scans one PostgreSQL INSERT takes.
+const postgresMaxRows = 64
+
+// postgresRowCounts are the sizes of INSERT that exist, largest first: a
+// batch goes in as INSERTs of these sizes, each the largest that fits what
+// is left, so a group commit of up to 16 scans, or of 24, 32, … 64, is one
+// statement and any other up to 64 two. Until fix 26 only powers of two
+// existed, and a batch of 15 took four statements (8+4+2+1), which cost
+// PostgreSQL a quarter more CPU per scan than a batch of 16. Not every
+// size from 1 to 64: each prepared statement holds its plans in the
+// server on each connection that has run it. A backend that had run
+// every size measured 12.8 MB with these sizes, 5.9 MB with the powers
+// of two and 48.1 MB with every size (BENCHMARKS.md, fix 26).
+var postgresRowCounts = []int{postgresMaxRows, 56, 48, 40, 32, 24, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1}
+
+// postgresInsert is the prepared INSERT of a number of rows.
+type postgresInsert struct {
+	name string // prepared under this name on each connection
+	sql  string
+}
+
+// postgresInserts maps a row count of postgresRowCounts to its INSERT,
+// built the first time it is needed: the larger ones are tens of
+// kilobytes of SQL.
+var postgresInserts = func() map[int]func() postgresInsert {
+	out := map[int]func() postgresInsert{}
+	for _, n := range postgresRowCounts {
+		out[n] = sync.OnceValue(func() postgresInsert {
+			return postgresInsert{name: fmt.Sprintf("scanforge_insert_scans_%d", n), sql: postgresInsertOf(n)}
+		})
+	}
+	return out
+}()
+
+// postgresRowsOf is the row count of the INSERT that takes the next scans
+// of a batch with rest left: the largest of postgresRowCounts up to rest.
+func postgresRowsOf(rest int) int {
+	for _, n := range postgresRowCounts {
+		if n <= rest {
+			return n
+		}
+	}
+	return 1
+}
+
+// postgresInsertOf returns the INSERT of n scans. Each row decides its
+// dispatched_at by the endpoint check ($1 is now, for a scan no endpoint
+// takes) and the statement returns the IDs of the pending scans only: on
+// the busiest path, scans of codes without webhooks, it returns nothing.
+// Parameters are cast to their column's type: in a VALUES list PostgreSQL
+// would take them for text.
+func postgresInsertOf(n int) string {
+	cols := scanColumns[:len(scanColumns)-1] // all but dispatched_at
+	names := make([]string, len(cols))
+	for i := range cols {
+		names[i] = fmt.Sprintf("c%d", i)
+	}
+	col := func(name string) string { return fmt.Sprintf("v.c%d", slices.Index(cols, name)) }
+	rows := make([]string, n)
+	for r := range rows {
+		params := make([]string, len(cols))
+		for c, col := range cols {
+			typ, ok := postgresCasts[col]
+			if !ok {
+				typ = "text"
+			}
+			params[c] = fmt.Sprintf("$%d::%s", 2+r*len(cols)+c, typ)
+		}
+		rows[r] = "(" + strings.Join(params, ", ") + ")"
+	}
+	return "WITH inserted AS (INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") SELECT " + strings.Join(names, ", ") +
+		", CASE WHEN " + fmt.Sprintf(takerExists, col("workspace_id"), col("code_id"), col("is_bot")) + " THEN NULL ELSE $1::timestamptz END" +
+		" FROM (VALUES " + strings.Join(rows, ", ") + ") AS v(" + strings.Join(names, ", ") + ")" +
+		" RETURNING id, dispatched_at) SELECT id FROM inserted WHERE dispatched_at IS NULL"
+}
+
+// postgresCasts are the scan columns that are not text. Coordinates are
+// numeric on PostgreSQL (gorm's type for float64) and sent as the shortest
+// decimal text that reads back as the same float64: sent as float8, each
+// took PostgreSQL a formatted print to convert (float8_numeric calls
+// snprintf), about a tenth of its CPU per inserted scan.
+var postgresCasts = map[string]string{`"timestamp"`: "timestamptz", "latitude": "text::numeric", "longitude": "text::numeric", "is_bot": "boolean"}
+
+// insertScansPostgres sends the batch as INSERTs of up to 64 rows in one
+// pipeline: one round trip and one implicit transaction (all or nothing).
+// Each row runs the endpoint check as it is inserted, after its scan
+// arrived. It replaced a separate endpoint check plus a COPY, two round
+// trips (BENCHMARKS.md, fix 19, has both measured).
+//
+// It talks to pgx's wire layer (pgconn) with parameters it encodes itself
+// (pgParams.encode): pgx's own encoding, type by type into buffers it
+// shrinks after each use, was a third of the bytes the redirect path
+// allocated and a quarter of the insert's CPU (BENCHMARKS.md, fix 20).
+func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, scans []Scan, now time.Time) error {
+	type statement struct {
+		sd     *pgconn.StatementDescription
+		params *pgParams
+	}
+	var statements []statement
+	defer func() {
+		for _, st := range statements {
+			pool.Put(st.params)
+		}
+	}()
+	byID := make(map[string]*Scan, len(scans))
+	for rest := scans; len(rest) > 0; rest = rest[postgresRowsOf(len(rest)):] {
+		n := postgresRowsOf(len(rest))
+		// Prepared once per connection, then a lookup.
+		insert := postgresInserts[n]()
+		sd, err := conn.Prepare(ctx, insert.name, insert.sql)
+		if err != nil {
+			return err
+		}
+		params, _ := pool.Get().(*pgParams)
+		if params == nil {
+			params = new(pgParams)
+		}
+		params.encode(now, rest[:n])
+		statements = append(statements, statement{sd, params})
+		for i := range rest[:n] {
+			sc := &rest[i]
+			sc.DispatchedAt = &now
+			byID[sc.ID] = sc
+		}
+	}
+	pipeline := conn.PgConn().StartPipeline(ctx)
+	for _, st := range statements {
+		// Encoded into the connection's buffer here: the parameters are
+		// free for reuse once this returns.
+		pipeline.SendQueryStatement(st.sd, st.params.params, postgresBinary, nil)
+	}
+	if err := pipeline.Sync(); err != nil {
+		return err // the pipeline is closed
+	}
+	for range statements {
+		if err := markPendingOf(pipeline, byID); err != nil {
+			return errors.Join(err, pipeline.Close())
+		}
+	}
+	return pipeline.Close()
+}
+
+// postgresBinary says that every parameter is in binary format.
+var postgresBinary = []int16{1}
+
+// markPendingOf reads one INSERT's result, the IDs of its pending scans,
+// and clears their DispatchedAt.
+func markPendingOf(pipeline *pgconn.Pipeline, byID map[string]*Scan) error {
+	res, err := pipeline.GetResults()
+	if err != nil {
+		return err
+	}
+	rows, ok := res.(*pgconn.ResultReader)
+	if !ok {
+		return fmt.Errorf("insert: unexpected result %T", res)
+	}
+	for rows.NextRow() {
+		if sc, ok := byID[string(rows.Values()[0])]; ok {
+			sc.DispatchedAt = nil
+		}
+	}
+	_, err = rows.Close()
+	return err
+}
+
+// encode makes p the parameters of postgresInsertOf(len(scans)): now and
+// the scans, in PostgreSQL's binary format, column by column in
+// scanColumns' order (TestInsertScansRoundTripsEveryColumn, whose text
+// columns all differ, catches any two swapped). It reuses p's buffers.
+func (p *pgParams) encode(now time.Time, scans []Scan) {
+	p.buf = p.buf[:0]
+	clear(p.params) // no hold on arrays the buffer outgrew last time
+	p.params = p.params[:0]
+	p.time(now)
+	for i := range scans {
+		sc := &scans[i]
+		p.text(sc.ID)
+		p.text(sc.WorkspaceID)
+		p.text(sc.CodeID)
+		p.text(sc.Slug)
+		p.text(sc.CodeName)
+		p.time(sc.Timestamp)
+		p.text(sc.Source)
+		p.text(sc.DestinationURL)
+		p.text(sc.IP)
+		p.text(sc.Country)
+		p.text(sc.CountryCode)
+		p.text(sc.Region)
+		p.text(sc.City)
+		p.decimal(sc.Latitude)
+		p.decimal(sc.Longitude)
+		p.text(sc.Timezone)
+		p.text(sc.DeviceType)
+		p.text(sc.Browser)
+		p.text(sc.BrowserVersion)
+		p.text(sc.OS)
+		p.text(sc.OSVersion)
+		p.text(sc.Referrer)
+		p.text(sc.UserAgent)
+		p.bool(sc.IsBot)
+		p.text(sc.BotReason)
+	}
+}
+
+// pgParams builds parameters in PostgreSQL's binary format in one buffer:
+// text as its bytes, timestamptz as microseconds since 2000, boolean as
+// one byte, numeric (declared text::numeric) as decimal text; nil is NULL.
+// When the buffer grows, the parameters already made keep the old array,
+// which nothing writes again.
+type pgParams struct {
+	buf    []byte
+	params [][]byte
+}
+
+// done makes the bytes appended since start the next parameter: never
+// nil, even when empty, since an empty text is not NULL.
+func (p *pgParams) done(start int) {
+	p.params = append(p.params, p.buf[start:len(p.buf):len(p.buf)])
+}
+
+func (p *pgParams) text(s string) {
+	start := len(p.buf)
+	p.buf = append(p.buf, s...)
+	p.done(start)
+}
+
+func (p *pgParams) time(t time.Time) {
+	start := len(p.buf)
+	p.buf = binary.BigEndian.AppendUint64(p.buf, uint64(postgresMicros(t)))
+	p.done(start)
+}
+
+// decimal writes f as text for a numeric column: NULL when f is nil or not
+// a finite number (an unknown location).
+func (p *pgParams) decimal(f *float64) {
+	if f == nil || math.IsNaN(*f) || math.IsInf(*f, 0) {
+		p.params = append(p.params, nil)
+		return
+	}
+	start := len(p.buf)
+	p.buf = strconv.AppendFloat(p.buf, *f, 'g', -1, 64)
+	p.done(start)
+}
+
+func (p *pgParams) bool(b bool) {
+	start := len(p.buf)
+	if b {
+		p.buf = append(p.buf, 1)
+	} else {
+		p.buf = append(p.buf, 0)
+	}
+	p.done(start)
+}
+
+// postgresMicros is t as PostgreSQL stores a timestamptz: microseconds
+// since 2000-01-01 UTC.
+func postgresMicros(t time.Time) int64 {
+	return t.UnixMicro() - 946684800_000000
+}

@@ -1,0 +1,137 @@
+package models
+
+// The SQLite outbox writer: one writing connection, one-row inserts in a
+// write transaction, and the WAL checkpoint that runs off the redirect path.
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// markPending sets each scan's DispatchedAt on SQLite: nil when an enabled
+// endpoint takes it, else now. A batch is mostly scans of a few codes, so
+// takers is asked once per (workspace, code, bot verdict).
+func markPending(ctx context.Context, takers *sql.Stmt, scans []Scan, now time.Time) error {
+	type audience struct {
+		workspace, code string
+		bot             bool
+	}
+	taken := map[audience]bool{}
+	for i := range scans {
+		sc := &scans[i]
+		a := audience{sc.WorkspaceID, sc.CodeID, sc.IsBot}
+		pending, ok := taken[a]
+		if !ok {
+			if err := takers.QueryRowContext(ctx, a.workspace, a.code, a.bot).Scan(&pending); err != nil {
+				return fmt.Errorf("endpoints taking scans of %s: %w", a.code, err)
+			}
+			taken[a] = pending
+		}
+		sc.DispatchedAt = nil
+		if !pending {
+			sc.DispatchedAt = &now
+		}
+	}
+	return nil
+}
+
+// insertScanRows runs the one-row statement per scan in one transaction:
+// SQLite runs in this process, so a statement costs no round trip, and
+// modernc.org/sqlite binds parameters by a linear search, so many-row
+// statements cost the square of their rows. The transaction holds SQLite's
+// write lock from its start, so no endpoint is written between the check
+// of a scan's takers and its insert.
+func insertScanRows(ctx context.Context, st *outboxStatements, scans []Scan, now time.Time) (err error) {
+	if _, err := st.begin.ExecContext(ctx); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			// With a new context: the transaction must end even if ctx has.
+			if _, rbErr := st.rollback.ExecContext(context.WithoutCancel(ctx)); rbErr != nil {
+				err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+			}
+		}
+	}()
+	if err := markPending(ctx, st.takers, scans, now); err != nil {
+		return err
+	}
+	// The rows go in under a context without cancellation: given one that
+	// can end, the driver starts a goroutine per statement to interrupt it,
+	// one per scan (BENCHMARKS.md, fix 27). Inserting a row into a local
+	// file takes microseconds; BEGIN and COMMIT still answer to ctx.
+	rowCtx := context.WithoutCancel(ctx)
+	for i := range scans {
+		// One slice for every row: database/sql copies the values before
+		// the statement runs.
+		st.values = scanValues(st.values[:0], &scans[i])
+		if _, err := st.insert.ExecContext(rowCtx, st.values...); err != nil {
+			return err
+		}
+	}
+	_, err = st.commit.ExecContext(ctx)
+	return err
+}
+
+// CheckpointWAL copies SQLite's write-ahead log into the database file, in
+// two passes, and returns whether the log was copied to its end. The
+// outbox's writing connection never checkpoints by itself (see prepare), so
+// whoever runs the redirect path calls this regularly; checkpointing a
+// second's worth of writes at once also copies each busy page once instead
+// of once per 1,000 frames. A no-op on PostgreSQL.
+//
+// The first pass runs beside the writer (a passive checkpoint blocks no
+// one) and copies most of the log. The second holds the writer back while
+// it copies the frames committed during the first, a few milliseconds'
+// worth, so that the log is copied to its end and the writer's next
+// transaction starts it over from its beginning. Without that second pass
+// a steady stream of commits always left frames behind the checkpoint, so
+// the log never started over: it grew by every scan until traffic paused,
+// to hundreds of megabytes, and the first commit after the pause then
+// truncated it to journal_size_limit, a single ftruncate of 30–100 ms that
+// every redirect of its batch waited for (BENCHMARKS.md, fix 32). When a
+// reader kept the first pass from copying most of the log, the second is
+// left out: the writer is not held back for more than maxCatchUpFrames.
+func (s *Store) CheckpointWAL(ctx context.Context) (complete bool, err error) {
+	if s.db.Name() == "postgres" {
+		return true, nil
+	}
+	// busy is 1 when the checkpoint could not start; log and copied count
+	// frames: the log's, and how many of them are in the database now.
+	var busy, log, copied int
+	err = s.db.WithContext(ctx).Raw("PRAGMA wal_checkpoint(PASSIVE)").Row().Scan(&busy, &log, &copied)
+	if err != nil {
+		return false, fmt.Errorf("checkpoint: %w", err)
+	}
+	if !catchUpIsShort(log, copied) {
+		// A reader kept the first pass from copying much: the writer is not
+		// held back for all of it. The next call's first pass copies it.
+		return false, nil
+	}
+	st, unlock, err := s.outbox(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	err = st.sqlite.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied)
+	if err != nil {
+		return false, fmt.Errorf("checkpoint: %w", err)
+	}
+	return busy == 0 && log == copied, nil
+}
+
+// maxCatchUpFrames bounds what CheckpointWAL's second pass copies while
+// the writer waits: 2,048 frames, 8 MiB of 4-KiB pages. At 30,000 scans a
+// second the first pass leaves about a quarter of that, and the second
+// took up to 12.5 ms (BENCHMARKS.md, fix 32).
+const maxCatchUpFrames = 2048
+
+// catchUpIsShort tells whether the frames a first pass left (log −
+// copied; −1 each when the database is not in WAL mode) are few enough
+// to copy with the writer held back.
+func catchUpIsShort(log, copied int) bool {
+	return log-copied <= maxCatchUpFrames
+}
