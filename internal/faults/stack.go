@@ -170,6 +170,8 @@ func startStack(ctx context.Context, opts Options) (s *stack, err error) {
 				"TEMPORAL_ADDRESS="+s.temporal.FrontendAddress(),
 				"SCANFORGE_HTTP_ADDR="+addr,
 				"SCANFORGE_PUBLIC_URL=http://"+addr,
+				// Each replica keeps its own spool, which outlives its restarts.
+				"SCANFORGE_SPOOL_DIR="+filepath.Join(s.dir, fmt.Sprintf("spool-serve-%d", i+1)),
 			),
 		})
 		targets = append(targets, "http://"+addr)
