@@ -33,6 +33,10 @@ type StackReport struct {
 	ScanToWebhook     WebhookReport    `json:"scan_to_webhook"`
 	Delivery          ThroughputReport `json:"delivery_throughput"`
 	Burst             BurstReport      `json:"burst"`
+	Fanout            BurstReport      `json:"fanout"`
+	// Revision is the delivery workflow revision the stack started
+	// deliveries with (Options.Revisions); 0: the current one.
+	Revision int `json:"revision,omitempty"`
 	PeakRSSMiB        float64          `json:"peak_rss_mib"` // VmHWM of the stack process over all scenarios
 	InvalidSignatures int              `json:"invalid_signatures"`
 	Targets           []Target         `json:"targets"`
@@ -122,6 +126,7 @@ type WorkflowFigures struct {
 // BurstReport is scenario 4.
 type BurstReport struct {
 	Concurrency              int     `json:"concurrency"`
+	Endpoints                int     `json:"endpoints"` // each scan is delivered to this many
 	Scans                    Figures `json:"scans"`
 	Received                 int     `json:"received_unique"`
 	Missing                  int     `json:"missing"`
@@ -129,7 +134,8 @@ type BurstReport struct {
 	AllArrivedSeconds        float64 `json:"all_arrived_seconds"`         // from the first scan
 	AfterLastRedirectSeconds float64 `json:"after_last_redirect_seconds"` // from the last 302
 	DeliveriesPerSecond      float64 `json:"deliveries_per_second"`
-	CPUSeconds               float64 `json:"process_cpu_seconds"`
+	CPUSeconds               float64 `json:"process_cpu_seconds"`        // from the first scan to the last webhook
+	CPUPerDeliveryMS         float64 `json:"process_cpu_ms_per_delivery"` // redirect included
 	PeakRSSMiB               float64 `json:"peak_rss_mib"`
 }
 
@@ -231,7 +237,10 @@ func writeStack(w io.Writer, s StackReport) {
 		writeThroughput(w, s.Delivery)
 	}
 	if slices.Contains(s.Scenarios, ScenarioBurst) {
-		writeBurst(w, s.Burst)
+		writeBurst(w, "4. Burst", s.Burst)
+	}
+	if slices.Contains(s.Scenarios, ScenarioFanout) {
+		writeBurst(w, "5. Fan-out burst", s.Fanout)
 	}
 }
 
@@ -298,8 +307,8 @@ func writeThroughput(w io.Writer, d ThroughputReport) {
 
 }
 
-func writeBurst(w io.Writer, b BurstReport) {
-	fmt.Fprintf(w, "**4. Burst** (%d scans, concurrency %d)\n\n", b.Scans.Requests, b.Concurrency)
+func writeBurst(w io.Writer, title string, b BurstReport) {
+	fmt.Fprintf(w, "**%s** (%d scans to %d endpoint(s), concurrency %d)\n\n", title, b.Scans.Requests, b.Endpoints, b.Concurrency)
 	fmt.Fprintln(w, "| Figure | Value |")
 	fmt.Fprintln(w, "|---|---|")
 	fmt.Fprintf(w, "| redirects | %.0f req/s, %d errors, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms |\n",
@@ -307,7 +316,7 @@ func writeBurst(w io.Writer, b BurstReport) {
 	fmt.Fprintf(w, "| all webhooks arrived | %.1f s after the first scan, %.1f s after the last 302 |\n", b.AllArrivedSeconds, b.AfterLastRedirectSeconds)
 	fmt.Fprintf(w, "| end-to-end deliveries/s | %.1f |\n", b.DeliveriesPerSecond)
 	fmt.Fprintf(w, "| unique event IDs received | %d (missing %d, duplicates %d) |\n", b.Received, b.Missing, b.Duplicates)
-	fmt.Fprintf(w, "| process CPU | %.1f s (%.1f ms per scan) |\n", b.CPUSeconds, b.CPUSeconds*1000/float64(max(1, b.Scans.Requests)))
+	fmt.Fprintf(w, "| process CPU | %.1f s (%.2f ms per delivery) |\n", b.CPUSeconds, b.CPUPerDeliveryMS)
 	fmt.Fprintf(w, "| peak RSS after the burst | %.0f MiB |\n\n", b.PeakRSSMiB)
 }
 
