@@ -210,8 +210,73 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 
+	writeRevisions(w, r.Stacks)
 	for _, s := range r.Stacks {
 		writeStack(w, s)
+	}
+}
+
+// writeRevisions compares the runs of each delivery workflow revision
+// (Options.Revisions): every run, then each revision's medians against the
+// first revision's.
+func writeRevisions(w io.Writer, stacks []StackReport) {
+	byRevision := map[int][]StackReport{}
+	var order []int
+	for _, s := range stacks {
+		if s.Revision == 0 {
+			continue
+		}
+		if _, ok := byRevision[s.Revision]; !ok {
+			order = append(order, s.Revision)
+		}
+		byRevision[s.Revision] = append(byRevision[s.Revision], s)
+	}
+	if len(order) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "### Delivery workflow revisions side by side")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| run | burst deliveries/s | burst CPU ms/delivery | fan-out deliveries/s | fan-out CPU ms/delivery | scan → webhook p50 / p99 ms | lost / duplicates | peak RSS MiB |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	for _, s := range stacks {
+		if s.Revision == 0 {
+			continue
+		}
+		b, f, wh := s.Burst, s.Fanout, s.ScanToWebhook
+		fmt.Fprintf(w, "| %s | %.1f | %.2f | %.1f | %.2f | %.1f / %.1f | %d / %d | %.0f |\n", s.Name,
+			b.DeliveriesPerSecond, b.CPUPerDeliveryMS, f.DeliveriesPerSecond, f.CPUPerDeliveryMS,
+			wh.Latency.P50, wh.Latency.P99,
+			b.Missing+f.Missing+wh.Missing, b.Duplicates+f.Duplicates+wh.Duplicates, s.PeakRSSMiB)
+	}
+	fmt.Fprintln(w)
+	base := byRevision[order[0]]
+	medianOf := func(runs []StackReport, pick func(StackReport) float64) float64 {
+		var xs []float64
+		for _, r := range runs {
+			xs = append(xs, pick(r))
+		}
+		return median(xs)
+	}
+	figures := []struct {
+		name string
+		pick func(StackReport) float64
+	}{
+		{"burst deliveries/s", func(s StackReport) float64 { return s.Burst.DeliveriesPerSecond }},
+		{"burst CPU ms/delivery", func(s StackReport) float64 { return s.Burst.CPUPerDeliveryMS }},
+		{"fan-out deliveries/s", func(s StackReport) float64 { return s.Fanout.DeliveriesPerSecond }},
+		{"fan-out CPU ms/delivery", func(s StackReport) float64 { return s.Fanout.CPUPerDeliveryMS }},
+	}
+	for _, rev := range order[1:] {
+		fmt.Fprintf(w, "Medians, revision %d against revision %d:\n\n| figure | r%d | r%d | ratio |\n|---|---|---|---|\n", rev, order[0], order[0], rev)
+		for _, f := range figures {
+			old, cur := medianOf(base, f.pick), medianOf(byRevision[rev], f.pick)
+			ratio := 0.0
+			if old > 0 {
+				ratio = cur / old
+			}
+			fmt.Fprintf(w, "| %s | %.2f | %.2f | %.2f |\n", f.name, old, cur, ratio)
+		}
+		fmt.Fprintln(w)
 	}
 }
 
