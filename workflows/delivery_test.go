@@ -581,4 +581,3 @@ func TestEarlierRevisionsRunEveryAttemptAsAnActivity(t *testing.T) {
 		})
 	}
 }
-

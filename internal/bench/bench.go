@@ -112,8 +112,8 @@ type Options struct {
 	// Executable is the binary re-run as the children; it must call RunChild
 	// when RoleEnv is set. Default: os.Executable().
 	Executable string
-	Command    string    // the command line, for the report
-	ProfileDir string    // if set, a CPU profile of the stack process per scenario goes here
+	Command    string // the command line, for the report
+	ProfileDir string // if set, a CPU profile of the stack process per scenario goes here
 	// Revisions, when set, runs every stack once per delivery workflow
 	// revision listed, in ABBA order (then again RevisionRounds times),
 	// each in a fresh stack process starting its deliveries with that
@@ -121,7 +121,7 @@ type Options struct {
 	Revisions      []int
 	RevisionRounds int       // default 1: A B B A
 	Progress       io.Writer // progress lines; default io.Discard
-	ChildLogs  io.Writer // the children's stderr; default io.Discard
+	ChildLogs      io.Writer // the children's stderr; default io.Discard
 }
 
 // Run runs every scenario on every stack and returns the report.

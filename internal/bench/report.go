@@ -26,20 +26,20 @@ type StackReport struct {
 	Description string `json:"description"`
 	// StartupMS is the stack's own start (Temporal, database, app) until it
 	// serves; ProcessReadyMS adds the process start, as the harness saw it.
-	Scenarios         []string         `json:"scenarios"` // the scenarios run
-	StartupMS         int64            `json:"startup_ms"`
-	ProcessReadyMS    int64            `json:"process_ready_ms"`
-	Redirects         RedirectReport   `json:"redirects"`
-	ScanToWebhook     WebhookReport    `json:"scan_to_webhook"`
-	Delivery          ThroughputReport `json:"delivery_throughput"`
-	Burst             BurstReport      `json:"burst"`
-	Fanout            BurstReport      `json:"fanout"`
+	Scenarios      []string         `json:"scenarios"` // the scenarios run
+	StartupMS      int64            `json:"startup_ms"`
+	ProcessReadyMS int64            `json:"process_ready_ms"`
+	Redirects      RedirectReport   `json:"redirects"`
+	ScanToWebhook  WebhookReport    `json:"scan_to_webhook"`
+	Delivery       ThroughputReport `json:"delivery_throughput"`
+	Burst          BurstReport      `json:"burst"`
+	Fanout         BurstReport      `json:"fanout"`
 	// Revision is the delivery workflow revision the stack started
 	// deliveries with (Options.Revisions); 0: the current one.
-	Revision int `json:"revision,omitempty"`
-	PeakRSSMiB        float64          `json:"peak_rss_mib"` // VmHWM of the stack process over all scenarios
-	InvalidSignatures int              `json:"invalid_signatures"`
-	Targets           []Target         `json:"targets"`
+	Revision          int      `json:"revision,omitempty"`
+	PeakRSSMiB        float64  `json:"peak_rss_mib"` // VmHWM of the stack process over all scenarios
+	InvalidSignatures int      `json:"invalid_signatures"`
+	Targets           []Target `json:"targets"`
 }
 
 // RedirectReport is scenario 1.
@@ -134,7 +134,7 @@ type BurstReport struct {
 	AllArrivedSeconds        float64 `json:"all_arrived_seconds"`         // from the first scan
 	AfterLastRedirectSeconds float64 `json:"after_last_redirect_seconds"` // from the last 302
 	DeliveriesPerSecond      float64 `json:"deliveries_per_second"`
-	CPUSeconds               float64 `json:"process_cpu_seconds"`        // from the first scan to the last webhook
+	CPUSeconds               float64 `json:"process_cpu_seconds"`         // from the first scan to the last webhook
 	CPUPerDeliveryMS         float64 `json:"process_cpu_ms_per_delivery"` // redirect included
 	PeakRSSMiB               float64 `json:"peak_rss_mib"`
 }
