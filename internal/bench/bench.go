@@ -159,6 +159,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	}
 	for _, name := range opts.Stacks {
 		for _, revision := range revisionOrder(opts.Revisions, opts.RevisionRounds) {
+			if err := ctx.Err(); err != nil {
+				return rep, err // interrupted: no more stacks
+			}
 			sr, err := runStackScenarios(ctx, opts, name, revision)
 			if sr != nil {
 				rep.Stacks = append(rep.Stacks, *sr)
