@@ -245,7 +245,11 @@ func runAttempt(ctx workflow.Context, in DeliveryInput, schedule RetrySchedule, 
 // same name in the current workflow task. It runs once: an error is an
 // infrastructure fault for the caller to retry. Its timeouts are the
 // attempt's, which may exceed the workflow task timeout: the SDK then
-// heartbeats the workflow task while the request runs.
+// heartbeats the workflow task while the request runs. A signal or cancel
+// request arriving meanwhile makes the server reject the task's completion,
+// marker included, so the attempt runs again (same webhook-id, as after a
+// lost worker); the delivery log's retry-now therefore does not signal a
+// delivery still pending.
 func runLocalAttempt(ctx workflow.Context, in DeliveryInput, schedule RetrySchedule) (activities.AttemptResult, error) {
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		ScheduleToCloseTimeout: schedule.AttemptTimeout,
