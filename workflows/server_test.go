@@ -20,7 +20,7 @@ import (
 // the workflow task alive while the request runs, so the request is sent
 // once and its answer is recorded in a LocalActivity marker.
 func TestLocalFirstAttemptOutlastsTheWorkflowTaskTimeout(t *testing.T) {
-	rcv := newScriptedReceiver(t, reply{status: 200, body: "ok", delay: 3 * time.Second})
+	rcv := newScriptedReceiver(t, reply{status: 200, body: "ok", delay: 6 * time.Second})
 
 	srv, err := devserver.Start(context.Background(), devserver.Options{
 		Logger:           slog.New(slog.DiscardHandler),
@@ -53,7 +53,7 @@ func TestLocalFirstAttemptOutlastsTheWorkflowTaskTimeout(t *testing.T) {
 		TypedSearchAttributes: workflows.StartSearchAttributes(in),
 		// Shorter than the answer takes, as the default 10 s is shorter
 		// than the default attempt timeout.
-		WorkflowTaskTimeout: time.Second,
+		WorkflowTaskTimeout: 4 * time.Second,
 		EnableEagerStart:    true,
 	}, workflows.WorkflowName, in)
 	if err != nil {
