@@ -1,7 +1,8 @@
 // Package workflows holds the Temporal workflow that delivers one scan event
-// to one endpoint. Each attempt is its own activity execution and the waits
-// between attempts are durable timers, so the workflow's history is the
-// delivery log. The code here must stay deterministic: time from
+// to one endpoint. Each attempt is recorded in history with its result (the
+// first as a local activity's marker from RevisionLocalFirst on, every
+// other as its own activity execution) and the waits between attempts are
+// durable timers, so the workflow's history is the delivery log. The code here must stay deterministic: time from
 // workflow.Now, no rand, goroutines, map iteration or I/O.
 package workflows
 
@@ -89,9 +90,19 @@ const (
 	// first attempt upserts nothing: its Completed status says it all, and
 	// the upsert would be a visibility write on every delivery (BENCHMARKS.md).
 	RevisionLeanState = 1
+	// RevisionLocalFirst makes the first attempt a local activity inside the
+	// first workflow task (one attempt, recorded as a LocalActivity marker
+	// holding the same AttemptResult): with an eager start, a delivery
+	// answered 2xx is one start and one workflow task completion. Later
+	// attempts, and a first attempt that hit an infrastructure fault, run
+	// as regular activities as before.
+	RevisionLocalFirst = 2
 	// CurrentRevision is what starters put in new inputs.
-	CurrentRevision = RevisionLeanState
+	CurrentRevision = RevisionLocalFirst
 )
+
+// ValidRevision reports whether r is a revision this code runs.
+func ValidRevision(r int) bool { return r >= RevisionOriginal && r <= CurrentRevision }
 
 // DeliveryResult is the result of a delivered event.
 type DeliveryResult struct {
@@ -134,7 +145,20 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 	// The first attempt always runs, even when the scan is older than the
 	// horizon (a late outbox drain or a replay).
 	for attempt := 1; ; attempt++ {
-		res, err := runAttempt(ctx, in, schedule, deadline, attempt)
+		var res activities.AttemptResult
+		var err error
+		if attempt == 1 && in.Revision >= RevisionLocalFirst {
+			res, err = runLocalAttempt(ctx, in, schedule)
+			if err != nil && !temporal.IsCanceledError(err) {
+				// An infrastructure fault (database down, worker stopping):
+				// the regular activity retries it with backoff, as for
+				// every other attempt.
+				logger.Warn("Local first attempt could not run; retrying it as an activity", "Error", err)
+				res, err = runAttempt(ctx, in, schedule, deadline, attempt)
+			}
+		} else {
+			res, err = runAttempt(ctx, in, schedule, deadline, attempt)
+		}
 		if temporal.IsCanceledError(err) {
 			state.record(ctx, StateCanceled, lastStatus, attempt-1)
 			return DeliveryResult{}, err // the delivery was cancelled: end Canceled, not Failed
@@ -214,6 +238,33 @@ func runAttempt(ctx workflow.Context, in DeliveryInput, schedule RetrySchedule, 
 	}
 	var res activities.AttemptResult
 	err := workflow.ExecuteActivity(actx, AttemptActivityName, input).Get(actx, &res)
+	return res, err
+}
+
+// runLocalAttempt executes the first attempt as a local activity of the
+// same name in the current workflow task. It runs once: an error is an
+// infrastructure fault for the caller to retry. Its timeouts are the
+// attempt's, which may exceed the workflow task timeout: the SDK then
+// heartbeats the workflow task while the request runs. A signal or cancel
+// request arriving meanwhile makes the server reject the task's completion,
+// marker included, so the attempt runs again (same webhook-id, as after a
+// lost worker); the delivery log's retry-now therefore does not signal a
+// delivery still pending.
+func runLocalAttempt(ctx workflow.Context, in DeliveryInput, schedule RetrySchedule) (activities.AttemptResult, error) {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: schedule.AttemptTimeout,
+		StartToCloseTimeout:    schedule.AttemptTimeout,
+		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 1},
+		Summary:                "attempt 1",
+	})
+	input := activities.AttemptInput{
+		EndpointID: in.EndpointID,
+		EventID:    in.EventID,
+		Payload:    in.Payload,
+		Attempt:    1,
+	}
+	var res activities.AttemptResult
+	err := workflow.ExecuteLocalActivity(lctx, AttemptActivityName, input).Get(lctx, &res)
 	return res, err
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -78,6 +81,7 @@ type reply struct {
 	status  int
 	headers map[string]string
 	body    string
+	delay   time.Duration // before answering
 }
 
 // scriptedReceiver answers with its script in order, repeating the last
@@ -101,6 +105,7 @@ func newScriptedReceiver(t *testing.T, script ...reply) *scriptedReceiver {
 		r.eventIDs = append(r.eventIDs, req.Header.Get(webhook.HeaderWebhookID))
 		rep := r.script[min(n, len(r.script)-1)]
 		r.mu.Unlock()
+		time.Sleep(rep.delay)
 		for k, v := range rep.headers {
 			w.Header().Set(k, v)
 		}
@@ -417,5 +422,162 @@ func TestDeliveryRejectsInvalidSchedule(t *testing.T) {
 	appErr, _ := workflowFailure(t, env)
 	if appErr.Type() != workflows.ErrTypeInvalidInput || rcv.hits() != 0 {
 		t.Errorf("error type = %q, hits %d; want InvalidInput and no request", appErr.Type(), rcv.hits())
+	}
+}
+
+// attemptKinds records which attempts ran as local activities and which as
+// activities, by the attempt number in their input.
+type attemptKinds struct {
+	mu     sync.Mutex
+	local  []int
+	remote []int
+}
+
+func watchAttempts(env *testsuite.TestWorkflowEnvironment) *attemptKinds {
+	k := &attemptKinds{}
+	env.SetOnLocalActivityStartedListener(func(_ *activity.Info, _ context.Context, args []any) {
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		k.local = append(k.local, args[0].(activities.AttemptInput).Attempt)
+	})
+	env.SetOnActivityStartedListener(func(_ *activity.Info, _ context.Context, args converter.EncodedValues) {
+		var in activities.AttemptInput
+		if err := args.Get(&in); err != nil {
+			panic(err)
+		}
+		k.mu.Lock()
+		defer k.mu.Unlock()
+		k.remote = append(k.remote, in.Attempt)
+	})
+	return k
+}
+
+func (k *attemptKinds) String() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return fmt.Sprintf("local %v, activities %v", k.local, k.remote)
+}
+
+func TestFirstAttemptRunsLocallyAndDelivers(t *testing.T) {
+	rcv := newScriptedReceiver(t, reply{status: 200, body: "ok"})
+	env := newEnv(t, newMemStore(t, enabledEndpoint(rcv.URL)))
+	kinds := watchAttempts(env)
+	var timers int
+	env.SetOnTimerScheduledListener(func(string, time.Duration) { timers++ })
+
+	env.ExecuteWorkflow(workflows.WorkflowName, deliveryInput())
+
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	var res workflows.DeliveryResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Attempts != 1 || res.StatusCode != 200 {
+		t.Errorf("result = %+v, want 1 attempt answered 200", res)
+	}
+	if got := kinds.String(); got != "local [1], activities []" {
+		t.Errorf("attempts ran as %s, want the first alone, locally", got)
+	}
+	if rcv.attemptHeaders() != "1" || timers != 0 {
+		t.Errorf("receiver saw attempts %q, %d timers; want one request and no timer", rcv.attemptHeaders(), timers)
+	}
+}
+
+func TestLocalFirstAttemptFailsThenActivitiesRetry(t *testing.T) {
+	rcv := newScriptedReceiver(t,
+		reply{status: 503, body: "busy"},
+		reply{status: 503, body: "busy"},
+		reply{status: 200, body: "ok"})
+	env := newEnv(t, newMemStore(t, enabledEndpoint(rcv.URL)))
+	kinds := watchAttempts(env)
+	var timers []time.Duration
+	env.SetOnTimerScheduledListener(func(_ string, d time.Duration) { timers = append(timers, d) })
+
+	env.ExecuteWorkflow(workflows.WorkflowName, deliveryInput())
+
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	if got := kinds.String(); got != "local [1], activities [2 3]" {
+		t.Errorf("attempts ran as %s, want the first locally and the retries as activities", got)
+	}
+	if len(timers) != 2 {
+		t.Errorf("backoff timers = %v, want two durable waits", timers)
+	}
+}
+
+func TestLocalFirstAttemptPermanentAnswerAndDisabledEndpoint(t *testing.T) {
+	rcv := newScriptedReceiver(t, reply{status: 422, body: "no"})
+	off := enabledEndpoint(rcv.URL)
+	off.Enabled = false
+	cases := []struct {
+		name     string
+		store    *memStore
+		wantType string
+	}{
+		{"422", newMemStore(t, enabledEndpoint(rcv.URL)), workflows.ErrTypeDeliveryFailed},
+		{"disabled", newMemStore(t, off), workflows.ErrTypeEndpointDisabled},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			env := newEnv(t, c.store)
+			kinds := watchAttempts(env)
+			env.ExecuteWorkflow(workflows.WorkflowName, deliveryInput())
+
+			appErr, last := workflowFailure(t, env)
+			if appErr.Type() != c.wantType || last.Attempt != 1 {
+				t.Errorf("error type %q (%v), last attempt %d; want %s after attempt 1", appErr.Type(), appErr, last.Attempt, c.wantType)
+			}
+			if got := kinds.String(); got != "local [1], activities []" {
+				t.Errorf("attempts ran as %s, want one local attempt", got)
+			}
+		})
+	}
+}
+
+func TestLocalFirstAttemptInfrastructureFaultFallsBackToActivity(t *testing.T) {
+	rcv := newScriptedReceiver(t, reply{status: 200})
+	store := newMemStore(t, enabledEndpoint(rcv.URL))
+	store.failGets = 3 // the local attempt's load, then two of the activity's
+	env := newEnv(t, store)
+	kinds := watchAttempts(env)
+
+	env.ExecuteWorkflow(workflows.WorkflowName, deliveryInput())
+
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("workflow failed: %v", err)
+	}
+	var res workflows.DeliveryResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Attempts != 1 || store.loads != 4 || rcv.attemptHeaders() != "1" {
+		t.Errorf("attempts %d after %d loads, receiver saw %q; want attempt 1 delivered after 4 loads", res.Attempts, store.loads, rcv.attemptHeaders())
+	}
+	if got := kinds.String(); got != "local [1], activities [1 1 1]" {
+		t.Errorf("attempts ran as %s, want attempt 1 locally, then as an activity retried twice", got)
+	}
+}
+
+func TestEarlierRevisionsRunEveryAttemptAsAnActivity(t *testing.T) {
+	for _, rev := range []int{workflows.RevisionOriginal, workflows.RevisionLeanState} {
+		t.Run(strconv.Itoa(rev), func(t *testing.T) {
+			rcv := newScriptedReceiver(t, reply{status: 503}, reply{status: 200})
+			env := newEnv(t, newMemStore(t, enabledEndpoint(rcv.URL)))
+			kinds := watchAttempts(env)
+			in := deliveryInput()
+			in.Revision = rev
+
+			env.ExecuteWorkflow(workflows.WorkflowName, in)
+
+			if err := env.GetWorkflowError(); err != nil {
+				t.Fatalf("workflow failed: %v", err)
+			}
+			if got := kinds.String(); got != "local [], activities [1 2]" {
+				t.Errorf("attempts ran as %s, want both as activities", got)
+			}
+		})
 	}
 }

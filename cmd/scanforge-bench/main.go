@@ -46,12 +46,17 @@ func run(args []string) error {
 	pgURL := fs.String("postgres", postgresURL(), "PostgreSQL database for the postgres stack (a schema per run is created and dropped)")
 	jsonPath := fs.String("json", "", "write the JSON report to this file instead of stdout")
 	logPath := fs.String("logs", "", "write the stack processes' logs to this file (default: discarded)")
-	scenarios := fs.String("scenarios", "", "comma-separated scenarios to run: redirects, webhook, throughput, burst (default all)")
+	scenarios := fs.String("scenarios", "", "comma-separated scenarios to run: redirects, webhook, throughput, burst, fanout (default all)")
 	profileDir := fs.String("pprof", "", "write a CPU profile of the stack process per scenario into this directory")
 	burst := fs.Int("burst", 0, "override the number of burst scans")
 	workflows := fs.Int("workflows", 0, "override the number of workflows per kind and round (delivery throughput)")
 	redirects := fs.Int("redirects", 0, "override the number of closed-loop redirect requests per round")
 	rounds := fs.Int("rounds", 0, "override the number of rounds (redirects, delivery throughput)")
+	revisions := fs.String("revisions", "", "compare delivery workflow revisions, comma-separated (for example 1,2): every stack runs once per revision in ABBA order, each in a fresh process")
+	revisionRounds := fs.Int("revision-rounds", 1, "with -revisions: how many times to repeat the ABBA order")
+	scans := fs.Int("scans", 0, "override the number of scans of the scan → webhook scenario")
+	scanRate := fs.Float64("scan-rate", 0, "override the scan rate (scans/s) of the scan → webhook scenario")
+	fanout := fs.Int("fanout", 0, "override the number of fan-out burst scans (each to 4 endpoints)")
 	concurrency := fs.String("concurrency", "", "override the closed-loop redirect concurrencies, comma-separated (for example 32,128)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -74,6 +79,22 @@ func run(args []string) error {
 	}
 	if *burst > 0 {
 		opts.Sizes.Burst = *burst
+	}
+	if *revisions != "" {
+		revs, err := positiveInts("-revisions", *revisions)
+		if err != nil {
+			return err
+		}
+		opts.Revisions, opts.RevisionRounds = revs, *revisionRounds
+	}
+	if *scans > 0 {
+		opts.Sizes.Scans = *scans
+	}
+	if *scanRate > 0 {
+		opts.Sizes.ScanRate = *scanRate
+	}
+	if *fanout > 0 {
+		opts.Sizes.FanoutBurst = *fanout
 	}
 	if *workflows > 0 {
 		opts.Sizes.Workflows = *workflows
@@ -133,12 +154,15 @@ func postgresURL() string {
 }
 
 // concurrencies parses the -concurrency list.
-func concurrencies(list string) ([]int, error) {
+func concurrencies(list string) ([]int, error) { return positiveInts("-concurrency", list) }
+
+// positiveInts parses the comma-separated list of flag name.
+func positiveInts(name, list string) ([]int, error) {
 	var out []int
 	for _, field := range strings.Split(list, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(field))
 		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("-concurrency %q: %q is not a positive whole number", list, field)
+			return nil, fmt.Errorf("%s %q: %q is not a positive whole number", name, list, field)
 		}
 		out = append(out, n)
 	}

@@ -41,6 +41,9 @@ type App struct {
 	// EagerStart lets workflow starts hand their first task straight to a
 	// worker in this process (dev mode runs both).
 	EagerStart bool
+	// DeliveryRevision is the workflows revision the outbox starts
+	// deliveries with; 0: workflows.CurrentRevision (benchmarks only).
+	DeliveryRevision int
 	// GeoIPReload makes Serve re-read the GeoIP database at once whenever it
 	// delivers a value: the binary relays SIGHUP there. The file is also
 	// watched for changes (GeoIPPollInterval) either way.
@@ -87,6 +90,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Concurrency: cfg.OutboxConcurrency,
 		Schedule:    Schedule(cfg),
 		EagerStart:  a.EagerStart,
+		Revision:    a.DeliveryRevision,
 		Logger:      a.Logger.With("component", "outbox"),
 		Metrics:     a.Metrics,
 	})

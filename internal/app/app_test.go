@@ -63,9 +63,14 @@ func (s *stack) attempts(workflowID string) ([]activities.AttemptResult, *histor
 			s.t.Fatal(err)
 		}
 		history.Events = append(history.Events, ev)
-		if attrs := ev.GetActivityTaskCompletedEventAttributes(); attrs != nil {
+		result := ev.GetActivityTaskCompletedEventAttributes().GetResult()
+		// The first attempt of workflows.RevisionLocalFirst: a local activity's marker.
+		if m := ev.GetMarkerRecordedEventAttributes(); m.GetMarkerName() == "LocalActivity" && m.GetFailure() == nil {
+			result = m.GetDetails()["result"]
+		}
+		if result != nil {
 			var r activities.AttemptResult
-			if err := converter.GetDefaultDataConverter().FromPayloads(attrs.GetResult(), &r); err != nil {
+			if err := converter.GetDefaultDataConverter().FromPayloads(result, &r); err != nil {
 				s.t.Fatal(err)
 			}
 			out = append(out, r)
@@ -224,7 +229,7 @@ func recordHistory(t *testing.T, kind string, h *historypb.History) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("..", "..", "workflows", "testdata", "recorded-v1-503-503-200.json")
+	path := filepath.Join("..", "..", "workflows", "testdata", "recorded-v2-503-503-200.json")
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}

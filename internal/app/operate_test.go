@@ -297,11 +297,15 @@ func TestMetricsMoveAfterAScanAndADelivery(t *testing.T) {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
-	// The Temporal SDK's own metrics come through the same registry.
-	for _, name := range []string{"temporal_request", "temporal_workflow_completed"} {
-		if metricValue(after, name, nil) < 1 {
-			t.Errorf("SDK metric %s missing", name)
-		}
+	// The Temporal SDK's own metrics come through the same registry. It
+	// counts a completed workflow once the server has taken the workflow
+	// task's completion: after the workflow code counted the delivery.
+	waitUntil(t, "the SDK to count the completed workflow", func() bool {
+		after = s.scrapeMetrics()
+		return metricValue(after, "temporal_workflow_completed", nil) >= 1
+	})
+	if metricValue(after, "temporal_request", nil) < 1 {
+		t.Error("SDK metric temporal_request missing")
 	}
 }
 

@@ -55,6 +55,10 @@ type Sizes struct {
 	Burst            int `json:"burst"`
 	BurstConcurrency int `json:"burst_concurrency"`
 
+	// Scenario 5: fan-out burst, FanoutBurst scans each to FanoutEndpoints.
+	FanoutBurst     int `json:"fanout_burst"`
+	FanoutEndpoints int `json:"fanout_endpoints"`
+
 	// IdleTimeout gives up waiting for webhooks when none arrived for this long.
 	IdleTimeout time.Duration `json:"idle_timeout"`
 }
@@ -67,6 +71,7 @@ func FullSizes() Sizes {
 		ScanRate: 20, Scans: 600,
 		Workflows: 500, WorkflowConcurrency: 16,
 		Burst: 10000, BurstConcurrency: 64,
+		FanoutBurst: 10000, FanoutEndpoints: 4,
 		IdleTimeout: time.Minute,
 	}
 }
@@ -79,6 +84,7 @@ func ShortSizes() Sizes {
 		ScanRate: 20, Scans: 100,
 		Workflows: 100, WorkflowConcurrency: 16,
 		Burst: 500, BurstConcurrency: 64,
+		FanoutBurst: 200, FanoutEndpoints: 4,
 		IdleTimeout: 30 * time.Second,
 	}
 }
@@ -91,6 +97,7 @@ func SmokeSizes() Sizes {
 		ScanRate: 20, Scans: 20,
 		Workflows: 10, WorkflowConcurrency: 4,
 		Burst: 30, BurstConcurrency: 8,
+		FanoutBurst: 10, FanoutEndpoints: 4,
 		IdleTimeout: 30 * time.Second,
 	}
 }
@@ -105,10 +112,16 @@ type Options struct {
 	// Executable is the binary re-run as the children; it must call RunChild
 	// when RoleEnv is set. Default: os.Executable().
 	Executable string
-	Command    string    // the command line, for the report
-	ProfileDir string    // if set, a CPU profile of the stack process per scenario goes here
-	Progress   io.Writer // progress lines; default io.Discard
-	ChildLogs  io.Writer // the children's stderr; default io.Discard
+	Command    string // the command line, for the report
+	ProfileDir string // if set, a CPU profile of the stack process per scenario goes here
+	// Revisions, when set, runs every stack once per delivery workflow
+	// revision listed, in ABBA order (then again RevisionRounds times),
+	// each in a fresh stack process starting its deliveries with that
+	// revision: old and new designs side by side in one run.
+	Revisions      []int
+	RevisionRounds int       // default 1: A B B A
+	Progress       io.Writer // progress lines; default io.Discard
+	ChildLogs      io.Writer // the children's stderr; default io.Discard
 }
 
 // Run runs every scenario on every stack and returns the report.
@@ -145,17 +158,38 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		Sizes:   opts.Sizes,
 	}
 	for _, name := range opts.Stacks {
-		sr, err := runStackScenarios(ctx, opts, name)
-		if sr != nil {
-			rep.Stacks = append(rep.Stacks, *sr)
-		}
-		if err != nil {
-			return rep, fmt.Errorf("stack %s: %w", name, err)
+		for _, revision := range revisionOrder(opts.Revisions, opts.RevisionRounds) {
+			if err := ctx.Err(); err != nil {
+				return rep, err // interrupted: no more stacks
+			}
+			sr, err := runStackScenarios(ctx, opts, name, revision)
+			if sr != nil {
+				rep.Stacks = append(rep.Stacks, *sr)
+			}
+			if err != nil {
+				return rep, fmt.Errorf("stack %s: %w", name, err)
+			}
 		}
 	}
 	rep.Machine.LoadAvgEnd = loadAvg()
 	rep.Seconds = round(time.Since(rep.Started).Seconds(), 1)
 	return rep, nil
+}
+
+// revisionOrder is the order stack runs take revisions in: ABBA, rounds
+// times; [0] (the current revision, once) when none are listed.
+func revisionOrder(revisions []int, rounds int) []int {
+	if len(revisions) == 0 {
+		return []int{0}
+	}
+	var order []int
+	for range max(1, rounds) {
+		order = append(order, revisions...)
+		for i := len(revisions) - 1; i >= 0; i-- {
+			order = append(order, revisions[i])
+		}
+	}
+	return order
 }
 
 // stackEnv prepares the data directory (and PostgreSQL schema) of a stack

@@ -141,6 +141,14 @@ func TestSmoke(t *testing.T) {
 		t.Errorf("burst: %d scans (%d errors), %d unique events received, %d missing; want all %d",
 			b.Scans.Requests, b.Scans.Errors, b.Received, b.Missing, z.Burst)
 	}
+	fo := s.Fanout
+	if want := z.FanoutBurst * z.FanoutEndpoints; fo.Scans.Requests != z.FanoutBurst || fo.Received != want || fo.Missing != 0 || fo.Duplicates != 0 {
+		t.Errorf("fan-out burst: %d scans, %d deliveries received (%d missing, %d duplicates); want %d",
+			fo.Scans.Requests, fo.Received, fo.Missing, fo.Duplicates, want)
+	}
+	if fo.CPUPerDeliveryMS <= 0 || b.CPUPerDeliveryMS <= 0 {
+		t.Errorf("CPU per delivery not measured: burst %v, fan-out %v ms", b.CPUPerDeliveryMS, fo.CPUPerDeliveryMS)
+	}
 	if s.InvalidSignatures != 0 {
 		t.Errorf("%d deliveries failed signature verification", s.InvalidSignatures)
 	}
@@ -160,6 +168,41 @@ func TestSmoke(t *testing.T) {
 	}
 	if !strings.Contains(js.String(), `"received_unique": 30`) {
 		t.Errorf("JSON lacks the burst count:\n%s", tail(js.String(), 2000))
+	}
+}
+
+// TestSmokeComparesRevisions runs the delivery scenarios once per revision
+// in ABBA order, each in its own stack process.
+func TestSmokeComparesRevisions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts embedded Temporal servers")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	logs := &syncBuffer{}
+	var progress syncBuffer
+	rep, err := Run(ctx, Options{
+		Mode: "smoke", Sizes: SmokeSizes(), Stacks: []string{StackSQLite},
+		Scenarios: []string{ScenarioBurst}, Revisions: []int{1, 2},
+		Progress: &progress, ChildLogs: logs,
+	})
+	if err != nil {
+		t.Fatalf("run: %v\nprogress:\n%s\nchild logs:\n%s", err, progress.String(), tail(logs.String(), 4000))
+	}
+	var names []string
+	for _, s := range rep.Stacks {
+		names = append(names, s.Name)
+		if s.Burst.Received != SmokeSizes().Burst {
+			t.Errorf("%s: %d of %d deliveries", s.Name, s.Burst.Received, SmokeSizes().Burst)
+		}
+	}
+	if got := strings.Join(names, ","); got != "sqlite-r1,sqlite-r2,sqlite-r2,sqlite-r1" {
+		t.Errorf("stack runs %s, want ABBA", got)
+	}
+	var table bytes.Buffer
+	rep.WriteTable(&table)
+	if !strings.Contains(table.String(), "Medians, revision 2 against revision 1") {
+		t.Errorf("table lacks the comparison:\n%s", table.String())
 	}
 }
 

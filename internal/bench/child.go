@@ -24,6 +24,7 @@ import (
 	"github.com/scanforge/scanforge/internal/config"
 	"github.com/scanforge/scanforge/internal/secretbox"
 	"github.com/scanforge/scanforge/models"
+	"github.com/scanforge/scanforge/workflows"
 )
 
 // RoleEnv names the role a re-executed benchmark binary plays. The
@@ -42,6 +43,10 @@ const (
 // server's dynamic config in the stack process: "key=value,key=value"
 // (true/false, integers and other text).
 const DynamicConfigEnv = "SCANFORGE_BENCH_DYNAMIC_CONFIG"
+
+// RevisionEnv sets the delivery workflow revision a stack process starts
+// deliveries with (Options.Revisions); unset: the current one.
+const RevisionEnv = "SCANFORGE_BENCH_REVISION"
 
 func dynamicConfigOverrides(spec string) map[string]any {
 	if spec == "" {
@@ -205,7 +210,13 @@ func runStack(ctx context.Context, stdout io.Writer, getenv func(string) string)
 	}
 	defer minimal.Stop()
 
-	ctl := &control{store: store, temporal: tc, cfg: cfg, workspaceID: ws.ID}
+	revision := workflows.CurrentRevision
+	if v := getenv(RevisionEnv); v != "" {
+		if revision, err = strconv.Atoi(v); err != nil || !workflows.ValidRevision(revision) {
+			return fmt.Errorf("%s=%q: not a delivery workflow revision (0–%d)", RevisionEnv, v, workflows.CurrentRevision)
+		}
+	}
+	ctl := &control{store: store, temporal: tc, cfg: cfg, workspaceID: ws.ID, revision: revision}
 	ctlLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -224,6 +235,7 @@ func runStack(ctx context.Context, stdout io.Writer, getenv func(string) string)
 	defer func() { stopFloor(); <-floorDone }()
 
 	a := stack.App(cfg, logger)
+	a.DeliveryRevision = revision
 	runDone := make(chan error, 1)
 	go func() { runDone <- a.Run(ctx, ln) }()
 	if err := announce(stdout, ready{

@@ -59,6 +59,7 @@ type control struct {
 	temporal    client.Client
 	cfg         config.Config
 	workspaceID string
+	revision    int // of the deliveries it starts
 
 	profileMu sync.Mutex
 	profile   *os.File // the CPU profile being written, if any
@@ -310,7 +311,7 @@ func (c *control) startDelivery(ctx context.Context, code models.Code, ep models
 		Payload:     payload,
 		OccurredAt:  scan.Timestamp,
 		Schedule:    app.Schedule(c.cfg),
-		Revision:    workflows.CurrentRevision,
+		Revision:    c.revision,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start delivery: %w", err)

@@ -14,15 +14,16 @@ import (
 )
 
 // receiver is the webhook endpoint of a benchmark: it verifies every
-// delivery's signature and counts valid ones by event ID, grouped by the
-// marker the scan carried in its Referer ("…/GROUP/SEQ").
+// delivery's signature and counts valid ones by event ID and path (one
+// path per endpoint), grouped by the marker the scan carried in its
+// Referer ("…/GROUP/SEQ").
 type receiver struct {
-	srv    *http.Server
-	url    string
-	secret string
+	srv *http.Server
+	url string
 
 	mu       sync.Mutex
-	arrivals map[string]arrival // by event ID
+	secrets  map[string]string  // by path
+	arrivals map[string]arrival // by event ID and path
 	groups   map[string]*groupCount
 	invalid  int
 	changed  chan struct{} // closed and replaced on every valid delivery
@@ -49,7 +50,7 @@ func startReceiver(secret string) (*receiver, error) {
 	}
 	r := &receiver{
 		url:      "http://" + ln.Addr().String() + "/webhooks",
-		secret:   secret,
+		secrets:  map[string]string{"/webhooks": secret},
 		arrivals: map[string]arrival{},
 		groups:   map[string]*groupCount{},
 		changed:  make(chan struct{}),
@@ -59,9 +60,15 @@ func startReceiver(secret string) (*receiver, error) {
 	return r, nil
 }
 
-func (r *receiver) setSecret(secret string) {
+func (r *receiver) setSecret(secret string) { r.setPathSecret("/webhooks", secret) }
+
+// endpointURL is the URL of the receiver's n-th extra endpoint.
+func (r *receiver) endpointURL(n int) string { return r.url + "/" + strconv.Itoa(n) }
+
+// setPathSecret sets the signing secret of the endpoint at path.
+func (r *receiver) setPathSecret(path, secret string) {
 	r.mu.Lock()
-	r.secret = secret
+	r.secrets[path] = secret
 	r.mu.Unlock()
 }
 
@@ -75,9 +82,10 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	r.mu.Lock()
-	secret := r.secret
+	secret := r.secrets[req.URL.Path]
 	r.mu.Unlock()
 	group, seq, eventID, ok := r.check(secret, req.Header, body, now)
+	eventID += " " + req.URL.Path
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if !ok {

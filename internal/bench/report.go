@@ -26,16 +26,20 @@ type StackReport struct {
 	Description string `json:"description"`
 	// StartupMS is the stack's own start (Temporal, database, app) until it
 	// serves; ProcessReadyMS adds the process start, as the harness saw it.
-	Scenarios         []string         `json:"scenarios"` // the scenarios run
-	StartupMS         int64            `json:"startup_ms"`
-	ProcessReadyMS    int64            `json:"process_ready_ms"`
-	Redirects         RedirectReport   `json:"redirects"`
-	ScanToWebhook     WebhookReport    `json:"scan_to_webhook"`
-	Delivery          ThroughputReport `json:"delivery_throughput"`
-	Burst             BurstReport      `json:"burst"`
-	PeakRSSMiB        float64          `json:"peak_rss_mib"` // VmHWM of the stack process over all scenarios
-	InvalidSignatures int              `json:"invalid_signatures"`
-	Targets           []Target         `json:"targets"`
+	Scenarios      []string         `json:"scenarios"` // the scenarios run
+	StartupMS      int64            `json:"startup_ms"`
+	ProcessReadyMS int64            `json:"process_ready_ms"`
+	Redirects      RedirectReport   `json:"redirects"`
+	ScanToWebhook  WebhookReport    `json:"scan_to_webhook"`
+	Delivery       ThroughputReport `json:"delivery_throughput"`
+	Burst          BurstReport      `json:"burst"`
+	Fanout         BurstReport      `json:"fanout"`
+	// Revision is the delivery workflow revision the stack started
+	// deliveries with (Options.Revisions); 0: the current one.
+	Revision          int      `json:"revision,omitempty"`
+	PeakRSSMiB        float64  `json:"peak_rss_mib"` // VmHWM of the stack process over all scenarios
+	InvalidSignatures int      `json:"invalid_signatures"`
+	Targets           []Target `json:"targets"`
 }
 
 // RedirectReport is scenario 1.
@@ -122,6 +126,7 @@ type WorkflowFigures struct {
 // BurstReport is scenario 4.
 type BurstReport struct {
 	Concurrency              int     `json:"concurrency"`
+	Endpoints                int     `json:"endpoints"` // each scan is delivered to this many
 	Scans                    Figures `json:"scans"`
 	Received                 int     `json:"received_unique"`
 	Missing                  int     `json:"missing"`
@@ -129,7 +134,8 @@ type BurstReport struct {
 	AllArrivedSeconds        float64 `json:"all_arrived_seconds"`         // from the first scan
 	AfterLastRedirectSeconds float64 `json:"after_last_redirect_seconds"` // from the last 302
 	DeliveriesPerSecond      float64 `json:"deliveries_per_second"`
-	CPUSeconds               float64 `json:"process_cpu_seconds"`
+	CPUSeconds               float64 `json:"process_cpu_seconds"`         // from the first scan to the last webhook
+	CPUPerDeliveryMS         float64 `json:"process_cpu_ms_per_delivery"` // redirect included
 	PeakRSSMiB               float64 `json:"peak_rss_mib"`
 }
 
@@ -204,8 +210,73 @@ func (r *Report) WriteTable(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 
+	writeRevisions(w, r.Stacks)
 	for _, s := range r.Stacks {
 		writeStack(w, s)
+	}
+}
+
+// writeRevisions compares the runs of each delivery workflow revision
+// (Options.Revisions): every run, then each revision's medians against the
+// first revision's.
+func writeRevisions(w io.Writer, stacks []StackReport) {
+	byRevision := map[int][]StackReport{}
+	var order []int
+	for _, s := range stacks {
+		if s.Revision == 0 {
+			continue
+		}
+		if _, ok := byRevision[s.Revision]; !ok {
+			order = append(order, s.Revision)
+		}
+		byRevision[s.Revision] = append(byRevision[s.Revision], s)
+	}
+	if len(order) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "### Delivery workflow revisions side by side")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| run | burst deliveries/s | burst CPU ms/delivery | fan-out deliveries/s | fan-out CPU ms/delivery | scan → webhook p50 / p99 ms | lost / duplicates | peak RSS MiB |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
+	for _, s := range stacks {
+		if s.Revision == 0 {
+			continue
+		}
+		b, f, wh := s.Burst, s.Fanout, s.ScanToWebhook
+		fmt.Fprintf(w, "| %s | %.1f | %.2f | %.1f | %.2f | %.1f / %.1f | %d / %d | %.0f |\n", s.Name,
+			b.DeliveriesPerSecond, b.CPUPerDeliveryMS, f.DeliveriesPerSecond, f.CPUPerDeliveryMS,
+			wh.Latency.P50, wh.Latency.P99,
+			b.Missing+f.Missing+wh.Missing, b.Duplicates+f.Duplicates+wh.Duplicates, s.PeakRSSMiB)
+	}
+	fmt.Fprintln(w)
+	base := byRevision[order[0]]
+	medianOf := func(runs []StackReport, pick func(StackReport) float64) float64 {
+		var xs []float64
+		for _, r := range runs {
+			xs = append(xs, pick(r))
+		}
+		return median(xs)
+	}
+	figures := []struct {
+		name string
+		pick func(StackReport) float64
+	}{
+		{"burst deliveries/s", func(s StackReport) float64 { return s.Burst.DeliveriesPerSecond }},
+		{"burst CPU ms/delivery", func(s StackReport) float64 { return s.Burst.CPUPerDeliveryMS }},
+		{"fan-out deliveries/s", func(s StackReport) float64 { return s.Fanout.DeliveriesPerSecond }},
+		{"fan-out CPU ms/delivery", func(s StackReport) float64 { return s.Fanout.CPUPerDeliveryMS }},
+	}
+	for _, rev := range order[1:] {
+		fmt.Fprintf(w, "Medians, revision %d against revision %d:\n\n| figure | r%d | r%d | ratio |\n|---|---|---|---|\n", rev, order[0], order[0], rev)
+		for _, f := range figures {
+			old, cur := medianOf(base, f.pick), medianOf(byRevision[rev], f.pick)
+			ratio := 0.0
+			if old > 0 {
+				ratio = cur / old
+			}
+			fmt.Fprintf(w, "| %s | %.2f | %.2f | %.2f |\n", f.name, old, cur, ratio)
+		}
+		fmt.Fprintln(w)
 	}
 }
 
@@ -231,7 +302,10 @@ func writeStack(w io.Writer, s StackReport) {
 		writeThroughput(w, s.Delivery)
 	}
 	if slices.Contains(s.Scenarios, ScenarioBurst) {
-		writeBurst(w, s.Burst)
+		writeBurst(w, "4. Burst", s.Burst)
+	}
+	if slices.Contains(s.Scenarios, ScenarioFanout) {
+		writeBurst(w, "5. Fan-out burst", s.Fanout)
 	}
 }
 
@@ -298,8 +372,8 @@ func writeThroughput(w io.Writer, d ThroughputReport) {
 
 }
 
-func writeBurst(w io.Writer, b BurstReport) {
-	fmt.Fprintf(w, "**4. Burst** (%d scans, concurrency %d)\n\n", b.Scans.Requests, b.Concurrency)
+func writeBurst(w io.Writer, title string, b BurstReport) {
+	fmt.Fprintf(w, "**%s** (%d scans to %d endpoint(s), concurrency %d)\n\n", title, b.Scans.Requests, b.Endpoints, b.Concurrency)
 	fmt.Fprintln(w, "| Figure | Value |")
 	fmt.Fprintln(w, "|---|---|")
 	fmt.Fprintf(w, "| redirects | %.0f req/s, %d errors, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms |\n",
@@ -307,7 +381,7 @@ func writeBurst(w io.Writer, b BurstReport) {
 	fmt.Fprintf(w, "| all webhooks arrived | %.1f s after the first scan, %.1f s after the last 302 |\n", b.AllArrivedSeconds, b.AfterLastRedirectSeconds)
 	fmt.Fprintf(w, "| end-to-end deliveries/s | %.1f |\n", b.DeliveriesPerSecond)
 	fmt.Fprintf(w, "| unique event IDs received | %d (missing %d, duplicates %d) |\n", b.Received, b.Missing, b.Duplicates)
-	fmt.Fprintf(w, "| process CPU | %.1f s (%.1f ms per scan) |\n", b.CPUSeconds, b.CPUSeconds*1000/float64(max(1, b.Scans.Requests)))
+	fmt.Fprintf(w, "| process CPU | %.1f s (%.2f ms per delivery) |\n", b.CPUSeconds, b.CPUPerDeliveryMS)
 	fmt.Fprintf(w, "| peak RSS after the burst | %.0f MiB |\n\n", b.PeakRSSMiB)
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/scanforge/scanforge/internal/procstat"
@@ -25,11 +26,14 @@ const (
 	ScenarioWebhook    = "webhook"
 	ScenarioThroughput = "throughput"
 	ScenarioBurst      = "burst"
+	// ScenarioFanout is a burst to a code with FanoutEndpoints endpoints.
+	ScenarioFanout = "fanout"
 )
 
 const (
 	plainSlug = "bench-plain"
 	hookSlug  = "bench-hook"
+	fanSlug   = "bench-fan"
 )
 
 // stackRun is one stack under test and what the scenarios share.
@@ -48,13 +52,17 @@ func (s *stackRun) progress(format string, args ...any) {
 	fmt.Fprintf(s.opts.Progress, "[%s %s] %s\n", time.Now().Format("15:04:05"), s.name, fmt.Sprintf(format, args...))
 }
 
-func runStackScenarios(ctx context.Context, opts Options, name string) (*StackReport, error) {
+func runStackScenarios(ctx context.Context, opts Options, name string, revision int) (*StackReport, error) {
 	env, desc, cleanup, err := stackEnv(opts, name)
 	if err != nil {
 		return nil, err
 	}
 	defer cleanup()
 	s := &stackRun{opts: opts, name: name}
+	if revision != 0 {
+		env = append(env, RevisionEnv+"="+strconv.Itoa(revision))
+		s.name = fmt.Sprintf("%s-r%d", name, revision)
+	}
 	s.progress("starting the stack process (%s)", desc)
 	began := time.Now()
 	s.stack, err = startChild(ctx, opts.Executable, roleStack, env, opts.ChildLogs)
@@ -67,7 +75,7 @@ func runStackScenarios(ctx context.Context, opts Options, name string) (*StackRe
 		s.stack.databaseCPU = procstat.PostgresCPU
 	}
 	sr := &StackReport{
-		Name: name, Description: desc,
+		Name: s.name, Description: desc, Revision: revision,
 		StartupMS: s.stack.info.StartupMS, ProcessReadyMS: time.Since(began).Milliseconds(),
 	}
 	defer func() {
@@ -92,7 +100,14 @@ func runStackScenarios(ctx context.Context, opts Options, name string) (*StackRe
 		{ScenarioRedirects, func(ctx context.Context) (err error) { sr.Redirects, err = s.redirectsWithBare(ctx); return err }},
 		{ScenarioWebhook, func(ctx context.Context) (err error) { sr.ScanToWebhook, err = s.scanToWebhook(ctx); return err }},
 		{ScenarioThroughput, func(ctx context.Context) (err error) { sr.Delivery, err = s.throughput(ctx); return err }},
-		{ScenarioBurst, func(ctx context.Context) (err error) { sr.Burst, err = s.burst(ctx); return err }},
+		{ScenarioBurst, func(ctx context.Context) (err error) {
+			sr.Burst, err = s.burst(ctx, hookSlug, s.name+"-s4", s.opts.Sizes.Burst, 1)
+			return err
+		}},
+		{ScenarioFanout, func(ctx context.Context) (err error) {
+			sr.Fanout, err = s.burst(ctx, fanSlug, s.name+"-s5", s.opts.Sizes.FanoutBurst, s.opts.Sizes.FanoutEndpoints)
+			return err
+		}},
 	} {
 		if len(opts.Scenarios) > 0 && !slices.Contains(opts.Scenarios, sc.name) {
 			continue
@@ -161,16 +176,30 @@ func (s *stackRun) saveProfile(ctx context.Context, name, file string) {
 
 // setup creates the two codes and the receiver's endpoint through the API.
 func (s *stackRun) setup(ctx context.Context) error {
-	for _, slug := range []string{plainSlug, hookSlug} {
+	var fanCode string
+	for _, slug := range []string{plainSlug, hookSlug, fanSlug} {
 		var code struct{ ID string }
 		if err := s.api(ctx, "/api/v1/codes", map[string]any{
 			"slug": slug, "name": "Benchmark " + slug, "destination_url": "https://shop.example.com/spring",
 		}, &code); err != nil {
 			return err
 		}
-		if slug == hookSlug {
+		switch slug {
+		case hookSlug:
 			s.hookCode = code.ID
+		case fanSlug:
+			fanCode = code.ID
 		}
+	}
+	for n := range s.opts.Sizes.FanoutEndpoints {
+		var ep struct{ Secret string }
+		url := s.rcv.endpointURL(n + 1)
+		if err := s.api(ctx, "/api/v1/endpoints", map[string]any{
+			"url": url, "description": "benchmark receiver " + strconv.Itoa(n+1), "code_ids": []string{fanCode},
+		}, &ep); err != nil {
+			return err
+		}
+		s.rcv.setPathSecret(strings.TrimPrefix(url, strings.TrimSuffix(s.rcv.url, "/webhooks")), ep.Secret)
 	}
 	var ep struct{ ID, Secret string }
 	if err := s.api(ctx, "/api/v1/endpoints", map[string]any{
@@ -406,21 +435,21 @@ func (s *stackRun) workflows(ctx context.Context, req workflowsRequest) (Workflo
 	return f, nil
 }
 
-// burst is scenario 4: Burst scans as fast as the redirect path takes them,
-// then the wait until every webhook has arrived.
-func (s *stackRun) burst(ctx context.Context) (BurstReport, error) {
+// burst is scenario 4 (and 5, fan-out): n scans of slug, each delivered to
+// endpoints endpoints, as fast as the redirect path takes them, then the
+// wait until every webhook has arrived.
+func (s *stackRun) burst(ctx context.Context, slug, group string, n, endpoints int) (BurstReport, error) {
 	z := s.opts.Sizes
-	group := s.name + "-s4"
-	rep := BurstReport{Concurrency: z.BurstConcurrency}
-	s.progress("burst: %d scans at concurrency %d", z.Burst, z.BurstConcurrency)
-	req := scanRequest(s.stack.info.HTTP+"/q/"+hookSlug, func(i int) string { return marker(group, i) })
+	rep := BurstReport{Concurrency: z.BurstConcurrency, Endpoints: endpoints}
+	s.progress("burst: %d scans of %s at concurrency %d, %d endpoint(s)", n, slug, z.BurstConcurrency, endpoints)
+	req := scanRequest(s.stack.info.HTTP+"/q/"+slug, func(i int) string { return marker(group, i) })
 	cpu0 := s.stack.cpu()
 	began := time.Now()
-	rep.Scans = measured(s.stack, func() run { return closedLoop(ctx, s.load, z.Burst, z.BurstConcurrency, req) })
+	rep.Scans = measured(s.stack, func() run { return closedLoop(ctx, s.load, n, z.BurstConcurrency, req) })
 	answered := time.Now()
-	want := rep.Scans.Requests - rep.Scans.Errors
+	want := (rep.Scans.Requests - rep.Scans.Errors) * endpoints
 	s.progress("burst: %d redirects answered in %.1fs; waiting for %d webhooks", rep.Scans.Requests, rep.Scans.Seconds, want)
-	if s.opts.ProfileDir != "" {
+	if s.opts.ProfileDir != "" && endpoints == 1 {
 		// Half way through, the most deliveries are in flight: keep a heap profile.
 		s.rcv.waitFor(ctx, group, want/2, z.IdleTimeout)
 		s.saveProfile(ctx, "heap", "burst-heap")
@@ -432,6 +461,7 @@ func (s *stackRun) burst(ctx context.Context) (BurstReport, error) {
 		}
 	}
 	s.rcv.waitFor(ctx, group, want, z.IdleTimeout)
+	cpu := s.stack.cpu() - cpu0 // before the wait for late duplicates, when the process idles
 	// Let late duplicates (a retried attempt whose first POST did arrive) show.
 	time.Sleep(2 * time.Second)
 	g, _ := s.rcv.groupStats(group)
@@ -441,7 +471,10 @@ func (s *stackRun) burst(ctx context.Context) (BurstReport, error) {
 		rep.AfterLastRedirectSeconds = round(g.Last.Sub(answered).Seconds(), 2)
 		rep.DeliveriesPerSecond = round(float64(g.Unique)/g.Last.Sub(began).Seconds(), 1)
 	}
-	rep.CPUSeconds = round((s.stack.cpu() - cpu0).Seconds(), 1)
+	rep.CPUSeconds = round(cpu.Seconds(), 1)
+	if g.Unique > 0 {
+		rep.CPUPerDeliveryMS = round(cpu.Seconds()*1000/float64(g.Unique), 2)
+	}
 	rep.PeakRSSMiB, _ = s.stack.memory()
 	return rep, nil
 }

@@ -180,6 +180,17 @@ func (l *Log) RetryNow(ctx context.Context, workspaceID, id string) error {
 	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return ErrNotRunning
 	}
+	if keyword(info.GetSearchAttributes(), workflows.SearchState) == workflows.StatePending {
+		// No attempt has finished: the first is running, and a retry-now
+		// arriving during an attempt is answered by it. Not signalling
+		// also keeps a first attempt that runs as a local activity
+		// (workflows.RevisionLocalFirst) from being run twice: a signal
+		// during its workflow task makes the server reject the task's
+		// completion, marker included, and the attempt runs again.
+		// (The description reads the execution's own attributes, not
+		// visibility: it does not lag.)
+		return nil
+	}
 	err = l.temporal.SignalWorkflow(ctx, id, info.GetExecution().GetRunId(), workflows.RetryNowSignal, nil)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {

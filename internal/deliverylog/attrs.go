@@ -73,7 +73,7 @@ func summaryOf(info *workflowpb.WorkflowExecutionInfo) Summary {
 		s.Attempts = *n
 	} else if s.State == workflows.StateDelivered {
 		// Delivered without a failure: the run upserted nothing
-		// (workflows.RevisionLeanState), so it made one attempt. Its status
+		// (from workflows.RevisionLeanState on), so it made one attempt. Its status
 		// is in history only.
 		s.Attempts = 1
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -90,13 +91,24 @@ func (l *Log) describe(ctx context.Context, workspaceID, id string) (*workflowpb
 // readRun reads one run's history into a Run, with the run's input.
 func (l *Log) readRun(ctx context.Context, info *workflowpb.WorkflowExecutionInfo) (Run, workflows.DeliveryInput, error) {
 	exec := info.GetExecution()
+	iter := l.temporal.GetWorkflowHistory(ctx, exec.GetWorkflowId(), exec.GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	return decodeRun(exec, iter)
+}
+
+// eventIterator is a run's history, event by event (client.HistoryEventIterator).
+type eventIterator interface {
+	HasNext() bool
+	Next() (*historypb.HistoryEvent, error)
+}
+
+// decodeRun reads one run's history from iter into a Run, with the run's input.
+func decodeRun(exec *commonpb.WorkflowExecution, iter eventIterator) (Run, workflows.DeliveryInput, error) {
 	run := Run{RunID: exec.GetRunId()}
 	var in workflows.DeliveryInput
 	attempts := map[int64]int{} // scheduled event ID → index in run.Attempts
 	var timerFires map[string]time.Time
 	dc := converter.GetDefaultDataConverter()
 
-	iter := l.temporal.GetWorkflowHistory(ctx, exec.GetWorkflowId(), exec.GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for iter.HasNext() {
 		ev, err := iter.Next()
 		if err != nil {
@@ -122,6 +134,14 @@ func (l *Log) readRun(ctx context.Context, info *workflowpb.WorkflowExecutionInf
 			_ = dc.FromPayloads(ev.GetActivityTaskScheduledEventAttributes().GetInput(), &input)
 			attempts[ev.GetEventId()] = len(run.Attempts)
 			run.Attempts = append(run.Attempts, Attempt{Number: input.Attempt, StartedAt: at, InProgress: true})
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			res, ok, err := localAttempt(dc, ev.GetMarkerRecordedEventAttributes())
+			if err != nil {
+				return Run{}, in, fmt.Errorf("decode attempt of %s: %w", exec.GetWorkflowId(), err)
+			}
+			if ok {
+				run.Attempts = append(run.Attempts, attemptOf(res))
+			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
 			a := ev.GetActivityTaskCompletedEventAttributes()
 			if i, ok := attempts[a.GetScheduledEventId()]; ok {
@@ -183,6 +203,37 @@ func closeState(t enumspb.EventType) string {
 	default: // failed, timed out
 		return workflows.StateFailed
 	}
+}
+
+// Local activity markers, as the Temporal SDK records them: the marker's
+// name, and the keys of its details holding the SDK's own record (which
+// names the activity) and the activity's result.
+const (
+	localActivityMarker = "LocalActivity"
+	markerDataKey       = "data"
+	markerResultKey     = "result"
+)
+
+// localAttempt reads the attempt a delivery's local activity marker
+// recorded (workflows.RevisionLocalFirst). ok is false for other markers
+// and for a local attempt that failed: that was an infrastructure fault,
+// and the same attempt follows as an activity.
+func localAttempt(dc converter.DataConverter, m *historypb.MarkerRecordedEventAttributes) (res activities.AttemptResult, ok bool, err error) {
+	if m.GetMarkerName() != localActivityMarker || m.GetFailure() != nil {
+		return res, false, nil
+	}
+	var data struct{ ActivityType string }
+	if err := dc.FromPayloads(m.GetDetails()[markerDataKey], &data); err != nil || data.ActivityType != workflows.AttemptActivityName {
+		return res, false, nil // not a delivery attempt
+	}
+	result, found := m.GetDetails()[markerResultKey]
+	if !found {
+		return res, false, nil
+	}
+	if err := dc.FromPayloads(result, &res); err != nil {
+		return res, false, err
+	}
+	return res, true, nil
 }
 
 func attemptOf(res activities.AttemptResult) Attempt {

@@ -64,6 +64,10 @@ type Options struct {
 	// workflows, each of which costs the server and the worker memory and
 	// CPU (BENCHMARKS.md). Default 64.
 	MaxInFlight int
+	// Revision is the workflows revision new deliveries start with;
+	// 0: workflows.CurrentRevision (revision 0 is only for runs started
+	// before revisions). The benchmark starts earlier ones to compare.
+	Revision int
 	// InFlightFor is the longest a delivery counts against MaxInFlight: one
 	// still running after it (an endpoint being retried) waits on a durable
 	// timer and costs nothing meanwhile. Default 10s.
@@ -107,6 +111,9 @@ func New(store Store, starter Starter, opts Options) *Dispatcher {
 	}
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 64
+	}
+	if opts.Revision <= 0 {
+		opts.Revision = workflows.CurrentRevision
 	}
 	if opts.InFlightFor <= 0 {
 		opts.InFlightFor = 10 * time.Second
@@ -366,7 +373,7 @@ func (d *Dispatcher) startWorkflow(ctx context.Context, scan models.Scan, ep mod
 		Payload:     payload,
 		OccurredAt:  scan.Timestamp,
 		Schedule:    d.opts.Schedule,
-		Revision:    workflows.CurrentRevision,
+		Revision:    d.opts.Revision,
 	}
 	opts.TypedSearchAttributes = workflows.StartSearchAttributes(in)
 	run, err := d.starter.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
