@@ -48,6 +48,8 @@ func newTLSStart(t *testing.T) tlsStart {
 	t.Setenv("DATABASE_URL", "sqlite:"+filepath.Join(t.TempDir(), "app.db"))
 	t.Setenv("SCANFORGE_ENCRYPTION_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
 	t.Setenv("SCANFORGE_LOG_LEVEL", "error")
+	// serve's spool, out of the source tree.
+	t.Setenv("SCANFORGE_SPOOL_DIR", filepath.Join(t.TempDir(), "spool"))
 	if err := runMigrate(context.Background(), io.Discard); err != nil {
 		t.Fatal(err)
 	}
