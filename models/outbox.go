@@ -16,7 +16,7 @@ import (
 // The scans table is the outbox: the redirect path inserts every scan and
 // the dispatcher marks it once its deliveries have started. Both run for
 // every scan, so they bypass gorm's reflection and SQL building: fixed SQL
-// prepared once per connection (BENCHMARKS.md has the profile).
+// prepared once per connection.
 
 // scanColumns lists the scans table's columns in the order of scanValues.
 // TestScanColumnsMatchModel keeps it in step with the Scan model.
@@ -56,9 +56,8 @@ type outboxStatements struct {
 	// SQLite's transaction statements, prepared: database/sql's Tx would
 	// have SQLite parse BEGIN and COMMIT again for every batch.
 	begin, commit, rollback *sql.Stmt
-	// PostgreSQL: *pgParams of past INSERTs, reused. A batch of 64 scans
-	// takes about 70 KB of parameters, which made a fifth of the bytes the
-	// redirect path allocated (BENCHMARKS.md, fix 35).
+	// PostgreSQL: *pgParams of past INSERTs, reused: a batch's parameters
+	// were a large share of what the redirect path allocated.
 	params sync.Pool
 }
 

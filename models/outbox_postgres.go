@@ -47,13 +47,10 @@ const postgresMaxRows = 64
 // postgresRowCounts are the sizes of INSERT that exist, largest first: a
 // batch goes in as INSERTs of these sizes, each the largest that fits what
 // is left, so a group commit of up to 16 scans, or of 24, 32, … 64, is one
-// statement and any other up to 64 two. Until fix 26 only powers of two
-// existed, and a batch of 15 took four statements (8+4+2+1), which cost
-// PostgreSQL a quarter more CPU per scan than a batch of 16. Not every
-// size from 1 to 64: each prepared statement holds its plans in the
-// server on each connection that has run it. A backend that had run
-// every size measured 12.8 MB with these sizes, 5.9 MB with the powers
-// of two and 48.1 MB with every size (BENCHMARKS.md, fix 26).
+// statement and any other up to 64 two: every extra statement costs
+// PostgreSQL CPU per scan. Not every size from 1 to 64, because each
+// prepared statement keeps its plans in the server on every connection
+// that has run it.
 var postgresRowCounts = []int{postgresMaxRows, 56, 48, 40, 32, 24, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1}
 
 // postgresInsert is the prepared INSERT of a number of rows.
@@ -127,13 +124,11 @@ var postgresCasts = map[string]string{`"timestamp"`: "timestamptz", "latitude": 
 // insertScansPostgres sends the batch as INSERTs of up to 64 rows in one
 // pipeline: one round trip and one implicit transaction (all or nothing).
 // Each row runs the endpoint check as it is inserted, after its scan
-// arrived. It replaced a separate endpoint check plus a COPY, two round
-// trips (BENCHMARKS.md, fix 19, has both measured).
+// arrived, in one round trip instead of an endpoint check plus a COPY.
 //
 // It talks to pgx's wire layer (pgconn) with parameters it encodes itself
 // (pgParams.encode): pgx's own encoding, type by type into buffers it
-// shrinks after each use, was a third of the bytes the redirect path
-// allocated and a quarter of the insert's CPU (BENCHMARKS.md, fix 20).
+// shrinks after each use, dominated the insert's allocations and CPU.
 func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, scans []Scan, now time.Time) error {
 	type statement struct {
 		sd     *pgconn.StatementDescription

@@ -61,8 +61,8 @@ func insertScanRows(ctx context.Context, st *outboxStatements, scans []Scan, now
 	}
 	// The rows go in under a context without cancellation: given one that
 	// can end, the driver starts a goroutine per statement to interrupt it,
-	// one per scan (BENCHMARKS.md, fix 27). Inserting a row into a local
-	// file takes microseconds; BEGIN and COMMIT still answer to ctx.
+	// one per scan. Inserting a row into a local file takes microseconds;
+	// BEGIN and COMMIT still answer to ctx.
 	rowCtx := context.WithoutCancel(ctx)
 	for i := range scans {
 		// One slice for every row: database/sql copies the values before
@@ -88,13 +88,12 @@ func insertScanRows(ctx context.Context, st *outboxStatements, scans []Scan, now
 // it copies the frames committed during the first, a few milliseconds'
 // worth, so that the log is copied to its end and the writer's next
 // transaction starts it over from its beginning. Without that second pass
-// a steady stream of commits always left frames behind the checkpoint, so
-// the log never started over: it grew by every scan until traffic paused,
-// to hundreds of megabytes, and the first commit after the pause then
-// truncated it to journal_size_limit, a single ftruncate of 30–100 ms that
-// every redirect of its batch waited for (BENCHMARKS.md, fix 32). When a
-// reader kept the first pass from copying most of the log, the second is
-// left out: the writer is not held back for more than maxCatchUpFrames.
+// a steady stream of commits always leaves frames behind the checkpoint, so
+// the log never starts over and grows until traffic pauses; the first
+// commit after the pause then truncates it, a stall every redirect of its
+// batch waits for. When a reader kept the first pass from copying most of
+// the log, the second is left out: the writer is not held back for more
+// than maxCatchUpFrames.
 func (s *Store) CheckpointWAL(ctx context.Context) (complete bool, err error) {
 	if s.db.Name() == "postgres" {
 		return true, nil
@@ -124,9 +123,8 @@ func (s *Store) CheckpointWAL(ctx context.Context) (complete bool, err error) {
 }
 
 // maxCatchUpFrames bounds what CheckpointWAL's second pass copies while
-// the writer waits: 2,048 frames, 8 MiB of 4-KiB pages. At 30,000 scans a
-// second the first pass leaves about a quarter of that, and the second
-// took up to 12.5 ms (BENCHMARKS.md, fix 32).
+// the writer waits (8 MiB of 4-KiB pages), well above what the first pass
+// leaves behind under the heaviest load measured.
 const maxCatchUpFrames = 2048
 
 // catchUpIsShort tells whether the frames a first pass left (log −

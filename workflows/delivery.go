@@ -89,7 +89,7 @@ const (
 	RevisionOriginal = 0
 	// RevisionLeanState has no version marker, and a run delivered at its
 	// first attempt upserts nothing: its Completed status says it all, and
-	// the upsert would be a visibility write on every delivery (BENCHMARKS.md).
+	// the upsert would be a visibility write on every delivery.
 	RevisionLeanState = 1
 	// RevisionLocalFirst makes the first attempt a local activity inside the
 	// first workflow task (one attempt, recorded as a LocalActivity marker

@@ -215,11 +215,8 @@ func (a *App) spool(committed func([]models.Scan)) (*spool.Spool, *spool.Mover, 
 
 // checkpointWAL checkpoints the SQLite app database every second until
 // ctx ends (see models.Store.CheckpointWAL), and once more at the end.
-// Every second, not every 5: at 1,000 scans/s a 5-second checkpoint took
-// 40–100 ms and stalled the writer's commits for as long (p99 of the
-// redirects 25–45 ms against 3 ms; BENCHMARKS.md, fix 24), while a
-// 1-second one takes 10–16 ms beside the writer and holds it back only for
-// its last frames (fix 32).
+// Every second: a rarer checkpoint has more to copy and stalls the
+// writer's commits, and with them the redirects, for longer.
 func (a *App) checkpointWAL(ctx context.Context) {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()

@@ -359,7 +359,7 @@ func prepareDatabase(sqlConf *config.SQL, opts Options) error {
 }
 
 // TunedDynamicConfig is the dynamic config of the embedded server that
-// matters for throughput and features (see TEMPORAL-NOTES.md), keyed by
+// matters for throughput and features, keyed by
 // dynamic config name: a standalone server given the same settings
 // (internal/temporalproc) behaves like the dev one.
 func TunedDynamicConfig() map[string]any {
@@ -371,7 +371,7 @@ func TunedDynamicConfig() map[string]any {
 		dynamicconfig.TimerProcessorMaxPollRPS.Key().String():      10000,
 		// Mutable states kept in memory. start-dev keeps 8096: after a burst
 		// of deliveries that is hundreds of MB of finished workflows. The
-		// outbox keeps at most 64 deliveries running (BENCHMARKS.md).
+		// outbox keeps at most 64 deliveries running.
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key().String(): 512,
 		// As start-dev.
 		dynamicconfig.FrontendPersistenceMaxQPS.Key().String():                    10000,

@@ -62,7 +62,7 @@ type Options struct {
 	// MaxInFlight bounds the deliveries started and not yet finished, so a
 	// burst waits here, in the database, instead of piling up as running
 	// workflows, each of which costs the server and the worker memory and
-	// CPU (BENCHMARKS.md). Default 64.
+	// CPU. Default 64.
 	MaxInFlight int
 	// Revision is the workflows revision new deliveries start with;
 	// 0: workflows.CurrentRevision (revision 0 is only for runs started

@@ -192,8 +192,7 @@ func (r *Recorder) Run(ctx context.Context) {
 // without yielding it would commit them two or three at a time, paying a
 // commit's fixed cost (on SQLite, WAL frames and file locks: a dozen system
 // calls) for each small batch. A yield costs nothing when no one else is
-// runnable, so a lone scan at low load is committed at once. BENCHMARKS.md
-// has the figures (fix 17).
+// runnable, so a lone scan at low load is committed at once.
 func (r *Recorder) gather(batch []request) []request {
 	batch = r.fill(batch)
 	for n := 0; len(batch) != n && len(batch) < r.maxBatch; {
