@@ -2,14 +2,10 @@ package temporalconn_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +13,6 @@ import (
 	"github.com/scanforge/scanforge/internal/temporalproc"
 	"github.com/scanforge/scanforge/internal/testcerts"
 	"github.com/scanforge/scanforge/internal/testdb"
-	"github.com/scanforge/scanforge/models"
 )
 
 // TestSecureConnectionsProcess runs the secure-connection cases against the
@@ -49,10 +44,11 @@ func startProcess(t *testing.T, ca *testcerts.CA, requireClientAuth bool) secure
 	frontend := ca.Server(t, "frontend", serverName)
 	system := ca.Client(t, "temporal-system")
 	clientTLS := map[string]any{"serverName": serverName, "rootCaFiles": []string{ca.File}}
-	pg, databases := processDatabases(t)
+	pg := testdb.NewTemporalDatabases(t, "tconn")
 	opts := temporalproc.Options{
-		Binaries: bins, Dir: t.TempDir(), Postgres: pg,
-		Database: databases[0], VisibilityDatabase: databases[1],
+		Binaries: bins, Dir: t.TempDir(),
+		Postgres: temporalproc.Postgres{Host: pg.Host, Port: pg.Port, User: pg.User, Password: pg.Password},
+		Database: pg.Names[0], VisibilityDatabase: pg.Names[1],
 		Namespace: "scanforge",
 		Logs:      &logs,
 		EditConfig: func(conf map[string]any) error {
@@ -106,35 +102,6 @@ func startClientTLS(t *testing.T, ca *testcerts.CA, cert testcerts.Files, withCe
 		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return cfg
-}
-
-// processDatabases names two databases on the test PostgreSQL (the schema
-// tool creates them) and drops them when t ends.
-func processDatabases(t *testing.T) (temporalproc.Postgres, [2]string) {
-	t.Helper()
-	u, err := url.Parse(testdb.PostgresURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, _ := strconv.Atoi(u.Port())
-	pw, _ := u.User.Password()
-	b := make([]byte, 5)
-	_, _ = rand.Read(b)
-	suffix := hex.EncodeToString(b)
-	names := [2]string{"tconn_" + suffix, "tconn_" + suffix + "_visibility"}
-	admin, err := models.Open(testdb.PostgresURL())
-	if err != nil {
-		t.Fatalf("test PostgreSQL: %v", err)
-	}
-	t.Cleanup(func() {
-		for _, name := range names {
-			admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		}
-		if sqlDB, err := admin.DB(); err == nil {
-			sqlDB.Close()
-		}
-	})
-	return temporalproc.Postgres{Host: u.Hostname(), Port: port, User: u.User.Username(), Password: pw}, names
 }
 
 func lastLines(s string) string {

@@ -3,11 +3,7 @@ package temporalproc_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -17,7 +13,6 @@ import (
 
 	"github.com/scanforge/scanforge/internal/temporalproc"
 	"github.com/scanforge/scanforge/internal/testdb"
-	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/workflows"
 )
 
@@ -41,11 +36,12 @@ func TestServerSurvivesKill(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, logs.String())
 	}
 
-	pg := testPostgres(t)
+	pg := testdb.NewTemporalDatabases(t, "tproc")
 	dir := t.TempDir()
 	opts := temporalproc.Options{
-		Binaries: bins, Dir: dir, Postgres: pg.Postgres,
-		Database: pg.names[0], VisibilityDatabase: pg.names[1],
+		Binaries: bins, Dir: dir,
+		Postgres: temporalproc.Postgres{Host: pg.Host, Port: pg.Port, User: pg.User, Password: pg.Password},
+		Database: pg.Names[0], VisibilityDatabase: pg.Names[1],
 		Namespace: "scanforge-test", Retention: 36 * time.Hour,
 		Logs: &logs,
 	}
@@ -102,42 +98,6 @@ func TestServerSurvivesKill(t *testing.T) {
 	if got := desc.GetWorkflowExecutionInfo().GetType().GetName(); got != "AnyWorkflow" {
 		t.Errorf("workflow type %q after restart", got)
 	}
-}
-
-type postgresForTest struct {
-	temporalproc.Postgres
-	names [2]string
-}
-
-// testPostgres names two databases on the test PostgreSQL that are
-// dropped when t ends (the schema tool creates them).
-func testPostgres(t *testing.T) postgresForTest {
-	u, err := url.Parse(testdb.PostgresURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, _ := strconv.Atoi(u.Port())
-	pw, _ := u.User.Password()
-	b := make([]byte, 5)
-	_, _ = rand.Read(b)
-	suffix := hex.EncodeToString(b)
-	p := postgresForTest{
-		Postgres: temporalproc.Postgres{Host: u.Hostname(), Port: port, User: u.User.Username(), Password: pw},
-		names:    [2]string{"tproc_" + suffix, "tproc_" + suffix + "_visibility"},
-	}
-	admin, err := models.Open(testdb.PostgresURL())
-	if err != nil {
-		t.Fatalf("test PostgreSQL: %v", err)
-	}
-	t.Cleanup(func() {
-		for _, name := range p.names {
-			admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
-		}
-		if sqlDB, err := admin.DB(); err == nil {
-			sqlDB.Close()
-		}
-	})
-	return p
 }
 
 func tail(b []byte) []byte {

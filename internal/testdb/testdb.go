@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"gorm.io/gorm"
@@ -100,4 +101,46 @@ func SecretBox(t testing.TB) *secretbox.Box {
 		t.Fatal(err)
 	}
 	return box
+}
+
+// TemporalDatabases is where a Temporal server under test keeps its data:
+// the test PostgreSQL's address and credentials, and the names of two
+// databases that do not exist yet (the server's schema tool creates them).
+type TemporalDatabases struct {
+	Host, User, Password string
+	Port                 int
+	Names                [2]string // persistence, visibility
+}
+
+// NewTemporalDatabases names two fresh databases on the test PostgreSQL,
+// dropped when t ends.
+func NewTemporalDatabases(t testing.TB, prefix string) TemporalDatabases {
+	t.Helper()
+	u, err := url.Parse(PostgresURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		port = 5432
+	}
+	pw, _ := u.User.Password()
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	name := prefix + "_" + hex.EncodeToString(b)
+	d := TemporalDatabases{Host: u.Hostname(), Port: port, User: u.User.Username(), Password: pw,
+		Names: [2]string{name, name + "_visibility"}}
+	admin, err := models.Open(PostgresURL())
+	if err != nil {
+		t.Fatalf("test PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() {
+		for _, n := range d.Names {
+			admin.Exec("DROP DATABASE IF EXISTS " + n + " WITH (FORCE)")
+		}
+		if sqlDB, err := admin.DB(); err == nil {
+			sqlDB.Close()
+		}
+	})
+	return d
 }
