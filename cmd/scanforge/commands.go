@@ -96,7 +96,7 @@ func (cmd command) usage(w io.Writer, fs *flag.FlagSet) {
 	if len(vars) == 0 {
 		return
 	}
-	fmt.Fprint(w, "\nEnvironment (README.md, Configuration):\n")
+	fmt.Fprint(w, "\nEnvironment (docs/configuration.md):\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, v := range vars {
 		fmt.Fprintf(tw, "  %s\n", v)
@@ -105,7 +105,7 @@ func (cmd command) usage(w io.Writer, fs *flag.FlagSet) {
 }
 
 // variables lists the environment variables the command reads, with their
-// defaults, in the order the README's configuration table lists them.
+// defaults, in the order docs/configuration.md lists them.
 func (cmd command) variables() []string {
 	var out []string
 	if cmd.mode != "" {

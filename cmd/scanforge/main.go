@@ -35,7 +35,7 @@ Usage:
   scanforge version   print the version
 
 Configuration comes from environment variables: scanforge COMMAND --help lists
-those a command reads; README.md describes them.
+those a command reads; docs/configuration.md describes them.
 `
 
 // version is set at build time with -ldflags "-X main.version=...".

@@ -162,14 +162,14 @@ func TestReference(t *testing.T) {
 	}
 }
 
-// TestReadmeTableIsCurrent: the README's configuration table is
+// TestReadmeTableIsCurrent: docs/configuration.md's table is
 // Reference()'s output, so the documentation cannot drift from Load.
 func TestReadmeTableIsCurrent(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(readme), Reference()) {
-		t.Errorf("README.md's configuration table differs from config.Reference(); replace the table with its output:\n%s", Reference())
+		t.Errorf("docs/configuration.md's configuration table differs from config.Reference(); replace the table with its output:\n%s", Reference())
 	}
 }
