@@ -126,6 +126,7 @@ func TestStartFileKeepsDataAndAppliesNamespaceSettings(t *testing.T) {
 	first.Stop()
 
 	assertJournalMode(t, dbFile, "wal")
+	assertVisibilityIndexes(t, dbFile)
 
 	// The SQLite plugin shares one connection per DSN for the whole process;
 	// another spelling of the same path makes the restart really reopen the
@@ -159,6 +160,38 @@ func TestStartFileKeepsDataAndAppliesNamespaceSettings(t *testing.T) {
 		"ScanforgeAttempt": enums.INDEXED_VALUE_TYPE_INT,
 	})
 	runGreeting(t, c, "file-mode-after-restart")
+
+	// A query on a custom attribute answers although most of the
+	// visibility table's indexes are gone.
+	require.EventuallyWithT(t, func(c2 *assert.CollectT) {
+		list, err := c.ListWorkflow(t.Context(), &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: "scanforge",
+			Query:     "WorkflowType = 'greetWorkflow' AND ExecutionStatus = 'Completed'",
+		})
+		require.NoError(c2, err)
+		assert.Len(c2, list.GetExecutions(), 2)
+	}, 10*time.Second, 100*time.Millisecond)
+}
+
+// assertVisibilityIndexes: the file keeps exactly the visibility indexes
+// the delivery log, the UI and the server query by.
+func assertVisibilityIndexes(t *testing.T, dbFile string) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+dbFile+"?mode=ro")
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := db.QueryContext(t.Context(),
+		`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'executions_visibility' AND sql IS NOT NULL`)
+	require.NoError(t, err)
+	defer rows.Close()
+	got := map[string]bool{}
+	for rows.Next() {
+		var name string
+		require.NoError(t, rows.Scan(&name))
+		got[name] = true
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, keptVisibilityIndexes, got)
 }
 
 func assertNamespace(

@@ -344,6 +344,9 @@ func prepareDatabase(sqlConf *config.SQL, opts Options) error {
 		case err != nil:
 			return fmt.Errorf("database file: %w", err)
 		}
+		if err := trimVisibilityIndexes(opts.DatabaseFile); err != nil {
+			return err
+		}
 	}
 	// A new namespace gets retention and search attributes right away;
 	// configureNamespace updates an existing one.
