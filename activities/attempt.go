@@ -18,6 +18,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.temporal.io/sdk/activity"
+
 	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/webhook"
@@ -90,6 +92,10 @@ type Deliverer struct {
 	UserAgent string
 	Logger    *slog.Logger
 	Metrics   *metrics.Registry // counts attempts by outcome and their latency; nil: none
+	// Finished, when set, is told the workflow ID of every attempt that
+	// ended with a result (the outbox of the same process frees the
+	// delivery's in-flight token with it).
+	Finished func(workflowID string)
 }
 
 // NewDeliverer returns a Deliverer with defaults and an HTTP client built by
@@ -136,7 +142,7 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 	if errors.Is(err, models.ErrNotFound) {
 		res.Outcome = OutcomeEndpointDisabled
 		res.Error = "endpoint not found"
-		d.observe(res)
+		d.observe(ctx, res)
 		return res, nil
 	}
 	if err != nil {
@@ -149,7 +155,7 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 		if ep.DisabledReason != "" {
 			res.Error += ": " + ep.DisabledReason
 		}
-		d.observe(res)
+		d.observe(ctx, res)
 		return res, nil
 	}
 
@@ -175,14 +181,17 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 	d.logger().Info("delivery attempt",
 		"endpoint_id", ep.ID, "event_id", in.EventID, "attempt", in.Attempt,
 		"outcome", res.Outcome, "status", res.StatusCode, "error", res.Error, "duration_ms", res.DurationMS)
-	d.observe(res)
+	d.observe(ctx, res)
 	return res, nil
 }
 
 // observe counts a finished attempt; its latency counts when a request went
 // out (the request headers are set just before sending).
-func (d *Deliverer) observe(res AttemptResult) {
+func (d *Deliverer) observe(ctx context.Context, res AttemptResult) {
 	d.Metrics.DeliveryAttempt(string(res.Outcome), res.RequestHeaders != nil, time.Duration(res.DurationMS)*time.Millisecond)
+	if d.Finished != nil && activity.IsActivity(ctx) {
+		d.Finished(activity.GetInfo(ctx).WorkflowExecution.ID)
+	}
 }
 
 // post signs and sends the payload and fills res with what came back.

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"go.temporal.io/sdk/testsuite"
 	"io"
 	"net"
 	"net/http"
@@ -496,4 +497,30 @@ func hmacSHA256(key []byte, msg string) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(msg))
 	return m.Sum(nil)
+}
+
+func TestAttemptTellsFinishedItsWorkflow(t *testing.T) {
+	rcv := newReceiver(t, answer(500, nil, "down"))
+	d, _, _ := setup(t, rcv.URL+"/hook")
+	var finished []string
+	d.Finished = func(workflowID string) { finished = append(finished, workflowID) }
+
+	// Outside an activity there is no workflow to name.
+	if _, err := d.Attempt(context.Background(), testInput); err != nil {
+		t.Fatal(err)
+	}
+	if len(finished) != 0 {
+		t.Fatalf("Finished called outside an activity: %v", finished)
+	}
+
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	env.RegisterActivity(d.Attempt)
+	if _, err := env.ExecuteActivity(d.Attempt, testInput); err != nil {
+		t.Fatal(err)
+	}
+	// A failed answer counts too: the delivery now waits on a timer.
+	if len(finished) != 1 || finished[0] == "" {
+		t.Errorf("Finished got %v, want the activity's workflow ID once", finished)
+	}
 }

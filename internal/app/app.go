@@ -57,6 +57,8 @@ type App struct {
 	// says what is wrong; an error with IsPermanent() true reads as a
 	// configuration mistake rather than a server not up yet.
 	TemporalCheck func(context.Context) error
+
+	finishes *outbox.Finishes // set by Run: Serve and Work share one process
 }
 
 // GeoIPPollInterval is how often Serve checks whether the GeoIP database
@@ -91,6 +93,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Schedule:    Schedule(cfg),
 		EagerStart:  a.EagerStart,
 		Revision:    a.DeliveryRevision,
+		Finishes:    a.finishes,
 		Logger:      a.Logger.With("component", "outbox"),
 		Metrics:     a.Metrics,
 	})
@@ -314,6 +317,9 @@ func (a *App) Work(ctx context.Context) error {
 	deliverer.Timeout = a.Config.DeliveryTimeout
 	deliverer.Logger = a.Logger.With("component", "deliverer")
 	deliverer.Metrics = a.Metrics
+	if a.finishes != nil {
+		deliverer.Finished = a.finishes.AttemptFinished
+	}
 	w := worker.New(a.Temporal, workflows.TaskQueue, worker.Options{
 		MaxConcurrentWorkflowTaskPollers: a.Config.WorkerPollers,
 		MaxConcurrentActivityTaskPollers: a.Config.WorkerPollers,
@@ -354,6 +360,8 @@ func (a *App) namespace() string {
 
 // Run runs Serve and Work together (dev mode, tests) until ctx ends.
 func (a *App) Run(ctx context.Context, ln net.Listener) error {
+	// The worker tells the outbox in this process when an attempt ends.
+	a.finishes = outbox.NewFinishes()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.Work(gctx) })
 	g.Go(func() error { return a.Serve(gctx, ln) })

@@ -369,9 +369,14 @@ func TunedDynamicConfig() map[string]any {
 	return map[string]any{
 		// The history task queues' default of 20 loads/s per reader is the
 		// first throughput limit.
-		dynamicconfig.TransferProcessorMaxPollRPS.Key().String():   10000,
-		dynamicconfig.VisibilityProcessorMaxPollRPS.Key().String(): 10000,
-		dynamicconfig.TimerProcessorMaxPollRPS.Key().String():      10000,
+		dynamicconfig.TransferProcessorMaxPollRPS.Key().String(): 10000,
+		dynamicconfig.TimerProcessorMaxPollRPS.Key().String():    10000,
+		// Visibility tasks are read in batches every 100 ms instead: most
+		// deliveries have closed by then, and the server skips the started
+		// row of a closed run, so a delivery writes one visibility row, not
+		// two. Listings lag by up to 100 ms.
+		dynamicconfig.VisibilityProcessorMaxPollRPS.Key().String(): 10,
+		dynamicconfig.VisibilityTaskBatchSize.Key().String():       1000,
 		// Mutable states kept in memory. start-dev keeps 8096: after a burst
 		// of deliveries that is hundreds of MB of finished workflows. The
 		// outbox keeps at most 64 deliveries running.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -102,4 +103,52 @@ func TestDeliveriesOutlivingInFlightForFreeTheirPlace(t *testing.T) {
 	if len(store.dispatched) != 5 {
 		t.Errorf("dispatched %v, want all five scans", store.dispatched)
 	}
+}
+
+// finishingStarter starts runs that never finish as far as the server is
+// concerned (Get blocks), and reports the ID of each start.
+type finishingStarter struct {
+	started chan string
+}
+
+type neverDone struct{ client.WorkflowRun }
+
+func (neverDone) Get(ctx context.Context, _ any) error { <-ctx.Done(); return ctx.Err() }
+
+func (f *finishingStarter) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	f.started <- o.ID
+	return neverDone{}, nil
+}
+
+func TestAnAttemptFinishedInProcessFreesItsPlace(t *testing.T) {
+	store := fiveScans()
+	starter := &finishingStarter{started: make(chan string, 5)}
+	finishes := outbox.NewFinishes()
+	d := outbox.New(store, starter, outbox.Options{
+		MaxInFlight: 1, InFlightFor: time.Hour, Finishes: finishes, Logger: slog.New(slog.DiscardHandler),
+	})
+	done := make(chan error, 1)
+	go func() { _, err := d.DrainOnce(context.Background()); done <- err }()
+
+	// The server never reports a result: only the worker's word that each
+	// attempt ended lets the next delivery start.
+	var ids []string
+	for range 5 {
+		id := <-starter.started
+		ids = append(ids, id)
+		finishes.AttemptFinished(id)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(store.dispatched) != 5 {
+		t.Errorf("dispatched %v, want all five scans", store.dispatched)
+	}
+	for i := range 5 {
+		if want := fmt.Sprintf("delivery:scan_%d:ep", i); !slices.Contains(ids, want) {
+			t.Errorf("started %v, want %s among them", ids, want)
+		}
+	}
+	// A word about a workflow nobody waits for is ignored.
+	finishes.AttemptFinished("delivery:unknown:ep")
 }

@@ -68,6 +68,10 @@ type Options struct {
 	// 0: workflows.CurrentRevision (revision 0 is only for runs started
 	// before revisions). The benchmark starts earlier ones to compare.
 	Revision int
+	// Finishes, when the worker runs in this process, tells the dispatcher
+	// that a delivery's attempt has ended, so its in-flight token is freed
+	// without asking the server for the workflow's result. nil: ask.
+	Finishes *Finishes
 	// InFlightFor is the longest a delivery counts against MaxInFlight: one
 	// still running after it (an endpoint being retried) waits on a durable
 	// timer and costs nothing meanwhile. Default 10s.
@@ -336,21 +340,45 @@ func (d *Dispatcher) start(ctx, life context.Context, scan models.Scan, ep model
 	case <-ctx.Done():
 		return fmt.Errorf("start delivery of %s to %s: %w", scan.ID, ep.ID, ctx.Err())
 	}
+	var finished <-chan struct{}
+	unwatch := func() {}
+	if d.opts.Finishes != nil {
+		finished, unwatch = d.opts.Finishes.watch(workflows.DeliveryWorkflowID(scan.ID, ep.ID))
+	}
 	run, err := d.startWorkflow(ctx, scan, ep, payload)
 	if err != nil || run == nil {
+		unwatch()
 		<-d.inFlight
 		return err
 	}
-	go d.track(life, run)
+	go d.track(life, run, finished, unwatch)
 	return nil
 }
 
-// track frees run's in-flight token when it finishes, fails or has run
-// for InFlightFor.
-func (d *Dispatcher) track(ctx context.Context, run client.WorkflowRun) {
+// localAttemptWait is how long track waits to hear of the first attempt
+// from this process's worker before asking the server: the attempt may
+// run on another worker when the server did not start the run eagerly.
+const localAttemptWait = 2 * time.Second
+
+// track frees run's in-flight token when its first attempt ends (finished,
+// from this process's worker), when it finishes, fails or has run for
+// InFlightFor.
+func (d *Dispatcher) track(ctx context.Context, run client.WorkflowRun, finished <-chan struct{}, unwatch func()) {
 	defer func() { <-d.inFlight }()
+	defer unwatch()
 	ctx, cancel := context.WithTimeout(ctx, d.opts.InFlightFor)
 	defer cancel()
+	if finished != nil {
+		wait := time.NewTimer(localAttemptWait)
+		defer wait.Stop()
+		select {
+		case <-finished:
+			return
+		case <-ctx.Done():
+			return
+		case <-wait.C:
+		}
+	}
 	_ = run.Get(ctx, nil) // its outcome is the workflow's business
 }
 
