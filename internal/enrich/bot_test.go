@@ -40,9 +40,10 @@ func TestDetectBotRequestRules(t *testing.T) {
 		{"crawler word is case-insensitive", http.MethodGet, nil, "SomeNewCRAWLER/1.0", Bot{true, ReasonUACrawler}},
 		{"crawler word exception", http.MethodGet, nil, "Mozilla/5.0 (Linux; Android 10; CUBOT_X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36", Bot{}},
 	}
+	e := New(nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := DetectBot(tt.method, tt.header, tt.ua); got != tt.want {
+			if got := e.DetectBot(tt.method, tt.header, tt.ua); got != tt.want {
 				t.Errorf("DetectBot(%q, %v, %q) = %+v, want %+v", tt.method, tt.header, tt.ua, got, tt.want)
 			}
 		})
@@ -81,12 +82,13 @@ func FuzzDetectBotAndParseDevice(f *testing.F) {
 	f.Add("GET", "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0)")
 	f.Add("GET", "Mozilla/5.0 (Linux; Android")
 	f.Add("GET", "((;;[[]]//:http://")
+	e := New(nil)
 	f.Fuzz(func(t *testing.T, method, ua string) {
-		bot := DetectBot(method, nil, ua)
+		bot := e.DetectBot(method, nil, ua)
 		if bot.IsBot != (bot.Reason != "") {
 			t.Errorf("inconsistent verdict %+v", bot)
 		}
-		if d := ParseDevice(ua); d.Type == "" {
+		if d := e.ParseDevice(ua); d.Type == "" {
 			t.Errorf("empty device type for %q", ua)
 		}
 	})
