@@ -116,16 +116,23 @@ func (r *botRules) uaReason(ua string, parsed useragent.UserAgent) string {
 
 // browserShaped reports whether ua has the shape every browser's and in-app
 // browser's User-Agent has: "Mozilla/5.0 (platform) engine ..." with a
-// rendering engine token (or an old Opera or Internet Explorer form), and no
-// "compatible;" declaration other than Internet Explorer's.
+// rendering engine token, and no "compatible;" declaration other than
+// Internet Explorer's or Konqueror's; or the start of a browser whose
+// User-Agent has another shape (Opera's Presto, text-mode browsers).
 func browserShaped(ua string) bool {
+	for _, prefix := range otherBrowserPrefixes {
+		if strings.HasPrefix(ua, prefix) {
+			return true
+		}
+	}
 	switch {
 	case strings.HasPrefix(ua, "Mozilla/5.0 ("):
-	case strings.HasPrefix(ua, "Mozilla/4.0 (compatible; MSIE "), strings.HasPrefix(ua, "Opera/9.80 ("):
+	case strings.HasPrefix(ua, "Mozilla/4.0 (compatible; MSIE "):
 	default:
 		return false
 	}
-	if i := strings.Index(ua, "compatible"); i >= 0 && !strings.HasPrefix(ua[i:], "compatible; MSIE ") {
+	if i := strings.Index(ua, "compatible"); i >= 0 &&
+		!strings.HasPrefix(ua[i:], "compatible; MSIE ") && !strings.HasPrefix(ua[i:], "compatible; Konqueror/") {
 		return false
 	}
 	if strings.Contains(ua, "MSIE ") && !strings.Contains(ua, "Windows") {

@@ -32,7 +32,7 @@ var desktopOSes = map[string]bool{
 // The type is decided in this order (first match wins):
 //
 //	bot      any User-Agent rule of DetectBot fires (link preview, HTTP library,
-//	         headless browser, crawler)
+//	         headless browser, crawler, crawler list, contact, not a browser)
 //	tv       a TV marker (SmartTV, Tizen, Web0S, AppleTV, Android TV, BRAVIA, Roku, ...)
 //	console  PlayStation, Xbox or Nintendo
 //	tablet   iPad, or Android without the "Mobi" token (Chrome and Samsung

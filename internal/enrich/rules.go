@@ -294,6 +294,19 @@ var browserEngines = []string{
 	"MSIE ",
 }
 
+// otherBrowserPrefixes start the User-Agents of browsers that do not send
+// "Mozilla/5.0 (...)" (case-sensitive).
+var otherBrowserPrefixes = []string{
+	"Opera/", // Presto-based Opera and Opera Mini
+	"Lynx/",
+	"Links (",
+	"ELinks",
+	"w3m/",
+	"NetSurf/",
+	"Dillo/",
+	"Midori/",
+}
+
 // urlMarkers start a URL in a lowercased User-Agent.
 var urlMarkers = []string{
 	"http://",
@@ -303,13 +316,14 @@ var urlMarkers = []string{
 }
 
 // topLevelDomains end the domain names and e-mail addresses hasContact
-// recognises: the generic and country ones crawler operators use. A dot
+// recognises: the generic and country ones crawler operators use (not
+// ".link": old carrier gateways append "UP.Link/6.3"). A dot
 // followed by one of these and then no further letter, digit or dot
 // (".com", ".io/") is a domain, never a browser's version or build token.
 var topLevelDomains = map[string]struct{}{
 	"com": {}, "net": {}, "org": {}, "io": {}, "ai": {}, "co": {}, "me": {}, "app": {},
 	"dev": {}, "info": {}, "biz": {}, "tech": {}, "cloud": {}, "online": {}, "site": {},
-	"xyz": {}, "pro": {}, "tools": {}, "agency": {}, "page": {}, "link": {}, "news": {},
+	"xyz": {}, "pro": {}, "tools": {}, "agency": {}, "page": {}, "news": {},
 	"edu": {}, "gov": {}, "int": {}, "eu": {}, "us": {}, "uk": {}, "de": {}, "fr": {},
 	"nl": {}, "be": {}, "ch": {}, "at": {}, "it": {}, "es": {}, "pt": {}, "pl": {},
 	"cz": {}, "sk": {}, "se": {}, "no": {}, "dk": {}, "fi": {}, "ru": {}, "ua": {},
