@@ -87,7 +87,7 @@ func (f *floor) template(c *gin.Context) (models.Scan, error) {
 	}
 	ip, _, _ := net.SplitHostPort(c.Request.RemoteAddr)
 	ua := c.Request.UserAgent()
-	device := enrich.ParseDevice(ua)
+	device := enrich.New(nil).ParseDevice(ua) // once per slug: templates are cached
 	t := models.Scan{
 		WorkspaceID: code.WorkspaceID, CodeID: code.ID, Slug: code.Slug, CodeName: code.Name,
 		Source: "qr", DestinationURL: code.DestinationURL, IP: ip,

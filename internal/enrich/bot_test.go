@@ -40,12 +40,44 @@ func TestDetectBotRequestRules(t *testing.T) {
 		{"crawler word is case-insensitive", http.MethodGet, nil, "SomeNewCRAWLER/1.0", Bot{true, ReasonUACrawler}},
 		{"crawler word exception", http.MethodGet, nil, "Mozilla/5.0 (Linux; Android 10; CUBOT_X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.6099.144 Mobile Safari/537.36", Bot{}},
 	}
+	e := New(nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := DetectBot(tt.method, tt.header, tt.ua); got != tt.want {
+			if got := e.DetectBot(tt.method, tt.header, tt.ua); got != tt.want {
 				t.Errorf("DetectBot(%q, %v, %q) = %+v, want %+v", tt.method, tt.header, tt.ua, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestUARulesReasons pins each User-Agent rule's reason, and the edges of
+// the generic rules (corpus-wide rates are TestBotCorpus's job).
+func TestUARulesReasons(t *testing.T) {
+	tests := []struct{ ua, want string }{
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 LinkPreviewFetcher/2.3", ReasonLinkPreview},
+		{"GuzzleHttp/7", ReasonHTTPLibrary},
+		{"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/117.0.0.0 Safari/537.36 GTmetrix", ReasonKnownBot},
+		{"Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/605.1.15 contact: ops@cards.example.org", ReasonUAContact},
+		{"Mozilla/5.0 (compatible; Fetchy; acme.io)", ReasonUAContact},
+		{"MyCompanyFetcher/2.4", ReasonUACrawler},
+		{"Acme HTTP Client", ReasonHTTPLibrary},
+		{"acme-sync", ReasonNotABrowser},
+		{"Mozilla/5.0 (compatible; StatusKitten)", ReasonNotABrowser},
+		{"Mozilla/5.0 (compatible; MSIE 5.0)", ReasonNotABrowser},
+		{"Mozilla/5.0 (X11; Linux x86_64)", ReasonNotABrowser},
+		// People: an "@" that is no e-mail, a reverse-DNS app id, IE, a TV's own client.
+		{"Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36 (Ecosia android@120.0.6099.144)", ""},
+		{"Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 YJApp-IOS jp.co.yahoo.ipn.appli/4.47.2", ""},
+		{"Mozilla/5.0 (compatible; MSIE 10.0; Windows NT 6.1; Trident/6.0)", ""},
+		{"Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/120.0.0.0", ""},
+		{"Roku/DVP-12.5 (12.5.0.4178-51)", ""},
+		{"Mozilla/5.0 (Linux; Android 13; SM-A536B Build/TP1A.220624.014; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/120.0.6099.144 Mobile Safari/537.36 QRScanner/2.4.1", ""},
+	}
+	e := New(nil)
+	for _, tt := range tests {
+		if got := e.DetectBot(http.MethodGet, nil, tt.ua); got.Reason != tt.want {
+			t.Errorf("DetectBot(%q) = %+v, want reason %q", tt.ua, got, tt.want)
+		}
 	}
 }
 
@@ -55,7 +87,9 @@ func TestDetectBotRequestRules(t *testing.T) {
 func TestRuleListsLowercase(t *testing.T) {
 	lists := map[string][]string{
 		"linkPreviewAgents":     linkPreviewAgents,
+		"previewWords":          previewWords,
 		"httpLibraryAgents":     httpLibraryAgents,
+		"httpLibraryWords":      httpLibraryWords,
 		"headlessBrowserAgents": headlessBrowserAgents,
 		"crawlerWords":          crawlerWords,
 		"crawlerWordExceptions": crawlerWordExceptions,
@@ -81,12 +115,13 @@ func FuzzDetectBotAndParseDevice(f *testing.F) {
 	f.Add("GET", "Mozilla/5.0 (X11; CrOS x86_64 14541.0.0)")
 	f.Add("GET", "Mozilla/5.0 (Linux; Android")
 	f.Add("GET", "((;;[[]]//:http://")
+	e := New(nil)
 	f.Fuzz(func(t *testing.T, method, ua string) {
-		bot := DetectBot(method, nil, ua)
+		bot := e.DetectBot(method, nil, ua)
 		if bot.IsBot != (bot.Reason != "") {
 			t.Errorf("inconsistent verdict %+v", bot)
 		}
-		if d := ParseDevice(ua); d.Type == "" {
+		if d := e.ParseDevice(ua); d.Type == "" {
 			t.Errorf("empty device type for %q", ua)
 		}
 	})

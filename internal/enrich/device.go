@@ -32,7 +32,7 @@ var desktopOSes = map[string]bool{
 // The type is decided in this order (first match wins):
 //
 //	bot      any User-Agent rule of DetectBot fires (link preview, HTTP library,
-//	         headless browser, crawler)
+//	         headless browser, crawler, crawler list, contact, not a browser)
 //	tv       a TV marker (SmartTV, Tizen, Web0S, AppleTV, Android TV, BRAVIA, Roku, ...)
 //	console  PlayStation, Xbox or Nintendo
 //	tablet   iPad, or Android without the "Mobi" token (Chrome and Samsung
@@ -47,16 +47,18 @@ var desktopOSes = map[string]bool{
 // cannot be told apart by the UA alone, so it is reported as desktop/macOS.
 // macOS (10.15.7) and Windows (NT 10.0, also on Windows 11) versions are what
 // the UA claims; browsers have frozen them.
-func ParseDevice(ua string) Device {
+func (e *Enricher) ParseDevice(ua string) Device {
 	ua = strings.TrimSpace(ua)
 	if ua == "" {
 		return Device{Type: DeviceUnknown}
 	}
-	return parseDevice(ua, useragent.Parse(ua))
+	parsed := useragent.Parse(ua)
+	return parseDevice(ua, parsed, e.rules().uaReason(ua, parsed) != "")
 }
 
-// parseDevice does ParseDevice's work on an already parsed, trimmed, non-empty UA.
-func parseDevice(ua string, parsed useragent.UserAgent) Device {
+// parseDevice does ParseDevice's work on an already parsed, trimmed,
+// non-empty UA; isBot is whether a User-Agent bot rule fired.
+func parseDevice(ua string, parsed useragent.UserAgent, isBot bool) Device {
 	d := Device{
 		Browser:        browserName(parsed),
 		BrowserVersion: trimVersion(parsed.Version),
@@ -80,7 +82,7 @@ func parseDevice(ua string, parsed useragent.UserAgent) Device {
 	}
 
 	switch {
-	case uaBotReason(ua, parsed) != "":
+	case isBot:
 		d.Type = DeviceBot
 	case hasPlatform:
 		d.Type = platform.Type

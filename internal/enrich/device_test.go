@@ -68,13 +68,14 @@ func TestUserAgents(t *testing.T) {
 	if len(cases) < 60 {
 		t.Fatalf("user_agents.tsv has %d cases, want at least 60", len(cases))
 	}
+	e := New(nil)
 	types := map[string]bool{}
 	for _, c := range cases {
 		types[c.device.Type] = true
-		if got := ParseDevice(c.ua); got != c.device {
+		if got := e.ParseDevice(c.ua); got != c.device {
 			t.Errorf("user_agents.tsv:%d ParseDevice(%q)\n got  %+v\n want %+v", c.line, c.ua, got, c.device)
 		}
-		if got := DetectBot(http.MethodGet, nil, c.ua); got != c.bot {
+		if got := e.DetectBot(http.MethodGet, nil, c.ua); got != c.bot {
 			t.Errorf("user_agents.tsv:%d DetectBot(GET, %q) = %+v, want %+v", c.line, c.ua, got, c.bot)
 		}
 		// A bot verdict from the UA and the "bot" device type must agree.

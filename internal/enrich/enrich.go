@@ -61,14 +61,24 @@ type GeoLocator interface {
 // Enricher combines geo lookup, device parsing and bot detection.
 // It is safe for concurrent use if its GeoLocator is.
 type Enricher struct {
-	geo GeoLocator
-	uas *uaCache
+	geo  GeoLocator
+	bots *botRules
+	uas  *uaCache
 }
 
 // New returns an Enricher that locates IPs with geo. geo may be nil, in which
 // case every Result has an empty Geo.
 func New(geo GeoLocator) *Enricher {
-	return &Enricher{geo: geo, uas: newUACache()}
+	return &Enricher{geo: geo, bots: newBotRules(), uas: newUACache()}
+}
+
+// rules returns the bot rules New built; an Enricher not made by New builds
+// them on every call, which is correct but slow.
+func (e *Enricher) rules() *botRules {
+	if e == nil || e.bots == nil {
+		return newBotRules()
+	}
+	return e.bots
 }
 
 // Enrich derives geo, device and bot verdict for one request. It never fails
@@ -82,7 +92,7 @@ func (e *Enricher) Enrich(in Input) Result {
 		res.Device = Device{Type: DeviceUnknown}
 		res.Bot = Bot{IsBot: true, Reason: ReasonEmptyUserAgent}
 	} else {
-		facts := e.uas.get(ua)
+		facts := e.uas.get(ua, e.rules())
 		res.Device = facts.device
 		res.Bot = detectBot(in.Method, in.Header, facts.botReason)
 	}

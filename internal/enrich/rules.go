@@ -1,8 +1,9 @@
 package enrich
 
-// This file holds every list the user-agent and bot rules match against, as
-// plain data, so extending detection means adding a string here (and a line to
-// testdata/user_agents.tsv), not touching logic.
+// This file holds every list the bot rules match against, as plain data, so
+// extending detection means adding a string here (and a line to the corpus in
+// testdata/botcorpus or testdata/user_agents.tsv), not touching logic. The
+// device rules' lists are in device_rules.go.
 //
 // Unless stated otherwise, entries are lowercase and matched as substrings of
 // the lowercased User-Agent.
@@ -15,12 +16,20 @@ package enrich
 //	empty_user_agent  the User-Agent header is missing or blank
 //	head_request      the method is HEAD (link checkers, uptime monitors, unfurlers)
 //	prefetch          a prefetchHeaders header announces a speculative load, not a visit
-//	link_preview      the UA contains a linkPreviewAgents entry (chat/social unfurlers)
-//	http_library      the UA contains an httpLibraryAgents entry (scripts, SDKs, CLIs)
+//	link_preview      the UA contains a linkPreviewAgents entry (chat/social unfurlers),
+//	                  or is browser-shaped and contains a previewWords entry
+//	http_library      the UA contains an httpLibraryAgents entry
 //	headless_browser  the UA contains a headlessBrowserAgents entry (automation)
 //	ua_crawler        useragent flags it as a bot (a bot name or a URL in the UA), or
 //	                  it contains a crawlerWords/crawlerAgents entry and no
 //	                  crawlerWordExceptions entry
+//	known_bot         the UA matches a pattern of the crawler-user-agents list
+//	                  (botlist/), less crawlerListExclusions
+//	ua_contact        the UA carries a URL, an e-mail address or a domain name
+//	http_library      the UA is not browser-shaped and contains an httpLibraryWords entry
+//	not_a_browser     the UA is not browser-shaped (see browserShaped: "Mozilla/5.0
+//	                  (platform)" with a browserEngines token) and names no TV or
+//	                  console platform: a name/version, a domain, a bare word
 const (
 	ReasonEmptyUserAgent  = "empty_user_agent"
 	ReasonHeadRequest     = "head_request"
@@ -29,6 +38,9 @@ const (
 	ReasonHTTPLibrary     = "http_library"
 	ReasonHeadlessBrowser = "headless_browser"
 	ReasonUACrawler       = "ua_crawler"
+	ReasonKnownBot        = "known_bot"
+	ReasonUAContact       = "ua_contact"
+	ReasonNotABrowser     = "not_a_browser"
 )
 
 // headerRule matches when header Name's value contains Value (case-insensitive).
@@ -49,59 +61,187 @@ var prefetchHeaders = []headerRule{
 // Checked before the crawler rule so they get the more precise reason.
 var linkPreviewAgents = []string{
 	"slackbot", // Slackbot-LinkExpanding and Slackbot
+	"slack-imgproxy",
 	"whatsapp",
 	"facebookexternalhit", // also sent by iMessage previews
 	"facebot",
+	"meta-externalagent",
 	"twitterbot",
 	"linkedinbot",
 	"telegrambot",
 	"discordbot",
 	"skypeuripreview",
+	"microsoftpreview",
+	"msteams preview",
 	"redditbot",
 	"embedly",
 	"iframely",
+	"bingpreview",
+	"google web preview",
+	"google favicon",
+	"google-pagerenderer",
+	"google-read-aloud",
+	"web/snippet", // Google+ snippet fetcher
+	"vkshare",
+	"snap url preview",
+	"link preview",
+	"cardyb", // Bluesky
+}
+
+// previewWords, in an otherwise browser-shaped UA, mark a preview or
+// screenshot renderer.
+var previewWords = []string{
+	"preview",
+	"unfurl",
+	"thumbnail",
+	"screenshot",
+	"snapshot",
 }
 
 // httpLibraryAgents are command-line tools and HTTP client libraries.
 var httpLibraryAgents = []string{
-	"curl/",
-	"wget/",
-	"python-requests",
-	"python-urllib",
-	"python-httpx",
+	"curl",
+	"wget",
+	"python-",
+	"python/",
 	"aiohttp",
+	"httpx",
 	"go-http-client",
+	"go http package",
+	"fasthttp",
 	"okhttp",
 	"java/",
+	"java-http-client",
 	"apache-httpclient",
+	"apache-httpasyncclient",
+	"commons-httpclient",
+	"reactornetty",
+	"vert.x",
 	"libwww-perl",
+	"lwp::",
+	"http::tiny",
 	"axios/",
 	"node-fetch",
 	"postmanruntime",
 	"insomnia/",
-	"httpie/",
+	"httpie",
 	"guzzlehttp",
+	"symfony httpclient",
+	"zend_http_client",
+	"restsharp",
+	"windowspowershell",
+	"gcdhttprequest",
 	"scrapy",
+	"mechanize",
+	"typhoeus",
+	"rest-client",
+	"faraday v",
+	"google-apps-script",
+	"apachebench",
+	"winhttp",
+	"indy library",
+	"cfnetwork/",
+	"dalvik/",
+	"aws-sdk",
+}
+
+// httpLibraryWords name libraries and runtimes too briefly to be matched in
+// a browser-shaped UA, where they could be part of a device or app name;
+// they are only looked for in User-Agents that are not browser-shaped, after
+// the crawler and contact rules (a crawler's "+http://..." is a contact).
+var httpLibraryWords = []string{
+	"http",
+	"python",
+	"java",
+	"ruby",
+	"perl",
+	"php",
+	"node",
+	"undici",
+	"deno/",
+	"bun/",
+	"dart/",
+	"jersey/",
+	"resty",
+	"colly",
+	"got (",
+	"reqwest",
+	"hyper/",
+	"k6/",
+	"lua",
+	"mojolicious",
+	"microsoft-cryptoapi",
+	"postman",
+	"insomnia",
+	"fetch",
+	"client",
 }
 
 // headlessBrowserAgents are browsers driven by automation.
 var headlessBrowserAgents = []string{
-	"headlesschrome",
+	"headless",
 	"phantomjs",
+	"slimerjs",
 	"puppeteer",
 	"playwright",
 	"selenium",
+	"webdriver",
 	"lighthouse", // Chrome-Lighthouse and PageSpeed Insights
 	"cypress/",
+	"(splash)",
+	" splash ",
 }
 
-// crawlerWords are generic words crawlers put in their names (Googlebot,
-// bingbot, YandexBot, AhrefsBot, SemrushBot, Applebot, GPTBot, ClaudeBot,
-// Baiduspider, Bytespider, a "crawler", ...).
+// crawlerWords are generic words crawlers, monitors and checkers put in
+// their names (Googlebot, bingbot, AhrefsBot, Applebot, GPTBot, Baiduspider,
+// a "crawler", UptimeRobot, a link "checker", a feed "fetcher", ...).
 var crawlerWords = []string{
 	"bot",
 	"crawl",
 	"spider",
+	"scrape",
+	"scraping",
+	"fetcher",
+	"monitor",
+	"uptime",
+	"checker",
+	"check_http",
+	"checklink",
+	"linkcheck",
+	"healthcheck",
+	"health-check",
+	"health check",
+	"probe",
+	"validator",
+	"archiv",
+	"indexer",
+	"sitemap",
+	"analyzer",
+	"httrack",
+	"synthetics",
+	"pingdom",
+	"feed",
+	" rss",
+	"rss/",
+	"rss ",
+	"podcast",
+	"lychee",
+	"muffet",
+	"linkinator",
+	"sitebulb",
+	"screaming frog",
+	"statuscake",
+	"site24x7",
+	"betterstack",
+	"zabbix",
+	"nagios",
+	"prometheus",
+	"masscan",
+	"zgrab",
+	"nmap",
+	"nuclei",
+	"censys",
+	"netcraft",
 }
 
 // crawlerWordExceptions are human user agents that contain a crawler word.
@@ -117,90 +257,76 @@ var crawlerAgents = []string{
 	"mediapartners-google",
 	"google-inspectiontool",
 	"googleother",
+	"google-safety",
 	"feedfetcher-google",
 	"chatgpt-user",
 	"claude-user",
 	"claude-web",
 	"perplexity-user",
+	"ptst/", // WebPageTest
 }
 
-// platformRule recognises a device class the useragent package does not know
-// (TVs, consoles) and optionally names its OS. Markers are matched
-// case-sensitively against the raw User-Agent, because some are short
-// ("Roku", "Xbox") and their spelling is stable. The first matching rule
-// wins, so specific rules (naming an OS) come before generic ones.
-type platformRule struct {
-	Marker    string // substring of the User-Agent
-	Type      string // DeviceTV or DeviceConsole
-	OS        string // OS name to report; "" keeps the parsed one
-	OSVersion string // prefix whose following number is the OS version; "" for none
+// crawlerListExclusions are crawler-user-agents patterns left out because
+// they match real browsers (exact pattern text, as in botlist/).
+var crawlerListExclusions = []string{
+	`AP3A\.240617\.008`, // an Android build number, shared with real phones
+	// Names of browsers and apps whose in-app browsers carry them.
+	"Fluid", // Fluid.app, a macOS site-specific browser
+	"GoPay", // Indonesian payment app
+	"Sogou", // Sogou browsers ("SogouMobileBrowser"); Sogou's spiders say "spider"
+	"Viber", // Viber's in-app browser ("Viber/21.6.0.1")
+	"Sonic", // Slack's desktop app ("Sonic Slack_SSB/4.36.140")
+	"Goodreads", "Hatena", "Podimo", "Mastodon", "Lemmy", "Friendica",
+	"HubSpot", "MailChimp", "Butterfly", "Charlotte", "Magellan",
 }
 
-var platformRules = []platformRule{
-	{Marker: "Tizen", Type: DeviceTV, OS: "Tizen", OSVersion: "Tizen "}, // Samsung TVs; Tizen phones are discontinued
-	{Marker: "Web0S", Type: DeviceTV, OS: "webOS"},                      // LG
-	{Marker: "webOS.TV", Type: DeviceTV, OS: "webOS"},
-	{Marker: "AppleTV", Type: DeviceTV, OS: "tvOS"},
-	{Marker: "Apple TV", Type: DeviceTV, OS: "tvOS"},
-	{Marker: "Roku", Type: DeviceTV, OS: "Roku"},
-	{Marker: "SmartTV", Type: DeviceTV},
-	{Marker: "SMART-TV", Type: DeviceTV},
-	{Marker: "Android TV", Type: DeviceTV},
-	{Marker: "AndroidTV", Type: DeviceTV},
-	{Marker: "GoogleTV", Type: DeviceTV},
-	{Marker: "CrKey", Type: DeviceTV}, // Chromecast
-	{Marker: "BRAVIA", Type: DeviceTV},
-	{Marker: "HbbTV", Type: DeviceTV},
-	{Marker: "PlayStation", Type: DeviceConsole, OS: "PlayStation"},
-	{Marker: "Xbox", Type: DeviceConsole, OS: "Xbox"},
-	{Marker: "Nintendo", Type: DeviceConsole, OS: "Nintendo"},
+// browserEngines are the rendering engine tokens of browser User-Agents
+// (case-sensitive); "like Gecko" is Internet Explorer 11's. Chrome and
+// Firefox count too: some privacy tools strip the engine token.
+var browserEngines = []string{
+	"AppleWebKit/",
+	"Gecko/",
+	"Chrome/",
+	"Firefox/",
+	"like Gecko",
+	"Trident/",
+	"Presto/",
+	"MSIE ",
 }
 
-// browserOverride names a browser the useragent package misses or misnames:
-// in-app browsers (whose UAs also carry the Safari or Chrome WebView engine
-// that would otherwise be reported) and a few others. Checked in order, before
-// the parsed name.
-type browserOverride struct {
-	Name    string
-	Markers []string // any of these, case-sensitive substring of the User-Agent
-	Version string   // prefix whose following number is the version; "" for none
+// otherBrowserPrefixes start the User-Agents of browsers that do not send
+// "Mozilla/5.0 (...)" (case-sensitive).
+var otherBrowserPrefixes = []string{
+	"Opera/", // Presto-based Opera and Opera Mini
+	"Lynx/",
+	"Links (",
+	"ELinks",
+	"w3m/",
+	"NetSurf/",
+	"Dillo/",
+	"Midori/",
 }
 
-var browserOverrides = []browserOverride{
-	{Name: "Instagram", Markers: []string{"Instagram "}, Version: "Instagram "},
-	{Name: "Facebook", Markers: []string{"FBAN/", "FBAV/", "FB_IAB/"}, Version: "FBAV/"},
-	{Name: "WeChat", Markers: []string{"MicroMessenger/"}, Version: "MicroMessenger/"},
-	{Name: "Snapchat", Markers: []string{"Snapchat/"}, Version: "Snapchat/"},
-	{Name: "LINE", Markers: []string{" Line/"}, Version: " Line/"},
-	{Name: "LinkedIn", Markers: []string{"LinkedInApp"}, Version: "[LinkedInApp]/"},
-	{Name: "DuckDuckGo", Markers: []string{"DuckDuckGo/"}, Version: "DuckDuckGo/"},
-	{Name: "Silk", Markers: []string{"Silk/"}, Version: "Silk/"}, // Amazon Fire tablets
-	{Name: "Nintendo Browser", Markers: []string{"NintendoBrowser/"}, Version: "NintendoBrowser/"},
-	{Name: "Chrome", Markers: []string{"CrKey/"}, Version: "Chrome/"}, // Chromecast's Chrome
-	{Name: "PhantomJS", Markers: []string{"PhantomJS/"}, Version: "PhantomJS/"},
-	{Name: "Internet Explorer", Markers: []string{"Trident/"}, Version: "rv:"}, // IE 11 has no MSIE token
+// urlMarkers start a URL in a lowercased User-Agent.
+var urlMarkers = []string{
+	"http://",
+	"https://",
+	"www.",
+	"mailto:",
 }
 
-// browserNames maps the useragent package's browser names to the names we
-// report.
-var browserNames = map[string]string{
-	"Samsung Browser": "Samsung Internet",
-	"Facebook App":    "Facebook",
-	"Instagram App":   "Instagram",
-	"TikTok App":      "TikTok",
-	"Android browser": "Android Browser",
-	"Miui Browser":    "MIUI Browser",
-	"OPR":             "Opera",
-	"Edg":             "Edge",
-	"EdgA":            "Edge",
-}
-
-// osNames maps the useragent package's (and raw UA) OS names to the names we
-// report.
-var osNames = map[string]string{
-	"Mac OS X":   "macOS",
-	"Mac OS":     "macOS",
-	"CrOS":       "ChromeOS",
-	"Windows NT": "Windows",
-	"Harmony":    "HarmonyOS",
+// topLevelDomains end the domain names and e-mail addresses hasContact
+// recognises: the generic and country ones crawler operators use (not
+// ".link": old carrier gateways append "UP.Link/6.3"). A dot
+// followed by one of these and then no further letter, digit or dot
+// (".com", ".io/") is a domain, never a browser's version or build token.
+var topLevelDomains = map[string]struct{}{
+	"com": {}, "net": {}, "org": {}, "io": {}, "ai": {}, "co": {}, "me": {}, "app": {},
+	"dev": {}, "info": {}, "biz": {}, "tech": {}, "cloud": {}, "online": {}, "site": {},
+	"xyz": {}, "pro": {}, "tools": {}, "agency": {}, "page": {}, "news": {},
+	"edu": {}, "gov": {}, "int": {}, "eu": {}, "us": {}, "uk": {}, "de": {}, "fr": {},
+	"nl": {}, "be": {}, "ch": {}, "at": {}, "it": {}, "es": {}, "pt": {}, "pl": {},
+	"cz": {}, "sk": {}, "se": {}, "no": {}, "dk": {}, "fi": {}, "ru": {}, "ua": {},
+	"jp": {}, "cn": {}, "kr": {}, "in": {}, "br": {}, "au": {}, "ca": {}, "tv": {},
+	"ly": {}, "sh": {}, "gg": {}, "fm": {}, "ms": {}, "to": {}, "example": {},
 }

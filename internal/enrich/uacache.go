@@ -32,11 +32,12 @@ func newUACache() *uaCache {
 	return &uaCache{facts: make(map[string]uaFacts)}
 }
 
-// get returns the facts of ua, a trimmed, non-empty User-Agent. A nil
-// cache (an Enricher not made by New) parses every time.
-func (c *uaCache) get(ua string) uaFacts {
+// get returns the facts of ua, a trimmed, non-empty User-Agent, from the
+// cache or parsed with rules. A nil cache (an Enricher not made by New)
+// parses every time.
+func (c *uaCache) get(ua string, rules *botRules) uaFacts {
 	if c == nil || len(ua) > uaCacheKeyBytes {
-		return parseUA(ua)
+		return rules.parseUA(ua)
 	}
 	c.mu.RLock()
 	f, ok := c.facts[ua]
@@ -44,7 +45,7 @@ func (c *uaCache) get(ua string) uaFacts {
 	if ok {
 		return f
 	}
-	f = parseUA(ua)
+	f = rules.parseUA(ua)
 	c.mu.Lock()
 	if len(c.facts) >= uaCacheEntries {
 		clear(c.facts) // crude, but a full cache is rare and refills from traffic
@@ -54,7 +55,8 @@ func (c *uaCache) get(ua string) uaFacts {
 	return f
 }
 
-func parseUA(ua string) uaFacts {
+func (r *botRules) parseUA(ua string) uaFacts {
 	parsed := useragent.Parse(ua)
-	return uaFacts{device: parseDevice(ua, parsed), botReason: uaBotReason(ua, parsed)}
+	reason := r.uaReason(ua, parsed)
+	return uaFacts{device: parseDevice(ua, parsed, reason != ""), botReason: reason}
 }

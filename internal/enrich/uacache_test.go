@@ -49,14 +49,15 @@ func TestEnricherWithoutCacheStillParses(t *testing.T) {
 
 func TestUserAgentCacheIsBounded(t *testing.T) {
 	c := newUACache()
+	rules := newBotRules()
 	for i := range uaCacheEntries + 10 {
-		c.get(fmt.Sprintf("agent/%d", i))
+		c.get(fmt.Sprintf("agent/%d", i), rules)
 		if n := len(c.facts); n > uaCacheEntries {
 			t.Fatalf("%d entries after %d User-Agents", n, i+1)
 		}
 	}
 	long := "Mozilla/5.0 " + strings.Repeat("x", uaCacheKeyBytes)
-	if got := c.get(long); got.device.Type == "" {
+	if got := c.get(long, rules); got.device.Type == "" {
 		t.Fatalf("long User-Agent not parsed: %+v", got)
 	}
 	if _, ok := c.facts[long]; ok {
