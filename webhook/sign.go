@@ -55,20 +55,27 @@ func NewSecret() (string, error) {
 	return SecretPrefix + base64.StdEncoding.EncodeToString(b), nil
 }
 
+// InvalidSecretError says why a secret chosen by a user is refused. It
+// never holds the secret. errors.Is(err, ErrInvalidSecret) holds for it.
+type InvalidSecretError struct{ Reason string }
+
+func (e *InvalidSecretError) Error() string        { return "webhook: invalid secret: " + e.Reason }
+func (e *InvalidSecretError) Is(target error) bool { return target == ErrInvalidSecret }
+
 // ValidateSecret checks a secret chosen by a user rather than generated:
 // "whsec_" followed by standard, padded base64 of 24 to 64 bytes, spelled
 // the one way Go encodes it (so no line breaks or stray bits hide in it).
 func ValidateSecret(secret string) error {
 	enc, ok := strings.CutPrefix(secret, SecretPrefix)
 	if !ok {
-		return fmt.Errorf("%w: it must start with %q", ErrInvalidSecret, SecretPrefix)
+		return &InvalidSecretError{Reason: fmt.Sprintf("it does not start with %q", SecretPrefix)}
 	}
 	key, err := base64.StdEncoding.DecodeString(enc)
 	if err != nil || base64.StdEncoding.EncodeToString(key) != enc {
-		return fmt.Errorf("%w: the part after %q must be standard base64 with = padding", ErrInvalidSecret, SecretPrefix)
+		return &InvalidSecretError{Reason: fmt.Sprintf("the part after %q is not standard base64 with = padding", SecretPrefix)}
 	}
 	if len(key) < MinSecretBytes || len(key) > MaxSecretBytes {
-		return fmt.Errorf("%w: it encodes %d bytes, want %d to %d random bytes", ErrInvalidSecret, len(key), MinSecretBytes, MaxSecretBytes)
+		return &InvalidSecretError{Reason: fmt.Sprintf("it encodes %d bytes", len(key))}
 	}
 	return nil
 }
