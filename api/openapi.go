@@ -230,6 +230,9 @@ func renderDocsPage(raw []byte) ([]byte, error) {
 		}
 	}
 
+	// A tag with no path operations (Webhooks) is shown by its own section.
+	page.Groups = slices.DeleteFunc(page.Groups, func(g docsGroup) bool { return len(g.Operations) == 0 })
+
 	hooks := make([]string, 0, len(doc.Webhooks))
 	for name := range doc.Webhooks {
 		hooks = append(hooks, name)
