@@ -203,7 +203,14 @@ func (d *Deliverer) post(ctx context.Context, ep models.Endpoint, in AttemptInpu
 	// Signed at send time with the secrets loaded just now: they never enter
 	// the input or the result. During a rotation's overlap window the
 	// previous secret signs too.
-	sig, err := webhook.Sign(ep.SigningSecrets(start), in.EventID, start, in.Payload)
+	secrets := ep.SigningSecrets(start)
+	sig, err := webhook.Sign(secrets, in.EventID, start, in.Payload)
+	if err != nil {
+		res.Outcome = OutcomeFailed
+		res.Error = "cannot sign: " + err.Error()
+		return
+	}
+	bodySig, err := bodySignature(ep, secrets, in.Payload)
 	if err != nil {
 		res.Outcome = OutcomeFailed
 		res.Error = "cannot sign: " + err.Error()
@@ -229,6 +236,9 @@ func (d *Deliverer) post(ctx context.Context, ep models.Endpoint, in AttemptInpu
 	req.Header.Set(HeaderEventID, in.EventID)
 	req.Header.Set(HeaderAttempt, strconv.Itoa(in.Attempt))
 	sig.Apply(req.Header)
+	if bodySig != "" {
+		req.Header.Set(webhook.HeaderBodySignature, bodySig)
+	}
 	res.RequestHeaders = maskedRequestHeaders(req.Header)
 
 	resp, err := d.Client.Do(req)

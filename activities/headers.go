@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/webhook"
 )
 
@@ -27,7 +28,30 @@ func maskedRequestHeaders(h http.Header) map[string]string {
 	if name := http.CanonicalHeaderKey(webhook.HeaderWebhookSignature); out[name] != "" {
 		out[name] = maskStandardSignature(out[name])
 	}
+	if name := http.CanonicalHeaderKey(webhook.HeaderBodySignature); out[name] != "" {
+		out[name] = maskBodySignature(out[name])
+	}
 	return out
+}
+
+// bodySignature is the X-ScanForge-Signature-256 value for endpoints that
+// ask for it, "" for the others.
+func bodySignature(ep models.Endpoint, secrets []string, body []byte) (string, error) {
+	if !ep.BodySignature {
+		return "", nil
+	}
+	return webhook.SignBody(secrets, body)
+}
+
+// maskBodySignature turns "sha256=HEX, sha256=HEX" into
+// "sha256=masked, sha256=masked".
+func maskBodySignature(v string) string {
+	parts := strings.Split(v, ",")
+	for i, p := range parts {
+		scheme, _, _ := strings.Cut(strings.TrimSpace(p), "=")
+		parts[i] = scheme + "=" + maskedValue
+	}
+	return strings.Join(parts, ", ")
 }
 
 // maskScanForgeSignature turns "t=1700000000,v1=HEX,v1=HEX" into

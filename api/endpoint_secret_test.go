@@ -104,7 +104,9 @@ func TestRotateEndpointSecretOverlap(t *testing.T) {
 		{`{"overlap":"-1h"}`, http.StatusUnprocessableEntity, 0, "overlap"},
 		{`{"overlap":"soon"}`, http.StatusUnprocessableEntity, 0, "overlap"},
 		{`{"overlap":3600}`, http.StatusBadRequest, 0, "overlap"},
-		{`{"secret":"whsec_mine"}`, http.StatusBadRequest, 0, "secret"},
+		{`{"secret":"whsec_mine"}`, http.StatusUnprocessableEntity, 0, "secret"},
+		{`{"secret":"whsec_mine","overlap":"1h"}`, http.StatusUnprocessableEntity, 0, "secret"},
+		{`{"body_signature":true}`, http.StatusBadRequest, 0, "body_signature"},
 		{`[`, http.StatusBadRequest, 0, ""},
 	} {
 		rec := e.do(request{Method: "POST", Path: path, Key: e.key, Body: tt.body})

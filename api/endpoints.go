@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/scanforge/scanforge/models"
-	"github.com/scanforge/scanforge/webhook"
 )
 
 // disabledByAPI is the reason shown when a user turns an endpoint off
@@ -30,6 +30,9 @@ type endpointAnswer struct {
 	CodeIDs        []string  `json:"code_ids"`
 	CreatedAt      time.Time `json:"created_at"`
 	UpdatedAt      time.Time `json:"updated_at"`
+
+	// true: deliveries also carry X-ScanForge-Signature-256 (body only).
+	BodySignature bool `json:"body_signature"`
 
 	// Set once the secret has been rotated (POST …/rotate-secret).
 	SecretRotatedAt         *time.Time `json:"secret_rotated_at,omitempty"`
@@ -51,6 +54,7 @@ func newEndpointAnswer(e models.Endpoint) endpointAnswer {
 		DisabledReason: e.DisabledReason, AllCodes: e.AllCodes, HumanOnly: e.HumanOnly, CodeIDs: codeIDs,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 		SecretRotatedAt: e.SecretRotatedAt, PreviousSecretExpiresAt: e.PreviousSecretExpiresAt,
+		BodySignature: e.BodySignature,
 	}
 }
 
@@ -59,6 +63,7 @@ var endpointFields = []string{"url", "description", "code_ids", "enabled", "huma
 // endpointInput is the decoded body of a create or update; nil means "not
 // given". CodeIDs given as [] means every code of the workspace.
 type endpointInput struct {
+	signingInput     // secret and body_signature: endpoint_secret.go
 	URL, Description *string
 	CodeIDs          []string
 	CodeIDsGiven     bool
@@ -67,11 +72,14 @@ type endpointInput struct {
 }
 
 func readEndpointInput(r *http.Request) (endpointInput, error) {
-	obj, err := readObject(r, endpointFields...)
+	obj, err := readObject(r, append(slices.Clone(endpointFields), signingFields...)...)
 	if err != nil {
 		return endpointInput{}, err
 	}
 	var in endpointInput
+	if in.signingInput, err = readSigningInput(obj); err != nil {
+		return endpointInput{}, err
+	}
 	if in.URL, err = optionalString(obj, "url"); err != nil {
 		return endpointInput{}, err
 	}
@@ -92,6 +100,7 @@ func readEndpointInput(r *http.Request) (endpointInput, error) {
 
 // apply copies the given fields onto e and validates the result.
 func (in endpointInput) apply(e *models.Endpoint) error {
+	in.signingInput.apply(e)
 	if in.URL != nil {
 		e.URL = *in.URL
 	}
@@ -138,6 +147,11 @@ func (s *server) createEndpoint(c *gin.Context) {
 		writeError(c, s.log, models.Invalid("url", "is required"))
 		return
 	}
+	secret, err := in.secretOrNew()
+	if err != nil {
+		writeError(c, s.log, fmt.Errorf("create endpoint: %w", err))
+		return
+	}
 	e := models.Endpoint{WorkspaceID: workspaceID(c), Enabled: true, AllCodes: true, CodeIDs: []string{}}
 	if err := in.apply(&e); err != nil {
 		writeError(c, s.log, err)
@@ -145,11 +159,6 @@ func (s *server) createEndpoint(c *gin.Context) {
 	}
 	if err := s.checkEndpointURL(c.Request.Context(), e.URL); err != nil {
 		writeError(c, s.log, err)
-		return
-	}
-	secret, err := webhook.NewSecret()
-	if err != nil {
-		writeError(c, s.log, fmt.Errorf("create endpoint: %w", err))
 		return
 	}
 	e.Secret = secret
@@ -211,6 +220,9 @@ func (s *server) updateEndpoint(c *gin.Context) {
 		return
 	}
 	in, err := readEndpointInput(c.Request)
+	if err == nil && in.Secret != nil {
+		err = errSecretOnUpdate
+	}
 	if err != nil {
 		writeError(c, s.log, err)
 		return

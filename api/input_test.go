@@ -103,7 +103,8 @@ func TestBadInput(t *testing.T) {
 
 			{"endpoint missing url", "POST", "/api/v1/endpoints", `{"description":"x"}`, 422, "url", "url: is required"},
 			{"endpoint bad url", "POST", "/api/v1/endpoints", `{"url":"file:///etc/passwd"}`, 422, "url", "http or https"},
-			{"endpoint unknown field", "POST", "/api/v1/endpoints", `{"url":"https://h.test","secret":"mine"}`, 400, "secret", `unknown field "secret"`},
+			{"endpoint unknown field", "POST", "/api/v1/endpoints", `{"url":"https://h.test","signing_key":"mine"}`, 400, "signing_key", `unknown field "signing_key"`},
+			{"endpoint secret not whsec_", "POST", "/api/v1/endpoints", `{"url":"https://h.test","secret":"mine"}`, 422, "secret", `must be "whsec_" followed by standard base64`},
 			{"endpoint enabled type", "POST", "/api/v1/endpoints", `{"url":"https://h.test","enabled":1}`, 400, "enabled", `field "enabled" must be a boolean`},
 			{"code_ids not array", "POST", "/api/v1/endpoints", `{"url":"https://h.test","code_ids":"all"}`, 400, "code_ids", `field "code_ids" must be an array of strings`},
 			{"code_ids numbers", "POST", "/api/v1/endpoints", `{"url":"https://h.test","code_ids":[1]}`, 400, "code_ids", "array of strings"},

@@ -34,8 +34,11 @@ const (
 
 // mountOpenAPI serves the description as JSON and as a page rendered here,
 // so it needs no script or stylesheet from elsewhere.
-func mountOpenAPI(r *gin.Engine) {
+func mountOpenAPI(r *gin.Engine, baseURL string) {
 	page, err := renderDocsPage(openAPIDocument)
+	if err == nil {
+		err = mountEventSchemas(r, openAPIDocument, baseURL)
+	}
 	if err != nil {
 		// The file is compiled in and tested; this is a build defect.
 		panic("api: embedded openapi.json: " + err.Error())
@@ -58,6 +61,7 @@ type oasDocument struct {
 	}
 	Tags       []struct{ Name, Description string }
 	Paths      map[string]map[string]json.RawMessage
+	Webhooks   map[string]map[string]json.RawMessage
 	Components struct {
 		Schemas    map[string]oasSchema
 		Parameters map[string]oasParameter
@@ -97,6 +101,7 @@ type oasSchema struct {
 	Type        any    // a string or a list of strings
 	Description string
 	Enum        []any
+	Const       any
 	Items       *oasSchema
 	AllOf       []oasSchema `json:"allOf"`
 	Properties  map[string]oasSchema
@@ -108,6 +113,8 @@ func (s oasSchema) summary() string {
 	switch {
 	case s.Ref != "":
 		return strings.TrimPrefix(s.Ref, "#/components/schemas/")
+	case s.Const != nil:
+		return fmt.Sprintf("%q", fmt.Sprint(s.Const))
 	case len(s.AllOf) > 0:
 		parts := make([]string, len(s.AllOf))
 		for i, p := range s.AllOf {
@@ -147,6 +154,7 @@ func (s oasSchema) summary() string {
 type docsPage struct {
 	Title, Version, Description string
 	Groups                      []docsGroup
+	Webhooks                    []docsOperation
 	Schemas                     []docsSchema
 }
 
@@ -157,6 +165,7 @@ type docsGroup struct {
 
 type docsOperation struct {
 	Anchor, Method, Path, Summary, Description string
+	Schema                                     string // a webhook's published JSON Schema, relative to the page
 	Parameters                                 []docsField
 	Body                                       string
 	Responses                                  []docsField
@@ -203,46 +212,9 @@ func renderDocsPage(raw []byte) ([]byte, error) {
 			if !ok {
 				continue
 			}
-			var op oasOperation
-			if err := json.Unmarshal(raw, &op); err != nil {
-				return nil, fmt.Errorf("%s %s: %w", method, path, err)
-			}
-			d := docsOperation{Anchor: op.OperationID, Method: strings.ToUpper(method), Path: path,
-				Summary: op.Summary, Description: op.Description}
-			for _, p := range append(slices.Clone(shared), op.Parameters...) {
-				if p.Ref != "" {
-					p = doc.Components.Parameters[strings.TrimPrefix(p.Ref, "#/components/parameters/")]
-				}
-				kind := p.In
-				if p.Required {
-					kind += ", required"
-				}
-				d.Parameters = append(d.Parameters, docsField{Name: p.Name, Kind: kind, Type: p.Schema.summary(), Description: p.Description})
-			}
-			if op.RequestBody != nil {
-				for ctype, c := range op.RequestBody.Content {
-					d.Body = ctype + ": " + c.Schema.summary()
-					if !op.RequestBody.Required {
-						d.Body += " (optional)"
-					}
-				}
-			}
-			codes := make([]string, 0, len(op.Responses))
-			for code := range op.Responses {
-				codes = append(codes, code)
-			}
-			sort.Strings(codes)
-			for _, code := range codes {
-				r := op.Responses[code]
-				if r.Ref != "" {
-					r = doc.Components.Responses[strings.TrimPrefix(r.Ref, "#/components/responses/")]
-				}
-				var types []string
-				for ctype, c := range r.Content {
-					types = append(types, ctype+": "+c.Schema.summary())
-				}
-				sort.Strings(types)
-				d.Responses = append(d.Responses, docsField{Name: code, Type: strings.Join(types, "; "), Description: r.Description})
+			d, op, err := doc.operation(path, method, raw, shared)
+			if err != nil {
+				return nil, err
 			}
 			tag := "Other"
 			if len(op.Tags) > 0 {
@@ -256,6 +228,24 @@ func renderDocsPage(raw []byte) ([]byte, error) {
 			}
 			g.Operations = append(g.Operations, d)
 		}
+	}
+
+	// A tag with no path operations (Webhooks) is shown by its own section.
+	page.Groups = slices.DeleteFunc(page.Groups, func(g docsGroup) bool { return len(g.Operations) == 0 })
+
+	hooks := make([]string, 0, len(doc.Webhooks))
+	for name := range doc.Webhooks {
+		hooks = append(hooks, name)
+	}
+	sort.Strings(hooks)
+	for _, name := range hooks {
+		d, _, err := doc.operation(name, "post", doc.Webhooks[name]["post"], nil)
+		if err != nil {
+			return nil, err
+		}
+		d.Anchor = "webhook-" + name
+		d.Schema = strings.TrimPrefix(EventSchemaPath(name), "/api/v1/")
+		page.Webhooks = append(page.Webhooks, d)
 	}
 
 	names := make([]string, 0, len(doc.Components.Schemas))
@@ -299,6 +289,52 @@ func renderDocsPage(raw []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// operation is one operation of doc as the page shows it.
+func (doc *oasDocument) operation(path, method string, raw json.RawMessage, shared []oasParameter) (docsOperation, oasOperation, error) {
+	var op oasOperation
+	if err := json.Unmarshal(raw, &op); err != nil {
+		return docsOperation{}, op, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	d := docsOperation{Anchor: op.OperationID, Method: strings.ToUpper(method), Path: path,
+		Summary: op.Summary, Description: op.Description}
+	for _, p := range append(slices.Clone(shared), op.Parameters...) {
+		if p.Ref != "" {
+			p = doc.Components.Parameters[strings.TrimPrefix(p.Ref, "#/components/parameters/")]
+		}
+		kind := p.In
+		if p.Required {
+			kind += ", required"
+		}
+		d.Parameters = append(d.Parameters, docsField{Name: p.Name, Kind: kind, Type: p.Schema.summary(), Description: p.Description})
+	}
+	if op.RequestBody != nil {
+		for ctype, c := range op.RequestBody.Content {
+			d.Body = ctype + ": " + c.Schema.summary()
+			if !op.RequestBody.Required {
+				d.Body += " (optional)"
+			}
+		}
+	}
+	codes := make([]string, 0, len(op.Responses))
+	for code := range op.Responses {
+		codes = append(codes, code)
+	}
+	sort.Strings(codes)
+	for _, code := range codes {
+		r := op.Responses[code]
+		if r.Ref != "" {
+			r = doc.Components.Responses[strings.TrimPrefix(r.Ref, "#/components/responses/")]
+		}
+		var types []string
+		for ctype, c := range r.Content {
+			types = append(types, ctype+": "+c.Schema.summary())
+		}
+		sort.Strings(types)
+		d.Responses = append(d.Responses, docsField{Name: code, Type: strings.Join(types, "; "), Description: r.Description})
+	}
+	return d, op, nil
+}
+
 func reindex(gs []docsGroup) map[string]*docsGroup {
 	m := make(map[string]*docsGroup, len(gs))
 	for i := range gs {
@@ -322,7 +358,7 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{border-top:1px so
 <h1>{{.Title}} <small>{{.Version}}</small></h1>
 <p class="desc">{{.Description}}</p>
 <p>Machine-readable: <a href="openapi.json">openapi.json</a> (OpenAPI 3.1).</p>
-<nav><ul>{{range .Groups}}<li><a href="#tag-{{.Name}}">{{.Name}}</a></li>{{end}}<li><a href="#schemas">Schemas</a></li></ul></nav>
+<nav><ul>{{range .Groups}}<li><a href="#tag-{{.Name}}">{{.Name}}</a></li>{{end}}{{if .Webhooks}}<li><a href="#webhooks">Webhooks</a></li>{{end}}<li><a href="#schemas">Schemas</a></li></ul></nav>
 {{range .Groups}}<h2 id="tag-{{.Name}}">{{.Name}}</h2><p>{{.Description}}</p>
 {{range .Operations}}<div class="op" id="{{.Anchor}}">
 <p><span class="m {{.Method}}">{{.Method}}</span> <span class="path">{{.Path}}</span> — {{.Summary}}</p>
@@ -331,6 +367,16 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{border-top:1px so
 {{range .Parameters}}<tr><td><code>{{.Name}}</code></td><td>{{.Kind}}</td><td><code>{{.Type}}</code></td><td>{{.Description}}</td></tr>{{end}}</table>{{end}}
 {{if .Body}}<p>Body: <code>{{.Body}}</code></p>{{end}}
 <table><tr><th>Status</th><th>Answer</th><th></th></tr>
+{{range .Responses}}<tr><td>{{.Name}}</td><td><code>{{.Type}}</code></td><td>{{.Description}}</td></tr>{{end}}</table>
+</div>{{end}}{{end}}
+{{if .Webhooks}}<h2 id="webhooks">Webhooks</h2><p>Requests ScanForge sends to your endpoints.</p>
+{{range .Webhooks}}<div class="op" id="{{.Anchor}}">
+<p><span class="m POST">POST</span> <b>{{.Path}}</b> — {{.Summary}}</p>
+{{if .Description}}<p class="desc">{{.Description}}</p>{{end}}
+{{if .Parameters}}<table><tr><th>Header</th><th>In</th><th>Type</th><th></th></tr>
+{{range .Parameters}}<tr><td><code>{{.Name}}</code></td><td>{{.Kind}}</td><td><code>{{.Type}}</code></td><td>{{.Description}}</td></tr>{{end}}</table>{{end}}
+{{if .Body}}<p>Body: <code>{{.Body}}</code>; JSON Schema: <a href="{{.Schema}}">{{.Schema}}</a></p>{{end}}
+<table><tr><th>Answer</th><th></th><th></th></tr>
 {{range .Responses}}<tr><td>{{.Name}}</td><td><code>{{.Type}}</code></td><td>{{.Description}}</td></tr>{{end}}</table>
 </div>{{end}}{{end}}
 <h2 id="schemas">Schemas</h2>

@@ -310,6 +310,10 @@ func TestOpenAPIMatchesRealExchanges(t *testing.T) {
 	exchange("POST", "/api/v1/endpoints/"+ep+"/enable", "", k, nil, 200)
 	exchange("POST", "/api/v1/endpoints/"+ep+"/rotate-secret", `{"overlap":"1h"}`, k, nil, 200)
 	exchange("POST", "/api/v1/endpoints/"+ep+"/rotate-secret", "", k, nil, 200)
+	exchange("POST", "/api/v1/endpoints/"+ep+"/rotate-secret", `{"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw","overlap":"0s"}`, k, nil, 200)
+	exchange("POST", "/api/v1/endpoints/"+ep+"/rotate-secret", `{"secret":"whsec_short"}`, k, nil, 422)
+	exchange("POST", "/api/v1/endpoints", `{"url":"https://hooks.example.com/b","secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw","body_signature":true}`, k, nil, 201)
+	exchange("PATCH", "/api/v1/endpoints/"+ep, `{"body_signature":true}`, k, nil, 200)
 	exchange("POST", "/api/v1/endpoints/"+ep+"/test", "", k, nil, 202)
 	exchange("POST", "/api/v1/endpoints/"+ep+"/replay", `{"state":"failed","since":"2026-01-01T00:00:00Z"}`, k, nil, 200)
 	exchange("POST", "/api/v1/endpoints/"+ep+"/replay", "", k, nil, 200)
@@ -344,6 +348,9 @@ func TestOpenAPIMatchesRealExchanges(t *testing.T) {
 	if !json.Valid(served.Body.Bytes()) || !strings.Contains(served.Body.String(), `"openapi": "3.1.0"`) {
 		t.Errorf("served description: %.200s", served.Body.String())
 	}
+	eventSchema := exchange("GET", "/api/v1/schemas/scan.created.json", "", "", nil, 200)
+	exchange("GET", "/api/v1/schemas/scan.created.json", "", "", http.Header{"If-None-Match": {eventSchema.Header().Get("ETag")}}, 304)
+	exchange("GET", "/api/v1/schemas/test.json", "", "", nil, 200)
 	page2 := exchange("GET", "/api/v1/docs", "", "", nil, 200)
 	for _, want := range []string{"<title>ScanForge management API</title>", "/api/v1/endpoints/{id}/rotate-secret", `href="openapi.json"`} {
 		if !strings.Contains(page2.Body.String(), want) {

@@ -158,7 +158,7 @@ func NewRouter(opts Options) *gin.Engine {
 		v1.POST("/endpoints/:id/test", s.testEndpoint)
 	}
 
-	mountOpenAPI(r)
+	mountOpenAPI(r, s.baseURL)
 
 	if opts.Extra != nil {
 		opts.Extra(r)

@@ -61,6 +61,10 @@ type Endpoint struct {
 	PreviousSecret          string     `gorm:"size:200;not null;default:''" json:"-"`
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
 	SecretRotatedAt         *time.Time `json:"secret_rotated_at,omitempty"`
+
+	// BodySignature adds X-ScanForge-Signature-256 (HMAC of the body alone)
+	// to its deliveries, for tools that cannot check a timestamped signature.
+	BodySignature bool `gorm:"not null;default:false" json:"body_signature"`
 }
 
 // SigningSecrets returns the secrets that sign a delivery sent at now: the

@@ -69,3 +69,20 @@ func ExampleVerifier() {
 	// 204 No Content
 	// 401 Unauthorized
 }
+
+// The body-only signature (X-ScanForge-Signature-256), for endpoints with
+// body_signature on: an HMAC of the body alone, keyed with the whole secret
+// string. It has no timestamp, so prefer Verifier where you can.
+func ExampleVerifyBody() {
+	const secret = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	body := []byte(`{"id":"evt_1","type":"scan.created"}`)
+
+	header, _ := webhook.SignBody([]string{secret}, body) // what ScanForge sends
+	fmt.Println(header)
+	fmt.Println(webhook.VerifyBody(secret, header, body))
+	fmt.Println(webhook.VerifyBody(secret, header, append(body, ' ')))
+	// Output:
+	// sha256=58f9baa1dd455afdd3347c6c97703a6c69cb38e60777421dbc6943c623ee2be6
+	// <nil>
+	// webhook: no matching signature
+}

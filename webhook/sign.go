@@ -22,6 +22,9 @@ const (
 	HeaderWebhookID        = "Webhook-Id"
 	HeaderWebhookTimestamp = "Webhook-Timestamp"
 	HeaderWebhookSignature = "Webhook-Signature"
+	// HeaderBodySignature is set only for endpoints that ask for it
+	// (body_signature): see SignBody.
+	HeaderBodySignature = "X-ScanForge-Signature-256"
 )
 
 // SecretPrefix starts every endpoint secret.
@@ -29,6 +32,12 @@ const SecretPrefix = "whsec_"
 
 // secretBytes is the amount of randomness in a new secret.
 const secretBytes = 32
+
+// The key lengths a secret chosen by a user may have (what Svix accepts).
+const (
+	MinSecretBytes = 24
+	MaxSecretBytes = 64
+)
 
 // ErrInvalidMessageID means a message ID is empty or holds characters other
 // than visible ASCII, so it could not travel in the webhook-id header.
@@ -44,6 +53,31 @@ func NewSecret() (string, error) {
 		return "", fmt.Errorf("webhook: generate secret: %w", err)
 	}
 	return SecretPrefix + base64.StdEncoding.EncodeToString(b), nil
+}
+
+// InvalidSecretError says why a secret chosen by a user is refused. It
+// never holds the secret. errors.Is(err, ErrInvalidSecret) holds for it.
+type InvalidSecretError struct{ Reason string }
+
+func (e *InvalidSecretError) Error() string        { return "webhook: invalid secret: " + e.Reason }
+func (e *InvalidSecretError) Is(target error) bool { return target == ErrInvalidSecret }
+
+// ValidateSecret checks a secret chosen by a user rather than generated:
+// "whsec_" followed by standard, padded base64 of 24 to 64 bytes, spelled
+// the one way Go encodes it (so no line breaks or stray bits hide in it).
+func ValidateSecret(secret string) error {
+	enc, ok := strings.CutPrefix(secret, SecretPrefix)
+	if !ok {
+		return &InvalidSecretError{Reason: fmt.Sprintf("it does not start with %q", SecretPrefix)}
+	}
+	key, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil || base64.StdEncoding.EncodeToString(key) != enc {
+		return &InvalidSecretError{Reason: fmt.Sprintf("the part after %q is not standard base64 with = padding", SecretPrefix)}
+	}
+	if len(key) < MinSecretBytes || len(key) > MaxSecretBytes {
+		return &InvalidSecretError{Reason: fmt.Sprintf("it encodes %d bytes", len(key))}
+	}
+	return nil
 }
 
 // secretKey returns the HMAC key of a secret: the bytes its base64 part encodes.
@@ -108,6 +142,31 @@ func Sign(secrets []string, msgID string, ts time.Time, body []byte) (Signature,
 		WebhookSignature: strings.Join(std, " "),
 	}, nil
 }
+
+// SignBody returns the X-ScanForge-Signature-256 value of body, in GitHub's
+// shape: "sha256=" + hex(HMAC-SHA256(key, body)), one per secret joined by
+// ", " (two during a rotation's overlap, current first). It covers no
+// timestamp, so it does not stop replays; it exists for tools that can only
+// HMAC a body.
+//
+// The key is the secret string itself, "whsec_" included, as UTF-8 bytes,
+// not the decoded bytes the other two forms use: no-code tools (n8n's
+// Crypto node, Make's sha256(), a Zapier Code step) take the key as text.
+func SignBody(secrets []string, body []byte) (string, error) {
+	if len(secrets) == 0 {
+		return "", ErrInvalidSecret
+	}
+	sigs := make([]string, len(secrets))
+	for i, secret := range secrets {
+		if secret == "" {
+			return "", ErrInvalidSecret
+		}
+		sigs[i] = bodySignaturePrefix + hex.EncodeToString(mac([]byte(secret), string(body)))
+	}
+	return strings.Join(sigs, ", "), nil
+}
+
+const bodySignaturePrefix = "sha256="
 
 func validMessageID(id string) bool {
 	if id == "" {

@@ -19,6 +19,7 @@ type vector struct {
 	Body               string   `json:"body"`
 	ScanForgeSignature string   `json:"scanforge_signature"`
 	WebhookSignature   string   `json:"webhook_signature"`
+	BodySignature      string   `json:"body_signature"`
 }
 
 func loadVectors(t *testing.T) []vector {

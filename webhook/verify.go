@@ -118,6 +118,32 @@ func VerifyStandard(secret, msgID, timestamp, signature string, body []byte, tol
 	return checkTimestamp(timestamp, tolerance, now)
 }
 
+// VerifyBody checks an X-ScanForge-Signature-256 value ("sha256=HEX",
+// several joined by commas during a rotation) against body; see SignBody
+// for the key. With no timestamp it cannot reject a replayed request:
+// prefer Verify where the receiver can run code.
+func VerifyBody(secret, headerValue string, body []byte) error {
+	if secret == "" {
+		return ErrInvalidSecret
+	}
+	if strings.TrimSpace(headerValue) == "" {
+		return fmt.Errorf("%w: %s", ErrMissingSignature, HeaderBodySignature)
+	}
+	var sigs [][]byte
+	for item := range strings.SplitSeq(headerValue, ",") {
+		enc, ok := strings.CutPrefix(strings.TrimSpace(item), bodySignaturePrefix)
+		sig, err := hex.DecodeString(enc)
+		if !ok || err != nil || len(sig) != sha256.Size {
+			return fmt.Errorf("%w: want sha256= and 64 hex digits", ErrMalformedSignature)
+		}
+		sigs = append(sigs, sig)
+	}
+	if !anyEqual(mac([]byte(secret), string(body)), sigs) {
+		return ErrNoMatchingSignature
+	}
+	return nil
+}
+
 // parseScanForge splits "t=UNIX,v1=HEX,..." into the timestamp as sent (the
 // MAC covers those exact bytes) and the decoded v1 signatures.
 func parseScanForge(v string) (t string, sigs [][]byte, err error) {

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes vectors.json: known-answer signatures computed with Python's hmac
-module, independently of the Go package. Run from this directory:
+module, independently of the Go package. body_signature is the
+X-ScanForge-Signature-256 value, keyed with the whole secret string as text.
+Run from this directory:
     python3 gen_vectors.py > vectors.json
 """
 import base64
@@ -35,6 +37,8 @@ def vector(name, secrets, msg_id, ts, body):
         "body": body,
         "scanforge_signature": ",".join(sf),
         "webhook_signature": " ".join(std),
+        "body_signature": ", ".join(
+            "sha256=" + hmac.new(s.encode(), b, hashlib.sha256).hexdigest() for s in secrets),
     }
 
 
@@ -60,5 +64,9 @@ vectors = [
     vector("standard webhooks spec example", ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"],
            "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, '{"test": 2432232314}'),
 ]
+# GitHub's published example of X-Hub-Signature-256 (secret "It's a Secret to
+# Everybody", body "Hello, World!"), computed the same way as body_signature.
+assert "sha256=" + hmac.new(b"It's a Secret to Everybody", b"Hello, World!", hashlib.sha256).hexdigest() == \
+    "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
 assert vectors[-1]["webhook_signature"] == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 print(json.dumps(vectors, indent=2, ensure_ascii=False))
