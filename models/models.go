@@ -3,7 +3,11 @@ package models
 // The domain types and their GORM mapping; the schema itself is made by the
 // SQL migrations under migrations/ (migrate.go).
 
-import "time"
+import (
+	"time"
+
+	"github.com/scanforge/scanforge/internal/destination"
+)
 
 // Workspace owns codes, endpoints and API keys. Every API call is scoped to one.
 type Workspace struct {
@@ -61,6 +65,13 @@ type Endpoint struct {
 	PreviousSecret          string     `gorm:"size:200;not null;default:''" json:"-"`
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
 	SecretRotatedAt         *time.Time `json:"secret_rotated_at,omitempty"`
+
+	// Format is the body the endpoint's destination takes (see
+	// internal/destination); Fields, which event fields it receives. The
+	// schema has them from migration 4 on; "-:migration" keeps the
+	// release-before-migrations shape that AutoMigrate makes in tests.
+	Format string             `gorm:"-:migration;not null;default:scanforge" json:"format"`
+	Fields destination.Fields `gorm:"-:migration;column:field_policy;not null" json:"fields"`
 }
 
 // SigningSecrets returns the secrets that sign a delivery sent at now: the
