@@ -151,4 +151,3 @@ func TestAttemptUnrenderableEventFails(t *testing.T) {
 		t.Errorf("outcome %q error %q, %d requests", res.Outcome, res.Error, len(rcv.received()))
 	}
 }
-
