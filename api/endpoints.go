@@ -9,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/scanforge/scanforge/internal/destination"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/webhook"
 )
@@ -34,6 +35,9 @@ type endpointAnswer struct {
 	// Set once the secret has been rotated (POST …/rotate-secret).
 	SecretRotatedAt         *time.Time `json:"secret_rotated_at,omitempty"`
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
+
+	Format string       `json:"format"` // see endpoint_destination.go
+	Fields fieldsAnswer `json:"fields"`
 }
 
 type endpointCreatedAnswer struct {
@@ -51,10 +55,11 @@ func newEndpointAnswer(e models.Endpoint) endpointAnswer {
 		DisabledReason: e.DisabledReason, AllCodes: e.AllCodes, HumanOnly: e.HumanOnly, CodeIDs: codeIDs,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 		SecretRotatedAt: e.SecretRotatedAt, PreviousSecretExpiresAt: e.PreviousSecretExpiresAt,
+		Format: formatOrDefault(e.Format), Fields: newFieldsAnswer(e.Fields),
 	}
 }
 
-var endpointFields = []string{"url", "description", "code_ids", "enabled", "human_only"}
+var endpointFields = []string{"url", "description", "code_ids", "enabled", "human_only", "format", "fields"}
 
 // endpointInput is the decoded body of a create or update; nil means "not
 // given". CodeIDs given as [] means every code of the workspace.
@@ -64,6 +69,8 @@ type endpointInput struct {
 	CodeIDsGiven     bool
 	Enabled          *bool
 	HumanOnly        *bool // true: scans with a bot verdict are not delivered
+	Format           *string
+	Fields           *destination.Fields // replaces the whole policy
 }
 
 func readEndpointInput(r *http.Request) (endpointInput, error) {
@@ -85,6 +92,12 @@ func readEndpointInput(r *http.Request) (endpointInput, error) {
 		return endpointInput{}, err
 	}
 	if in.HumanOnly, err = optionalBool(obj, "human_only"); err != nil {
+		return endpointInput{}, err
+	}
+	if in.Format, err = readFormat(obj); err != nil {
+		return endpointInput{}, err
+	}
+	if in.Fields, err = readFields(obj); err != nil {
 		return endpointInput{}, err
 	}
 	return in, nil
@@ -112,6 +125,12 @@ func (in endpointInput) apply(e *models.Endpoint) error {
 	if in.HumanOnly != nil {
 		e.HumanOnly = *in.HumanOnly
 	}
+	if in.Format != nil {
+		e.Format = *in.Format
+	}
+	if in.Fields != nil {
+		e.Fields = *in.Fields
+	}
 	if err := validateURL("url", e.URL); err != nil {
 		return err
 	}
@@ -138,7 +157,7 @@ func (s *server) createEndpoint(c *gin.Context) {
 		writeError(c, s.log, models.Invalid("url", "is required"))
 		return
 	}
-	e := models.Endpoint{WorkspaceID: workspaceID(c), Enabled: true, AllCodes: true, CodeIDs: []string{}}
+	e := models.Endpoint{WorkspaceID: workspaceID(c), Enabled: true, AllCodes: true, CodeIDs: []string{}, Format: destination.FormatScanForge}
 	if err := in.apply(&e); err != nil {
 		writeError(c, s.log, err)
 		return
