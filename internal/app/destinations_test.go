@@ -139,9 +139,11 @@ func TestSlackChannelNotFoundDisablesTheEndpoint(t *testing.T) {
 
 	s.scan("/q/gone", http.Header{"User-Agent": {iPhoneSafari}})
 	rcv.next(t)
-	if err := s.waitClosed(workflows.DeliveryWorkflowID(s.onlyScan().ID, endpointID)); err == nil {
+	id := workflows.DeliveryWorkflowID(s.onlyScan().ID, endpointID)
+	if err := s.waitClosed(id); err == nil {
 		t.Fatal("delivery to a missing Slack channel succeeded")
 	}
+	recordRun(t, s, id, "", "recorded-v2-slack-404.json")
 	ep := s.call(http.MethodGet, "/api/v1/endpoints/"+endpointID, nil, http.StatusOK)
 	if ep["enabled"] != false || ep["disabled_reason"] != "Slack answered 404 channel_not_found" {
 		t.Fatalf("endpoint after Slack's 404: enabled %v, reason %q", ep["enabled"], ep["disabled_reason"])

@@ -1,6 +1,7 @@
 package deliverylog
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/scanforge/scanforge/activities"
@@ -22,5 +23,19 @@ func TestChatAttemptShowsTheBodyItSent(t *testing.T) {
 	a := attemptOf(activities.AttemptResult{Attempt: 1, Format: "slack", SentBody: []byte(`{"text":"hi"}`), RequestHeaders: map[string]string{}})
 	if a.Format != "slack" || string(a.RequestBody) != `{"text":"hi"}` {
 		t.Errorf("attempt: format %q body %s", a.Format, a.RequestBody)
+	}
+}
+
+// A recorded Slack delivery shows the rendered message, not the event, as
+// the body sent.
+func TestRecordedSlackAttemptShowsTheMessage(t *testing.T) {
+	run, in := recordedRun(t, "recorded-v2-slack-404.json")
+	if len(run.Attempts) != 1 {
+		t.Fatalf("%d attempts, want 1", len(run.Attempts))
+	}
+	a := run.Attempts[0]
+	if a.Format != "slack" || string(a.RequestBody) == string(in.Payload) || !strings.Contains(string(a.RequestBody), `"blocks"`) ||
+		a.StatusCode != 404 || !strings.Contains(a.Error, "Slack answered 404 channel_not_found") {
+		t.Errorf("attempt: format %q status %d error %q body %s", a.Format, a.StatusCode, a.Error, a.RequestBody)
 	}
 }
