@@ -1,6 +1,7 @@
 package destination
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -61,11 +62,15 @@ func Render(f string, event []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render %s body: %w", f, err)
 	}
-	body, err := json.Marshal(render(s))
-	if err != nil {
+	// Not HTML-escaped: the body is read in the delivery log, not embedded
+	// in a page, and "&" reads better than "\u0026".
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(render(s)); err != nil {
 		return nil, fmt.Errorf("render %s body: %w", f, err)
 	}
-	return body, nil
+	return bytes.TrimSuffix(body.Bytes(), []byte("\n")), nil
 }
 
 var renderers = map[string]func(summary) any{

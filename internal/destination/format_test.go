@@ -175,8 +175,8 @@ func TestRenderLongestValuesStayWithinLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		validate(t, schemaOf(t, format), format, body)
-		if format == destination.FormatSlack && strings.Contains(string(body), "<!channel>") {
-			t.Errorf("slack body lets a code name mention the channel: %s", body)
+		if format == destination.FormatSlack {
+			checkSlackMentionsEscaped(t, body)
 		}
 		if format == destination.FormatDiscord && !strings.Contains(string(body), `"allowed_mentions":{"parse":[]}`) {
 			t.Errorf("discord body allows mentions: %s", body)
@@ -226,5 +226,37 @@ func TestGoogleChatCannotMentionEveryone(t *testing.T) {
 	}
 	if strings.Contains(msg.Text, "<users/all>") {
 		t.Errorf("google chat text mentions everyone: %q", msg.Text)
+	}
+}
+
+// checkSlackMentionsEscaped checks that no mrkdwn text (where Slack parses
+// <!channel> and links) holds a code name's "<!channel>"; plain_text
+// (the header) is never parsed.
+func checkSlackMentionsEscaped(t *testing.T, body []byte) {
+	t.Helper()
+	var msg struct {
+		Text   string
+		Blocks []struct {
+			Type     string
+			Fields   []struct{ Text string }
+			Elements []struct{ Text string }
+		}
+	}
+	if err := json.Unmarshal(body, &msg); err != nil {
+		t.Fatal(err)
+	}
+	texts := []string{msg.Text}
+	for _, b := range msg.Blocks {
+		for _, f := range b.Fields {
+			texts = append(texts, f.Text)
+		}
+		for _, e := range b.Elements {
+			texts = append(texts, e.Text)
+		}
+	}
+	for _, text := range texts {
+		if strings.Contains(text, "<!channel>") {
+			t.Errorf("slack mrkdwn lets a code name mention the channel: %q", text)
+		}
 	}
 }
