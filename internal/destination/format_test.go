@@ -40,7 +40,7 @@ func fullScan() webhook.ScanCreated {
 	}
 }
 
-func event(t *testing.T, typ string, data any) []byte {
+func event(t testing.TB, typ string, data any) []byte {
 	t.Helper()
 	raw, err := json.Marshal(data)
 	if err != nil {
