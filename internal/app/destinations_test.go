@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,13 @@ func (s *stack) attemptsSent(id string) []attemptSent {
 		out = append(out, r.Attempts...)
 	}
 	return out
+}
+
+// sameJSON reports whether a and b are the same JSON value: the API's
+// encoder writes <, > and & of a body as \u003c, \u003e and \u0026.
+func sameJSON(a, b []byte) bool {
+	var va, vb any
+	return json.Unmarshal(a, &va) == nil && json.Unmarshal(b, &vb) == nil && reflect.DeepEqual(va, vb)
 }
 
 func destinationSchema(t *testing.T, format string) *jsonschema.Schema {
@@ -122,7 +130,7 @@ func TestChatFormatsDeliverEndToEnd(t *testing.T) {
 			}
 			attempts := s.attemptsSent(id)
 			if len(attempts) != 1 || attempts[0].Format != tg.format || attempts[0].Outcome != "delivered" ||
-				!bytes.Equal(attempts[0].RequestBody, d.Body) {
+				!sameJSON(attempts[0].RequestBody, d.Body) {
 				t.Errorf("delivery log shows %+v; want format %s and the body received %s", attempts, tg.format, d.Body)
 			}
 		})
@@ -207,7 +215,7 @@ func TestFieldPrivacyKeepsFieldsOutOfHistory(t *testing.T) {
 		}
 	}
 	attempts := s.attemptsSent(workflows.DeliveryWorkflowID(scan.ID, restrictedEp["id"].(string)))
-	if len(attempts) != 1 || !bytes.Equal(attempts[0].RequestBody, sent.Body) || attempts[0].Format != "scanforge" {
+	if len(attempts) != 1 || !sameJSON(attempts[0].RequestBody, sent.Body) || attempts[0].Format != "scanforge" {
 		t.Errorf("delivery log shows %+v; want the body sent %s", attempts, sent.Body)
 	}
 }
