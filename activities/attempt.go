@@ -20,6 +20,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 
+	"github.com/scanforge/scanforge/internal/destination"
 	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/webhook"
@@ -76,6 +77,12 @@ type AttemptResult struct {
 	URL        string
 	// RequestHeaders are the headers sent, signature values masked.
 	RequestHeaders map[string]string
+	// Format is the endpoint's body format at this attempt; "" is the
+	// ScanForge event. SentBody is the body rendered for any other format;
+	// the event itself (the input's Payload) is not copied, to keep the
+	// history of most deliveries small.
+	Format   string          `json:",omitempty"`
+	SentBody json.RawMessage `json:",omitempty"`
 }
 
 // DialContextFunc dials a connection; it is where an egress policy (an SSRF
@@ -166,12 +173,11 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 		return AttemptResult{}, fmt.Errorf("attempt %d cancelled: %w", in.Attempt, err)
 	}
 
-	if res.StatusCode == http.StatusGone {
-		const reason = "endpoint answered 410 Gone"
+	if reason := destination.DisableReason(ep.Format, res.StatusCode, res.Body); reason != "" {
 		if err := d.Endpoints.DisableEndpoint(ctx, ep.ID, reason); err != nil {
 			// The answer stands; the next delivery to this endpoint will
-			// see 410 again and retry the disabling.
-			d.logger().Warn("disable endpoint after 410", "endpoint_id", ep.ID, "error", err)
+			// get it again and retry the disabling.
+			d.logger().Warn("disable endpoint", "endpoint_id", ep.ID, "reason", reason, "error", err)
 			res.Error = reason + "; disabling it failed: " + err.Error()
 		} else {
 			res.Error = reason + "; endpoint disabled"
@@ -200,17 +206,30 @@ func (d *Deliverer) post(ctx context.Context, ep models.Endpoint, in AttemptInpu
 	res.StartedAt = start
 	defer func() { res.DurationMS = d.now().Sub(start).Milliseconds() }()
 
+	// The body for the endpoint's format of the moment; a chat format's
+	// body is recorded, since it is not the input's payload.
+	body, err := destination.Render(ep.Format, in.Payload)
+	if err != nil {
+		res.Outcome = OutcomeFailed
+		res.Error = "cannot render the body: " + err.Error()
+		return
+	}
+	if !destination.IsScanForge(ep.Format) {
+		res.Format, res.SentBody = ep.Format, body
+	}
+
 	// Signed at send time with the secrets loaded just now: they never enter
 	// the input or the result. During a rotation's overlap window the
-	// previous secret signs too.
+	// previous secret signs too. Chat tools ignore the signature (their
+	// URL is the secret), but it costs nothing and a proxy may check it.
 	secrets := ep.SigningSecrets(start)
-	sig, err := webhook.Sign(secrets, in.EventID, start, in.Payload)
+	sig, err := webhook.Sign(secrets, in.EventID, start, body)
 	if err != nil {
 		res.Outcome = OutcomeFailed
 		res.Error = "cannot sign: " + err.Error()
 		return
 	}
-	bodySig, err := bodySignature(ep, secrets, in.Payload)
+	bodySig, err := bodySignature(ep, secrets, body)
 	if err != nil {
 		res.Outcome = OutcomeFailed
 		res.Error = "cannot sign: " + err.Error()
@@ -225,7 +244,7 @@ func (d *Deliverer) post(ctx context.Context, ep models.Endpoint, in AttemptInpu
 	timeout := d.timeout()
 	reqCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, ep.URL, bytes.NewReader(in.Payload))
+	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, ep.URL, bytes.NewReader(body))
 	if err != nil {
 		res.Outcome = OutcomeFailed
 		res.Error = "invalid endpoint URL: " + err.Error()
@@ -257,8 +276,11 @@ func (d *Deliverer) post(ctx context.Context, ep models.Endpoint, in AttemptInpu
 		res.Error = fmt.Sprintf("redirect not followed (%d)", resp.StatusCode)
 	}
 
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes))
-	res.Body = string(trimPartialRune(body))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes))
+	res.Body = string(trimPartialRune(answer))
+	if res.RetryAfter == 0 {
+		res.RetryAfter = destination.RetryAfter(ep.Format, resp.StatusCode, res.Body)
+	}
 	if err == nil {
 		_, err = io.CopyN(io.Discard, resp.Body, maxDrainBytes)
 		if errors.Is(err, io.EOF) {

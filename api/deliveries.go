@@ -81,6 +81,10 @@ type attemptAnswer struct {
 	ResponseBody    string            `json:"response_body"`
 	Error           string            `json:"error,omitempty"`
 	Outcome         string            `json:"outcome"` // delivered, retry, failed, endpoint_disabled, in_progress
+	// The endpoint's format at the attempt and the exact body sent (null
+	// when no request went out).
+	Format      string          `json:"format,omitempty"`
+	RequestBody json.RawMessage `json:"request_body"`
 }
 
 func newDeliveryAnswer(d deliverylog.Summary) deliveryAnswer {
@@ -131,7 +135,7 @@ func newAttemptAnswer(at deliverylog.Attempt) attemptAnswer {
 		Attempt: at.Number, StartedAt: at.StartedAt.UTC(), DurationMS: at.Duration.Milliseconds(), URL: at.URL,
 		RequestHeaders: emptyIfNil(at.RequestHeaders), ResponseStatus: at.StatusCode,
 		ResponseHeaders: emptyIfNil(at.ResponseHeaders), ResponseBody: at.ResponseBody,
-		Error: at.Error, Outcome: outcome,
+		Error: at.Error, Outcome: outcome, Format: at.Format, RequestBody: at.RequestBody,
 	}
 }
 
@@ -353,7 +357,7 @@ func (s *server) testEndpoint(c *gin.Context) {
 		writeError(c, s.log, err)
 		return
 	}
-	deliveryID, err := s.deliveries.SendTest(c.Request.Context(), deliverylog.Endpoint{ID: ep.ID, WorkspaceID: ep.WorkspaceID, URL: ep.URL})
+	deliveryID, err := s.deliveries.SendTest(c.Request.Context(), deliverylog.Endpoint{ID: ep.ID, WorkspaceID: ep.WorkspaceID, URL: ep.URL, Fields: ep.Fields})
 	if err != nil {
 		writeError(c, s.log, err)
 		return

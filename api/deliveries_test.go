@@ -296,7 +296,7 @@ func TestSendTestEvent(t *testing.T) {
 	id := ep["id"].(string)
 	out := e.call("POST", "/api/v1/endpoints/"+id+"/test", "", http.StatusAccepted)
 	if out["id"] != "test:evt_1:"+id || len(fake.tested) != 1 ||
-		fake.tested[0] != (deliverylog.Endpoint{ID: id, WorkspaceID: e.wsID, URL: "https://hooks.example.com/t"}) {
+		fake.tested[0].ID != id || fake.tested[0].WorkspaceID != e.wsID || fake.tested[0].URL != "https://hooks.example.com/t" {
 		t.Fatalf("test answer %v, sent %+v", out, fake.tested)
 	}
 	rec := e.do(request{Method: "POST", Path: "/api/v1/endpoints/" + id + "/test", Key: e.otherKey})

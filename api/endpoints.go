@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/scanforge/scanforge/internal/destination"
 	"github.com/scanforge/scanforge/models"
 )
 
@@ -37,6 +38,9 @@ type endpointAnswer struct {
 	// Set once the secret has been rotated (POST …/rotate-secret).
 	SecretRotatedAt         *time.Time `json:"secret_rotated_at,omitempty"`
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
+
+	Format string       `json:"format"` // see endpoint_destination.go
+	Fields fieldsAnswer `json:"fields"`
 }
 
 type endpointCreatedAnswer struct {
@@ -55,10 +59,11 @@ func newEndpointAnswer(e models.Endpoint) endpointAnswer {
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 		SecretRotatedAt: e.SecretRotatedAt, PreviousSecretExpiresAt: e.PreviousSecretExpiresAt,
 		BodySignature: e.BodySignature,
+		Format: formatOrDefault(e.Format), Fields: newFieldsAnswer(e.Fields),
 	}
 }
 
-var endpointFields = []string{"url", "description", "code_ids", "enabled", "human_only"}
+var endpointFields = []string{"url", "description", "code_ids", "enabled", "human_only", "format", "fields"}
 
 // endpointInput is the decoded body of a create or update; nil means "not
 // given". CodeIDs given as [] means every code of the workspace.
@@ -69,6 +74,8 @@ type endpointInput struct {
 	CodeIDsGiven     bool
 	Enabled          *bool
 	HumanOnly        *bool // true: scans with a bot verdict are not delivered
+	Format           *string
+	Fields           *destination.Fields // replaces the whole policy
 }
 
 func readEndpointInput(r *http.Request) (endpointInput, error) {
@@ -93,6 +100,12 @@ func readEndpointInput(r *http.Request) (endpointInput, error) {
 		return endpointInput{}, err
 	}
 	if in.HumanOnly, err = optionalBool(obj, "human_only"); err != nil {
+		return endpointInput{}, err
+	}
+	if in.Format, err = readFormat(obj); err != nil {
+		return endpointInput{}, err
+	}
+	if in.Fields, err = readFields(obj); err != nil {
 		return endpointInput{}, err
 	}
 	return in, nil
@@ -120,6 +133,12 @@ func (in endpointInput) apply(e *models.Endpoint) error {
 	}
 	if in.HumanOnly != nil {
 		e.HumanOnly = *in.HumanOnly
+	}
+	if in.Format != nil {
+		e.Format = *in.Format
+	}
+	if in.Fields != nil {
+		e.Fields = *in.Fields
 	}
 	if err := validateURL("url", e.URL); err != nil {
 		return err
@@ -152,7 +171,7 @@ func (s *server) createEndpoint(c *gin.Context) {
 		writeError(c, s.log, fmt.Errorf("create endpoint: %w", err))
 		return
 	}
-	e := models.Endpoint{WorkspaceID: workspaceID(c), Enabled: true, AllCodes: true, CodeIDs: []string{}}
+	e := models.Endpoint{WorkspaceID: workspaceID(c), Enabled: true, AllCodes: true, CodeIDs: []string{}, Format: destination.FormatScanForge}
 	if err := in.apply(&e); err != nil {
 		writeError(c, s.log, err)
 		return

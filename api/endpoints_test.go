@@ -21,7 +21,7 @@ func TestEndpointsCRUD(t *testing.T) {
 		if !strings.HasPrefix(secret, "whsec_") || len(secret) < 30 {
 			t.Fatalf("secret = %q", secret)
 		}
-		wantKeys := []string{"all_codes", "body_signature", "code_ids", "created_at", "description", "disabled_reason", "enabled", "human_only", "id", "secret", "updated_at", "url"}
+		wantKeys := []string{"all_codes", "body_signature", "code_ids", "created_at", "description", "disabled_reason", "enabled", "fields", "format", "human_only", "id", "secret", "updated_at", "url"}
 		if keys := sortedKeys(created); !reflect.DeepEqual(keys, wantKeys) {
 			t.Fatalf("create answer keys = %v, want %v", keys, wantKeys)
 		}

@@ -148,7 +148,8 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *Endpoint) error {
 		}
 		res := tx.Model(&Endpoint{}).
 			Where("workspace_id = ? AND id = ?", e.WorkspaceID, e.ID).
-			Select("url", "description", "enabled", "disabled_reason", "all_codes", "human_only", "updated_at", "body_signature").
+			Select("url", "description", "enabled", "disabled_reason", "all_codes", "human_only", "updated_at",
+				"body_signature", "format", "field_policy").
 			Updates(e)
 		if res.Error != nil {
 			return fmt.Errorf("update endpoint: %w", res.Error)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -194,8 +195,9 @@ func sameSchema(t *testing.T, wantName string, want []string, gotName string, go
 	}
 }
 
-// The migrations make, column by column and index by index, the schema
-// the GORM models describe (what AutoMigrate made before).
+// Migration 1 makes, column by column and index by index, the schema the
+// GORM models describe (what AutoMigrate made before); columns of later
+// migrations are tagged "-:migration" in the models.
 func TestMigrationsMakeTheAutoMigrateSchema(t *testing.T) {
 	for _, kind := range testdb.Kinds {
 		t.Run(kind, func(t *testing.T) {
@@ -297,6 +299,28 @@ func TestMigrateUpgradesAnAutoMigratedDatabase(t *testing.T) {
 			}
 		})
 	}
+}
+
+// migrationsUpTo is the embedded migrations up to version last.
+func migrationsUpTo(t *testing.T, last int) fs.FS {
+	t.Helper()
+	files := fstest.MapFS{}
+	err := fs.WalkDir(models.MigrationFiles, "migrations", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		var version int
+		if _, err := fmt.Sscanf(filepath.Base(path), "%05d_", &version); err != nil || version > last {
+			return err
+		}
+		b, err := fs.ReadFile(models.MigrationFiles, path)
+		files[path] = &fstest.MapFile{Data: b}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }
 
 // withMigration2 is the embedded migrations plus a second one for each

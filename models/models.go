@@ -3,7 +3,11 @@ package models
 // The domain types and their GORM mapping; the schema itself is made by the
 // SQL migrations under migrations/ (migrate.go).
 
-import "time"
+import (
+	"time"
+
+	"github.com/scanforge/scanforge/internal/destination"
+)
 
 // Workspace owns codes, endpoints and API keys. Every API call is scoped to one.
 type Workspace struct {
@@ -65,6 +69,11 @@ type Endpoint struct {
 	// BodySignature adds X-ScanForge-Signature-256 (HMAC of the body alone)
 	// to its deliveries, for tools that cannot check a timestamped signature.
 	BodySignature bool `gorm:"not null;default:false" json:"body_signature"`
+
+	// Format is the body the endpoint's destination takes (see
+	// internal/destination); Fields, which event fields it receives.
+	Format string             `gorm:"size:20;not null;default:'scanforge'" json:"format"`
+	Fields destination.Fields `gorm:"column:field_policy;type:text;not null;default:''" json:"fields"`
 }
 
 // SigningSecrets returns the secrets that sign a delivery sent at now: the

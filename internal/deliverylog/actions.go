@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/scanforge/scanforge/internal/destination"
 	"github.com/scanforge/scanforge/internal/id"
 	"github.com/scanforge/scanforge/webhook"
 	"github.com/scanforge/scanforge/workflows"
@@ -207,6 +208,7 @@ type Endpoint struct {
 	ID          string
 	WorkspaceID string
 	URL         string
+	Fields      destination.Fields // the endpoint's field privacy policy
 }
 
 // testEventData is the data of a test event.
@@ -233,6 +235,11 @@ func (l *Log) SendTest(ctx context.Context, ep Endpoint) (string, error) {
 	})
 	if err != nil {
 		return "", fmt.Errorf("encode test event: %w", err)
+	}
+	// A test event has no scan data to filter; it goes through the same
+	// door as scans so that no start site can forget the policy.
+	if payload, err = destination.PayloadFor(ep.Fields, payload); err != nil {
+		return "", fmt.Errorf("filter test event: %w", err)
 	}
 	in := workflows.DeliveryInput{
 		WorkspaceID: ep.WorkspaceID,

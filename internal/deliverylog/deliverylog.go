@@ -173,6 +173,12 @@ type Attempt struct {
 	Error           string
 	Outcome         string // delivered, retry, failed, endpoint_disabled; "" while running
 	InProgress      bool
+	// Format is the endpoint's body format at the attempt ("scanforge"
+	// for the event itself); RequestBody is the exact body sent: the
+	// rendered message the attempt recorded for a chat format, else the
+	// run's payload. Empty before the attempt has finished.
+	Format      string
+	RequestBody json.RawMessage
 }
 
 // ValidID reports whether id can be a delivery's ID: a workflow ID made by

@@ -1,6 +1,7 @@
 package deliverylog
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/scanforge/scanforge/activities"
+	"github.com/scanforge/scanforge/internal/destination"
 	"github.com/scanforge/scanforge/workflows"
 )
 
@@ -180,6 +182,11 @@ func decodeRun(exec *commonpb.WorkflowExecution, iter eventIterator) (Run, workf
 			run.Failure, _ = closeFailureOf(ev)
 		}
 	}
+	for i, a := range run.Attempts {
+		if a.RequestBody == nil && a.RequestHeaders != nil { // a request went out
+			run.Attempts[i].RequestBody = in.Payload // the event itself
+		}
+	}
 	if run.FinishedAt.IsZero() {
 		// Running: an attempt that finished without ending the run failed.
 		run.State = workflows.StatePending
@@ -248,6 +255,8 @@ func attemptOf(res activities.AttemptResult) Attempt {
 		ResponseBody:    res.Body,
 		Error:           res.Error,
 		Outcome:         string(res.Outcome),
+		Format:          cmp.Or(res.Format, destination.FormatScanForge),
+		RequestBody:     res.SentBody,
 	}
 }
 

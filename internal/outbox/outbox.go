@@ -23,6 +23,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/scanforge/scanforge/internal/destination"
 	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/webhook"
@@ -390,6 +391,11 @@ func (d *Dispatcher) startWorkflow(ctx context.Context, scan models.Scan, ep mod
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		EnableEagerStart:         d.opts.EagerStart,
 		StaticSummary:            fmt.Sprintf("%s /%s → %s", webhook.TypeScanCreated, scan.Slug, ep.URL),
+	}
+	// Only the fields the endpoint takes enter the input, hence history.
+	payload, err := destination.PayloadFor(ep.Fields, payload)
+	if err != nil {
+		return nil, fmt.Errorf("start delivery of %s to %s: %w", scan.ID, ep.ID, err)
 	}
 	in := workflows.DeliveryInput{
 		WorkspaceID: scan.WorkspaceID,
