@@ -8,7 +8,7 @@
 //	go run ./cmd/scanforge-bench           the full run (10,000-scan burst)
 //
 // The systems under test run as child processes of this binary (see
-// internal/bench); this process only generates load and receives webhooks.
+// cmd/scanforge-bench/internal/bench); this process only generates load and receives webhooks.
 package main
 
 import (
@@ -22,7 +22,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/scanforge/scanforge/internal/bench"
+	"github.com/scanforge/scanforge/cmd/scanforge-bench/internal/bench"
 )
 
 func main() {
