@@ -1,6 +1,3 @@
-// Package activities holds the Temporal activities of webhook delivery. One
-// activity execution is one delivery attempt: its HTTP outcome is the
-// activity's result, so every attempt stands in the workflow's history.
 package activities
 
 import (

@@ -59,7 +59,7 @@ func newEndpointAnswer(e models.Endpoint) endpointAnswer {
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 		SecretRotatedAt: e.SecretRotatedAt, PreviousSecretExpiresAt: e.PreviousSecretExpiresAt,
 		BodySignature: e.BodySignature,
-		Format: formatOrDefault(e.Format), Fields: newFieldsAnswer(e.Fields),
+		Format:        formatOrDefault(e.Format), Fields: newFieldsAnswer(e.Fields),
 	}
 }
 

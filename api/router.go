@@ -1,7 +1,3 @@
-// Package api is ScanForge's HTTP layer: the public redirects (/q/SLUG,
-// /l/SLUG) that record scans, and the management JSON API under /api/v1.
-// Handlers are thin: they decode and validate input, call the store and
-// answer; errors become statuses in one place (errors.go).
 package api
 
 import (

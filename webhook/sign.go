@@ -1,5 +1,3 @@
-// Package webhook signs ScanForge deliveries and verifies them on the
-// receiving side. It is pure: no clock, no I/O; callers pass the time.
 package webhook
 
 import (

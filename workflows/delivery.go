@@ -1,10 +1,3 @@
-// Package workflows holds the Temporal workflow that delivers one scan event
-// to one endpoint. Each attempt is recorded in history with its result (the
-// first as a local activity's marker from RevisionLocalFirst on, every
-// other as its own activity execution) and the waits between attempts are
-// durable timers, so the workflow's history is the delivery log. The code
-// here must stay deterministic: time from workflow.Now, no rand,
-// goroutines, map iteration or I/O.
 package workflows
 
 import (

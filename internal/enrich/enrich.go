@@ -1,6 +1,3 @@
-// Package enrich turns the raw facts of a scan request (client IP, method,
-// headers, User-Agent) into what a webhook consumer wants to know: where the
-// client is (geo), what it runs (device) and whether it is a person (bot).
 package enrich
 
 import (

@@ -1,12 +1,3 @@
-// Package outbox turns durable scans into delivery workflows. The scans
-// table is the outbox: a scan whose deliveries have not been started has a
-// null dispatched_at. The recorder hands every committed batch to the
-// dispatcher in memory, so the common path never reads a scan back; a poll
-// picks up what memory does not hold (scans left behind by a crash, by
-// another replica, by a failed start, or beyond the handoff bound). Each scan
-// starts one workflow per subscribed endpoint with an ID derived from
-// (scan, endpoint) — so a scan dispatched twice never delivers twice — and is
-// then marked dispatched.
 package outbox
 
 import (
