@@ -10,7 +10,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/scanforge/scanforge/internal/id"
-	"github.com/scanforge/scanforge/models"
 )
 
 // Keys of values kept in the gin context.
@@ -113,7 +112,7 @@ func limitBody(log *slog.Logger) gin.HandlerFunc {
 
 // authenticate requires "Authorization: Bearer <api key>" and puts the key's
 // workspace ID in the context. Every management handler scopes to it.
-func authenticate(store *models.Store, log *slog.Logger) gin.HandlerFunc {
+func authenticate(store Store, log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		scheme, key, _ := strings.Cut(strings.TrimSpace(c.GetHeader("Authorization")), " ")
 		key = strings.TrimSpace(key)

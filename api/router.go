@@ -28,7 +28,7 @@ type Enricher interface {
 
 // Options are the dependencies of the router.
 type Options struct {
-	Store          *models.Store
+	Store          Store
 	Recorder       ScanRecorder
 	Enricher       Enricher // nil: scans are recorded without geo/device/bot data
 	TrustedProxies []netip.Prefix
@@ -58,7 +58,7 @@ type Options struct {
 
 // server holds what every handler needs.
 type server struct {
-	store    *models.Store
+	store    Store
 	recorder ScanRecorder
 	enricher Enricher
 	trusted  []netip.Prefix
