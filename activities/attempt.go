@@ -86,8 +86,7 @@ type AttemptResult struct {
 // guard) plugs in.
 type DialContextFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
-// Deliverer performs delivery attempts. Build it with NewDeliverer; the
-// fields may be adjusted before the worker starts.
+// Deliverer performs delivery attempts. Build it with NewDeliverer.
 type Deliverer struct {
 	Endpoints EndpointStore
 	Client    *http.Client
@@ -98,21 +97,47 @@ type Deliverer struct {
 	Metrics   *metrics.Registry // counts attempts by outcome and their latency; nil: none
 	// Finished, when set, is told the workflow ID of every attempt that
 	// ended with a result (the outbox of the same process frees the
-	// delivery's in-flight token with it).
+	// delivery's in-flight place with it).
 	Finished func(workflowID string)
 }
 
-// NewDeliverer returns a Deliverer with defaults and an HTTP client built by
-// NewHTTPClient(dial). dial may be nil for a plain net.Dialer.
-func NewDeliverer(store EndpointStore, dial DialContextFunc) *Deliverer {
-	return &Deliverer{
+// Options tune a Deliverer; the zero value is a working default.
+type Options struct {
+	Dial      DialContextFunc // where an egress policy plugs in; nil: a plain net.Dialer
+	Timeout   time.Duration   // per request; 0: DefaultTimeout
+	UserAgent string          // "": DefaultUserAgent
+	Now       func() time.Time
+	Logger    *slog.Logger
+	Metrics   *metrics.Registry
+	Finished  func(workflowID string)
+}
+
+// NewDeliverer returns a Deliverer of the endpoints in store, with the HTTP
+// client NewHTTPClient(opts.Dial) builds.
+func NewDeliverer(store EndpointStore, opts Options) *Deliverer {
+	d := &Deliverer{
 		Endpoints: store,
-		Client:    NewHTTPClient(dial),
-		Now:       time.Now,
-		Timeout:   DefaultTimeout,
-		UserAgent: DefaultUserAgent,
-		Logger:    slog.New(slog.DiscardHandler),
+		Client:    NewHTTPClient(opts.Dial),
+		Now:       opts.Now,
+		Timeout:   opts.Timeout,
+		UserAgent: opts.UserAgent,
+		Logger:    opts.Logger,
+		Metrics:   opts.Metrics,
+		Finished:  opts.Finished,
 	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Timeout <= 0 {
+		d.Timeout = DefaultTimeout
+	}
+	if d.UserAgent == "" {
+		d.UserAgent = DefaultUserAgent
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return d
 }
 
 // NewHTTPClient returns the client deliveries go through: it never follows

@@ -129,7 +129,7 @@ func setup(t *testing.T, url string) (*activities.Deliverer, *fakeStore, string)
 	t.Helper()
 	secret := newSecret(t)
 	store := newFakeStore(models.Endpoint{ID: "ep_1", WorkspaceID: "ws_1", URL: url, Secret: secret, Enabled: true})
-	d := activities.NewDeliverer(store, nil)
+	d := activities.NewDeliverer(store, activities.Options{})
 	d.Now = func() time.Time { return testNow }
 	return d, store, secret
 }
@@ -370,7 +370,7 @@ func TestAttemptCutsBody(t *testing.T) {
 func TestAttemptDisabledOrMissingEndpointSendsNothing(t *testing.T) {
 	rcv := newReceiver(t, answer(200, nil, ""))
 	store := newFakeStore(models.Endpoint{ID: "ep_off", URL: rcv.URL, Secret: newSecret(t), Enabled: false, DisabledReason: "paused by user"})
-	d := activities.NewDeliverer(store, nil)
+	d := activities.NewDeliverer(store, activities.Options{})
 
 	for _, id := range []string{"ep_off", "ep_missing"} {
 		in := testInput

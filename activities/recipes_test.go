@@ -64,7 +64,7 @@ func realSignedDelivery(t *testing.T) signedDelivery {
 	rcv := newReceiver(t, answer(http.StatusNoContent, nil, ""))
 	secret := newSecret(t)
 	store := newFakeStore(models.Endpoint{ID: "ep_1", URL: rcv.URL, Secret: secret, Enabled: true, BodySignature: true})
-	d := activities.NewDeliverer(store, nil)
+	d := activities.NewDeliverer(store, activities.Options{})
 	res, err := d.Attempt(context.Background(), activities.AttemptInput{EndpointID: "ep_1", EventID: outbox.EventID("scan_01m8exwc94m1q3fa19n75vhfyd"), Payload: payload, Attempt: 1})
 	if err != nil || res.Outcome != activities.OutcomeDelivered {
 		t.Fatalf("Attempt = %+v, %v", res, err)

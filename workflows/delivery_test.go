@@ -134,7 +134,7 @@ func newEnv(t *testing.T, store activities.EndpointStore) *testsuite.TestWorkflo
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(scanTime)
-	workflows.Register(env, activities.NewDeliverer(store, nil))
+	workflows.Register(env, activities.NewDeliverer(store, activities.Options{}))
 	return env
 }
 

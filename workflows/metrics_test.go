@@ -18,7 +18,7 @@ func TestFinishedDeliveriesAreCountedByState(t *testing.T) {
 		suite.SetMetricsHandler(m.Temporal())
 		env := suite.NewTestWorkflowEnvironment()
 		env.SetStartTime(scanTime)
-		workflows.Register(env, activities.NewDeliverer(newMemStore(t, enabledEndpoint(rcv.URL)), nil))
+		workflows.Register(env, activities.NewDeliverer(newMemStore(t, enabledEndpoint(rcv.URL)), activities.Options{}))
 		env.ExecuteWorkflow(workflows.WorkflowName, deliveryInput())
 		if !env.IsWorkflowCompleted() {
 			t.Fatal("workflow did not complete")

@@ -36,7 +36,7 @@ func TestLocalFirstAttemptOutlastsTheWorkflowTaskTimeout(t *testing.T) {
 	}
 	t.Cleanup(c.Close)
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	d := activities.NewDeliverer(newMemStore(t, enabledEndpoint(rcv.URL)), nil)
+	d := activities.NewDeliverer(newMemStore(t, enabledEndpoint(rcv.URL)), activities.Options{})
 	workflows.Register(w, d)
 	if err := w.Start(); err != nil {
 		t.Fatal(err)

@@ -313,13 +313,16 @@ func (a *App) Work(ctx context.Context) error {
 		return err
 	}
 	a.logEgressPolicy()
-	deliverer := activities.NewDeliverer(a.Store, a.egressGuard().DialContext)
-	deliverer.Timeout = a.Config.DeliveryTimeout
-	deliverer.Logger = a.Logger.With("component", "deliverer")
-	deliverer.Metrics = a.Metrics
-	if a.finishes != nil {
-		deliverer.Finished = a.finishes.AttemptFinished
+	opts := activities.Options{
+		Dial:    a.egressGuard().DialContext,
+		Timeout: a.Config.DeliveryTimeout,
+		Logger:  a.Logger.With("component", "deliverer"),
+		Metrics: a.Metrics,
 	}
+	if a.finishes != nil {
+		opts.Finished = a.finishes.AttemptFinished
+	}
+	deliverer := activities.NewDeliverer(a.Store, opts)
 	w := worker.New(a.Temporal, workflows.TaskQueue, worker.Options{
 		MaxConcurrentWorkflowTaskPollers: a.Config.WorkerPollers,
 		MaxConcurrentActivityTaskPollers: a.Config.WorkerPollers,

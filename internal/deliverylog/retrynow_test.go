@@ -66,7 +66,7 @@ func TestRetryNowDuringTheFirstAttemptSendsItOnce(t *testing.T) {
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	workflows.Register(w, activities.NewDeliverer(oneEndpoint{models.Endpoint{
 		ID: "ep_1", WorkspaceID: "ws_1", URL: rcv.URL, Enabled: true, AllCodes: true, Secret: secret,
-	}}, nil))
+	}}, activities.Options{}))
 	if err := w.Start(); err != nil {
 		t.Fatal(err)
 	}

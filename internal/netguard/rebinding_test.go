@@ -48,7 +48,7 @@ func TestDNSRebindingFailsTheAttemptWithoutConnecting(t *testing.T) {
 		t.Fatal(err)
 	}
 	store := oneEndpoint{models.Endpoint{ID: "ep_rebind", URL: endpointURL, Secret: secret, Enabled: true}}
-	deliverer := activities.NewDeliverer(store, guard.DialContext)
+	deliverer := activities.NewDeliverer(store, activities.Options{Dial: guard.DialContext})
 	res2, err := deliverer.Attempt(context.Background(), activities.AttemptInput{
 		EndpointID: "ep_rebind", EventID: "msg_1", Payload: json.RawMessage(`{"type":"scan.created"}`), Attempt: 1,
 	})
