@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/client"
 
 	"github.com/scanforge/scanforge/internal/destination"
 	"github.com/scanforge/scanforge/internal/id"
@@ -236,11 +235,6 @@ func (l *Log) SendTest(ctx context.Context, ep Endpoint) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("encode test event: %w", err)
 	}
-	// A test event has no scan data to filter; it goes through the same
-	// door as scans so that no start site can forget the policy.
-	if payload, err = destination.PayloadFor(ep.Fields, payload); err != nil {
-		return "", fmt.Errorf("filter test event: %w", err)
-	}
 	in := workflows.DeliveryInput{
 		WorkspaceID: ep.WorkspaceID,
 		EndpointID:  ep.ID,
@@ -251,15 +245,16 @@ func (l *Log) SendTest(ctx context.Context, ep Endpoint) (string, error) {
 		Schedule:    l.opts.Schedule,
 		Revision:    workflows.CurrentRevision,
 	}
+	// A test event has no scan data to filter; it goes through the same
+	// door as scans all the same.
 	workflowID := workflows.TestWorkflowID(eventID, ep.ID)
-	_, err = l.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                    workflowID,
-		TaskQueue:             workflows.TaskQueue,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		EnableEagerStart:      l.opts.EagerStart,
-		StaticSummary:         fmt.Sprintf("%s → %s", webhook.TypeTest, strings.TrimSpace(ep.URL)),
-		TypedSearchAttributes: workflows.StartSearchAttributes(in),
-	}, workflows.WorkflowName, in)
+	_, err = workflows.StartDelivery(ctx, l.temporal, workflows.Start{
+		WorkflowID: workflowID,
+		Input:      in,
+		Fields:     ep.Fields,
+		Summary:    fmt.Sprintf("%s → %s", webhook.TypeTest, strings.TrimSpace(ep.URL)),
+		Eager:      l.opts.EagerStart,
+	})
 	if err != nil {
 		return "", fmt.Errorf("start test delivery to %s: %w", ep.ID, err)
 	}

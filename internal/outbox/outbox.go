@@ -8,13 +8,9 @@ import (
 	"sync"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
-	enumspb "go.temporal.io/api/enums/v1"
-
-	"github.com/scanforge/scanforge/internal/destination"
 	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/webhook"
@@ -29,9 +25,7 @@ type Store interface {
 }
 
 // Starter starts workflows: the subset of client.Client the dispatcher uses.
-type Starter interface {
-	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
-}
+type Starter = workflows.Starter
 
 // Options tune a Dispatcher.
 type Options struct {
@@ -375,37 +369,27 @@ func (d *Dispatcher) track(ctx context.Context, run client.WorkflowRun, finished
 }
 
 func (d *Dispatcher) startWorkflow(ctx context.Context, scan models.Scan, ep models.Endpoint, payload []byte) (client.WorkflowRun, error) {
-	opts := client.StartWorkflowOptions{
-		ID:                       workflows.DeliveryWorkflowID(scan.ID, ep.ID),
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		EnableEagerStart:         d.opts.EagerStart,
-		StaticSummary:            fmt.Sprintf("%s /%s → %s", webhook.TypeScanCreated, scan.Slug, ep.URL),
-	}
-	// Only the fields the endpoint takes enter the input, hence history.
-	payload, err := destination.PayloadFor(ep.Fields, payload)
-	if err != nil {
-		return nil, fmt.Errorf("start delivery of %s to %s: %w", scan.ID, ep.ID, err)
-	}
-	in := workflows.DeliveryInput{
-		WorkspaceID: scan.WorkspaceID,
-		EndpointID:  ep.ID,
-		CodeID:      scan.CodeID,
-		ScanID:      scan.ID,
-		EventID:     EventID(scan.ID),
-		EventType:   webhook.TypeScanCreated,
-		Payload:     payload,
-		OccurredAt:  scan.Timestamp,
-		Schedule:    d.opts.Schedule,
-		Revision:    d.opts.Revision,
-	}
-	opts.TypedSearchAttributes = workflows.StartSearchAttributes(in)
-	run, err := d.starter.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
-	var already *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &already) {
+	run, err := workflows.StartDelivery(ctx, d.starter, workflows.Start{
+		WorkflowID: workflows.DeliveryWorkflowID(scan.ID, ep.ID),
+		Input: workflows.DeliveryInput{
+			WorkspaceID: scan.WorkspaceID,
+			EndpointID:  ep.ID,
+			CodeID:      scan.CodeID,
+			ScanID:      scan.ID,
+			EventID:     EventID(scan.ID),
+			EventType:   webhook.TypeScanCreated,
+			Payload:     payload,
+			OccurredAt:  scan.Timestamp,
+			Schedule:    d.opts.Schedule,
+			Revision:    d.opts.Revision,
+		},
+		Fields:  ep.Fields,
+		Summary: fmt.Sprintf("%s /%s → %s", webhook.TypeScanCreated, scan.Slug, ep.URL),
+		Eager:   d.opts.EagerStart,
+	})
+	if errors.Is(err, workflows.ErrAlreadyStarted) {
 		d.opts.Metrics.WorkflowStart(metrics.StartAlreadyStarted)
-		return nil, nil // delivered or delivering already: the ID makes the start idempotent
+		return nil, nil // delivered or delivering already
 	}
 	if err != nil {
 		d.opts.Metrics.WorkflowStart(metrics.StartError)

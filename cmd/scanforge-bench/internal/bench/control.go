@@ -282,7 +282,7 @@ func awaitRun(ctx context.Context, run client.WorkflowRun) (repolls int, err err
 }
 
 // startDelivery starts the product's delivery workflow for a fresh scan of
-// code, with the options and input the outbox uses (internal/outbox).
+// code, through the door the outbox uses (workflows.StartDelivery).
 func (c *control) startDelivery(ctx context.Context, code models.Code, ep models.Endpoint, referrer string) (client.WorkflowRun, error) {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	scan := models.Scan{
@@ -294,24 +294,23 @@ func (c *control) startDelivery(ctx context.Context, code models.Code, ep models
 	if err != nil {
 		return nil, err
 	}
-	run, err := c.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       workflows.DeliveryWorkflowID(scan.ID, ep.ID),
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		EnableEagerStart:         true,
-		StaticSummary:            fmt.Sprintf("%s /%s → %s", webhook.TypeScanCreated, scan.Slug, ep.URL),
-	}, workflows.WorkflowName, workflows.DeliveryInput{
-		WorkspaceID: scan.WorkspaceID,
-		EndpointID:  ep.ID,
-		CodeID:      scan.CodeID,
-		ScanID:      scan.ID,
-		EventID:     outbox.EventID(scan.ID),
-		EventType:   webhook.TypeScanCreated,
-		Payload:     payload,
-		OccurredAt:  scan.Timestamp,
-		Schedule:    app.Schedule(c.cfg),
-		Revision:    c.revision,
+	run, err := workflows.StartDelivery(ctx, c.temporal, workflows.Start{
+		WorkflowID: workflows.DeliveryWorkflowID(scan.ID, ep.ID),
+		Input: workflows.DeliveryInput{
+			WorkspaceID: scan.WorkspaceID,
+			EndpointID:  ep.ID,
+			CodeID:      scan.CodeID,
+			ScanID:      scan.ID,
+			EventID:     outbox.EventID(scan.ID),
+			EventType:   webhook.TypeScanCreated,
+			Payload:     payload,
+			OccurredAt:  scan.Timestamp,
+			Schedule:    app.Schedule(c.cfg),
+			Revision:    c.revision,
+		},
+		Fields:  ep.Fields,
+		Summary: fmt.Sprintf("%s /%s → %s", webhook.TypeScanCreated, scan.Slug, ep.URL),
+		Eager:   true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start delivery: %w", err)
