@@ -36,34 +36,21 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
 	uiserver "github.com/temporalio/ui-server/v2/server"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
 	"go.temporal.io/api/enums/v1"
-	"go.temporal.io/server/chasm/lib/activity"
-	"go.temporal.io/server/common/authorization"
-	"go.temporal.io/server/common/cluster"
-	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/common/dynamicconfig"
-	"go.temporal.io/server/common/membership/static"
-	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
-	"go.temporal.io/server/common/primitives"
-	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
-	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 const (
@@ -302,210 +289,6 @@ func pickPorts(opts Options) (ports, error) {
 		}
 	}
 	return p, nil
-}
-
-func sqlConfig(databaseFile string) *config.SQL {
-	if databaseFile == "" {
-		return &config.SQL{
-			PluginName:        sqliteplugin.PluginName,
-			DatabaseName:      "scanforge-dev-" + uuid.NewString(),
-			ConnectAttributes: map[string]string{"mode": "memory", "cache": "shared"},
-		}
-	}
-	// The plugin passes every attribute that is not a URI parameter (mode,
-	// cache, …) to the driver as a pragma (_pragma=key=value).
-	return &config.SQL{
-		PluginName:   sqliteplugin.PluginName,
-		DatabaseName: databaseFile,
-		ConnectAttributes: map[string]string{
-			"mode":         "rwc",
-			"journal_mode": "wal",
-			"synchronous":  "normal",
-			"busy_timeout": "5000",
-		},
-	}
-}
-
-// prepareDatabase sets up the schema of a new database file and creates the
-// namespace if missing, before the server starts. An in-memory database gets
-// its schema from the plugin on first connection.
-func prepareDatabase(sqlConf *config.SQL, opts Options) error {
-	if opts.DatabaseFile != "" {
-		info, err := os.Stat(opts.DatabaseFile)
-		switch {
-		case errors.Is(err, fs.ErrNotExist) || (err == nil && info.Size() == 0):
-			if _, err := os.Stat(filepath.Dir(opts.DatabaseFile)); err != nil {
-				return fmt.Errorf("database directory: %w", err)
-			}
-			if err := sqliteschema.SetupSchema(sqlConf); err != nil {
-				return fmt.Errorf("set up schema in new database file %s (delete it before retrying): %w",
-					opts.DatabaseFile, err)
-			}
-		case err != nil:
-			return fmt.Errorf("database file: %w", err)
-		}
-		if err := trimVisibilityIndexes(opts.DatabaseFile); err != nil {
-			return err
-		}
-	}
-	// A new namespace gets retention and search attributes right away;
-	// configureNamespace updates an existing one.
-	ns, err := sqliteschema.NewNamespaceConfig(clusterName, opts.Namespace, false, opts.SearchAttributes)
-	if err != nil {
-		return fmt.Errorf("namespace %s config: %w", opts.Namespace, err)
-	}
-	ns.Detail.Config.Retention = durationpb.New(opts.Retention)
-	if err := sqliteschema.CreateNamespaces(sqlConf, ns); err != nil {
-		return fmt.Errorf("create namespace %s: %w", opts.Namespace, err)
-	}
-	return nil
-}
-
-// TunedDynamicConfig is the dynamic config of the embedded server that
-// matters for throughput and features, keyed by
-// dynamic config name: a standalone server given the same settings
-// (internal/temporalproc) behaves like the dev one.
-func TunedDynamicConfig() map[string]any {
-	return map[string]any{
-		// The history task queues' default of 20 loads/s per reader is the
-		// first throughput limit.
-		dynamicconfig.TransferProcessorMaxPollRPS.Key().String(): 10000,
-		dynamicconfig.TimerProcessorMaxPollRPS.Key().String():    10000,
-		// Visibility tasks are read in batches every 100 ms instead: most
-		// deliveries have closed by then, and the server skips the started
-		// row of a closed run, so a delivery writes one visibility row, not
-		// two. Listings lag by up to 100 ms.
-		dynamicconfig.VisibilityProcessorMaxPollRPS.Key().String(): 10,
-		dynamicconfig.VisibilityTaskBatchSize.Key().String():       1000,
-		// Mutable states kept in memory. start-dev keeps 8096: after a burst
-		// of deliveries that is hundreds of MB of finished workflows. The
-		// outbox keeps at most 64 deliveries running.
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key().String(): 512,
-		// As start-dev.
-		dynamicconfig.FrontendPersistenceMaxQPS.Key().String():                    10000,
-		dynamicconfig.HistoryPersistenceMaxQPS.Key().String():                     45000,
-		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key().String(): 100,
-		dynamicconfig.EnableEagerWorkflowStart.Key().String():                     true,
-		// CHASM and standalone activities, as start-dev sets them.
-		dynamicconfig.EnableChasm.Key().String():                                          true,
-		activity.Enabled.Key().String():                                                   true,
-		activity.EnableStandaloneActivityOperatorCommands.Key().String():                  true,
-		dynamicconfig.FrontendEnableBatchOperationsForStandaloneActivities.Key().String(): true,
-	}
-}
-
-// dynamicConfig returns TunedDynamicConfig and what only an embedded server
-// needs, with overrides applied on top.
-func dynamicConfig(inMemory bool, overrides map[string]any) dynamicconfig.StaticClient {
-	dc := dynamicconfig.StaticClient{}
-	for k, v := range TunedDynamicConfig() {
-		dc[dynamicconfig.MakeKey(k)] = v
-	}
-	// The server never stops this system worker (its pollers outlive
-	// Stop); without it, history applies parent close policies inline.
-	dc[dynamicconfig.EnableParentClosePolicyWorker.Key()] = false
-	if inMemory {
-		// The scanners garbage-collect a long-lived database; their workers
-		// are never stopped either. A throwaway one needs neither.
-		dc[dynamicconfig.TaskQueueScannerEnabled.Key()] = false
-		dc[dynamicconfig.HistoryScannerEnabled.Key()] = false
-	}
-	for k, v := range overrides {
-		dc[dynamicconfig.MakeKey(k)] = v
-	}
-	return dc
-}
-
-func serverOptions(
-	ip string,
-	p ports,
-	sqlConf *config.SQL,
-	dynConf dynamicconfig.StaticClient,
-	tlsOpts *TLS,
-	logger *slog.Logger,
-) []temporal.ServerOption {
-	hostIP := dialableIP(ip)
-	host := func(port int) static.Hosts {
-		return static.SingleLocalHost(net.JoinHostPort(hostIP, strconv.Itoa(port)))
-	}
-	return []temporal.ServerOption{
-		temporal.WithConfig(serverConfig(ip, p, sqlConf, tlsOpts)),
-		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithStaticHosts(map[primitives.ServiceName]static.Hosts{
-			primitives.FrontendService: host(p.frontend),
-			primitives.MatchingService: host(p.matching),
-			primitives.HistoryService:  host(p.history),
-			primitives.WorkerService:   host(p.worker),
-		}),
-		temporal.WithLogger(slogLogger{log: logger}),
-		temporal.WithAuthorizer(authorization.NewNoopAuthorizer()),
-		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper {
-			return authorization.NewNoopClaimMapper()
-		}),
-		temporal.WithDynamicConfigClient(dynConf),
-	}
-}
-
-func serverConfig(ip string, p ports, sqlConf *config.SQL, tlsOpts *TLS) *config.Config {
-	frontendAddress := net.JoinHostPort(dialableIP(ip), strconv.Itoa(p.frontend))
-	service := func(grpcPort, httpPort int) config.Service {
-		var s config.Service
-		s.RPC.GRPCPort = grpcPort
-		s.RPC.HTTPPort = httpPort
-		s.RPC.BindOnIP = ip
-		return s
-	}
-
-	var conf config.Config
-	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
-	conf.Global.Membership.BroadcastAddress = dialableIP(ip)
-	conf.Persistence.DefaultStore = "sqlite-default"
-	conf.Persistence.VisibilityStore = "sqlite-default"
-	conf.Persistence.NumHistoryShards = 1
-	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite-default": {SQL: sqlConf}}
-	conf.ClusterMetadata = &cluster.Config{
-		FailoverVersionIncrement: 10,
-		MasterClusterName:        clusterName,
-		CurrentClusterName:       clusterName,
-		ClusterInformation: map[string]cluster.ClusterInformation{
-			clusterName: {
-				Enabled:                true,
-				InitialFailoverVersion: 1,
-				RPCAddress:             frontendAddress,
-				HTTPAddress:            net.JoinHostPort(dialableIP(ip), strconv.Itoa(p.frontendHTTP)),
-				// Only used when the database is new; an existing one keeps its ID.
-				ClusterID: uuid.NewString(),
-			},
-		},
-	}
-	conf.DCRedirectionPolicy.Policy = "noop"
-	conf.Services = map[string]config.Service{
-		"frontend": service(p.frontend, p.frontendHTTP),
-		"history":  service(p.history, 0),
-		"matching": service(p.matching, 0),
-		"worker":   service(p.worker, 0),
-	}
-	conf.Archival.History.State = "disabled"
-	conf.Archival.Visibility.State = "disabled"
-	conf.NamespaceDefaults.Archival.History.State = "disabled"
-	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
-	conf.PublicClient.HostPort = frontendAddress
-	if tlsOpts != nil {
-		client := config.ClientTLS{ServerName: tlsOpts.ServerName, RootCAFiles: []string{tlsOpts.CAFile}}
-		conf.Global.TLS.Frontend.Server = config.ServerTLS{
-			CertFile:          tlsOpts.CertFile,
-			KeyFile:           tlsOpts.KeyFile,
-			ClientCAFiles:     []string{tlsOpts.CAFile},
-			RequireClientAuth: tlsOpts.RequireClientAuth,
-		}
-		conf.Global.TLS.Frontend.Client = client
-		conf.Global.TLS.SystemWorker = config.WorkerTLS{
-			CertFile: tlsOpts.ClientCertFile,
-			KeyFile:  tlsOpts.ClientKeyFile,
-			Client:   client,
-		}
-	}
-	return &conf
 }
 
 // clientTLS is the TLS configuration of the server's own clients.
