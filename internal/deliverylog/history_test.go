@@ -12,18 +12,8 @@ import (
 	"github.com/scanforge/scanforge/workflows"
 )
 
-// sliceIterator walks a recorded history.
-type sliceIterator struct{ events []*historypb.HistoryEvent }
-
-func (it *sliceIterator) HasNext() bool { return len(it.events) > 0 }
-
-func (it *sliceIterator) Next() (*historypb.HistoryEvent, error) {
-	ev := it.events[0]
-	it.events = it.events[1:]
-	return ev, nil
-}
-
-func recordedRun(t *testing.T, name string) (Run, workflows.DeliveryInput) {
+// recordedEvents loads a recorded history of workflows/testdata.
+func recordedEvents(t *testing.T, name string) []*historypb.HistoryEvent {
 	t.Helper()
 	f, err := os.Open(filepath.Join("..", "..", "workflows", "testdata", name))
 	if err != nil {
@@ -34,7 +24,17 @@ func recordedRun(t *testing.T, name string) (Run, workflows.DeliveryInput) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, in, err := decodeRun(&commonpb.WorkflowExecution{WorkflowId: "delivery:x:y", RunId: "run"}, &sliceIterator{h.GetEvents()})
+	return h.GetEvents()
+}
+
+func recordedRun(t *testing.T, name string) (Run, workflows.DeliveryInput) {
+	t.Helper()
+	return decodeEvents(t, name, recordedEvents(t, name))
+}
+
+func decodeEvents(t *testing.T, name string, events []*historypb.HistoryEvent) (Run, workflows.DeliveryInput) {
+	t.Helper()
+	run, in, err := decodeRun(&commonpb.WorkflowExecution{WorkflowId: "delivery:x:y", RunId: "run"}, events)
 	if err != nil {
 		t.Fatalf("decode %s: %v", name, err)
 	}
