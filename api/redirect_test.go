@@ -7,8 +7,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
 	"github.com/scanforge/scanforge/api"
 	"github.com/scanforge/scanforge/internal/enrich"
+	"github.com/scanforge/scanforge/models"
 )
 
 func TestRedirectRecordsScans(t *testing.T) {
@@ -51,16 +55,21 @@ func TestRedirectRecordsScans(t *testing.T) {
 				t.Fatalf("%d scans after %d redirects", len(scans), i+1)
 			}
 			s := scans[i]
-			if !strings.HasPrefix(s.ID, "scan_") || s.WorkspaceID != e.wsID || s.CodeID != codeID || s.Slug != "menu" ||
-				s.CodeName != "Code menu" || s.Source != tc.source || s.DestinationURL != "https://example.com/menu?x=1" ||
-				s.IP != "198.51.100.7" || s.UserAgent != ua || s.Referrer != "https://news.example/post" {
-				t.Errorf("scan %d = %+v", i, s)
+			// The request's fields, then the enrichment's; ID, Timestamp
+			// and DispatchedAt are checked below.
+			want := models.Scan{
+				WorkspaceID: e.wsID, CodeID: codeID, Slug: "menu", CodeName: "Code menu", Source: tc.source,
+				DestinationURL: "https://example.com/menu?x=1", IP: "198.51.100.7", UserAgent: ua, Referrer: "https://news.example/post",
+				Country: "United Kingdom", CountryCode: "GB", Region: "England", City: "London",
+				Latitude: &lat, Longitude: &lon, Timezone: "Europe/London",
+				DeviceType: "mobile", Browser: "Safari", BrowserVersion: "17.0", OS: "iOS", OSVersion: "17.1",
+				IsBot: true, BotReason: "head_request",
 			}
-			if s.Country != "United Kingdom" || s.CountryCode != "GB" || s.Region != "England" || s.City != "London" ||
-				s.Latitude == nil || *s.Latitude != lat || s.Longitude == nil || *s.Longitude != lon || s.Timezone != "Europe/London" ||
-				s.DeviceType != "mobile" || s.Browser != "Safari" || s.BrowserVersion != "17.0" || s.OS != "iOS" || s.OSVersion != "17.1" ||
-				!s.IsBot || s.BotReason != "head_request" {
-				t.Errorf("enrichment of scan %d = %+v", i, s)
+			if diff := cmp.Diff(want, s, cmpopts.IgnoreFields(models.Scan{}, "ID", "Timestamp", "DispatchedAt")); diff != "" {
+				t.Errorf("scan %d (-want +got):\n%s", i, diff)
+			}
+			if !strings.HasPrefix(s.ID, "scan_") {
+				t.Errorf("scan %d: ID %q", i, s.ID)
 			}
 			if s.Timestamp.IsZero() || s.Timestamp.Nanosecond()%1000 != 0 {
 				t.Errorf("timestamp %v", s.Timestamp)

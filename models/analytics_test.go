@@ -5,10 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"slices"
 	"testing"
 	"time"
+
+	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/scanforge/scanforge/internal/id"
 	"github.com/scanforge/scanforge/models"
@@ -154,8 +155,8 @@ func TestScanStats(t *testing.T) {
 			t.Errorf("totals = %d/%d/%d, want 26 total, 6 bots, 20 humans", got.Total, got.Bots, got.Humans)
 		}
 		wantDays := []models.DayCount{{Date: "2026-11-25", Count: 8}, {Date: "2026-11-26", Count: 9}, {Date: "2026-11-27", Count: 9}}
-		if !reflect.DeepEqual(got.ByDay, wantDays) {
-			t.Errorf("by_day = %v, want %v", got.ByDay, wantDays)
+		if diff := gocmp.Diff(wantDays, got.ByDay); diff != "" {
+			t.Errorf("by_day (-want +got):\n%s", diff)
 		}
 		// "Georgia" the US state and Georgia the country stay apart.
 		if len(got.ByCountry) == 0 || got.ByCountry[0] != (models.Bucket{Key: "DE", Name: "Germany", Count: 8}) {
@@ -206,8 +207,8 @@ func assertStats(t *testing.T, got, want models.ScanStats) {
 		{"by_bot_reason", got.ByBotReason, want.ByBotReason},
 	}
 	for _, p := range pairs {
-		if !reflect.DeepEqual(p.got, p.want) {
-			t.Errorf("%s:\n got  %+v\n want %+v", p.name, p.got, p.want)
+		if diff := gocmp.Diff(p.want, p.got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", p.name, diff)
 		}
 	}
 }

@@ -6,11 +6,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/models"
@@ -80,9 +81,8 @@ func TestInsertScansRoundTripsEveryColumn(t *testing.T) {
 				t.Fatalf("%s timestamp %v, want %v", want.ID, got.Timestamp, want.Timestamp)
 			}
 			got.Timestamp = want.Timestamp
-			if !reflect.DeepEqual(got, want) { // compares what the pointers point to
-				t.Fatalf("round trip of %s:\n got %+v (%v, %v)\nwant %+v (%v, %v)", want.ID,
-					got, deref(got.Latitude), deref(got.Longitude), want, deref(want.Latitude), deref(want.Longitude))
+			if diff := cmp.Diff(want, got); diff != "" { // compares what the pointers point to
+				t.Fatalf("round trip of %s (-want +got):\n%s", want.ID, diff)
 			}
 		}
 		var nulls int64

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/converter"
@@ -152,8 +153,8 @@ func TestScanBecomesSignedWebhook(t *testing.T) {
 			if !strings.HasPrefix(data.Device.BrowserVersion, "17") || !strings.HasPrefix(data.Device.OSVersion, "17") {
 				t.Fatalf("device versions: %+v", data.Device)
 			}
-			if data != want {
-				t.Fatalf("event data\n got %+v\nwant %+v", data, want)
+			if diff := cmp.Diff(want, data); diff != "" {
+				t.Fatalf("event data (-want +got):\n%s", diff)
 			}
 			if scan.IP != "127.0.0.1" {
 				t.Fatalf("client IP = %q: X-Forwarded-For from an untrusted peer must be ignored", scan.IP)

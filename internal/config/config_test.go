@@ -13,6 +13,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 const testPostgresURL = "postgres://scanforge:hunter2@db:5432/scanforge?sslmode=disable"
@@ -144,8 +147,8 @@ func TestLoadDefaults(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Load(%s)\n got %+v\nwant %+v", tt.mode, got, tt.want)
+			if diff := cmp.Diff(tt.want, got, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
+				t.Errorf("Load(%s) (-want +got):\n%s", tt.mode, diff)
 			}
 		})
 	}

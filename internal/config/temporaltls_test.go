@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/scanforge/scanforge/internal/testcerts"
 )
 
@@ -40,8 +42,8 @@ func TestTemporalTLSGood(t *testing.T) {
 			CAFile: ca.File, CertFile: client.Cert, KeyFile: client.Key,
 			CAPEM: readFile(t, ca.File), CertPEM: readFile(t, client.Cert), KeyPEM: readFile(t, client.Key),
 		}
-		if !reflect.DeepEqual(c.TemporalTLS, want) {
-			t.Errorf("%s: TemporalTLS = %+v, want %+v", mode, c.TemporalTLS, want)
+		if diff := cmp.Diff(want, c.TemporalTLS); diff != "" {
+			t.Errorf("%s: TemporalTLS (-want +got):\n%s", mode, diff)
 		}
 	}
 }

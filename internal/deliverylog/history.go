@@ -52,8 +52,14 @@ func (l *Log) Get(ctx context.Context, workspaceID, id string) (Delivery, error)
 		}
 		d.Runs = append(d.Runs, run)
 	}
-	// History is exact where the search attributes lag (see Summary), and
-	// it is read after the description: it is the later word.
+	d.takeLastRun()
+	return d, nil
+}
+
+// takeLastRun sets the delivery's state and attempts from its last run:
+// history is exact where the search attributes lag (see Summary), and it is
+// read after the description, so it is the later word.
+func (d *Delivery) takeLastRun() {
 	last := d.Runs[len(d.Runs)-1]
 	d.State, d.FinishedAt, d.Failure, d.NextAttemptAt = last.State, last.FinishedAt, last.Failure, last.NextAttempt
 	d.Attempts, d.LastStatus = 0, nil
@@ -66,7 +72,6 @@ func (l *Log) Get(ctx context.Context, workspaceID, id string) (Delivery, error)
 			}
 		}
 	}
-	return d, nil
 }
 
 // describe returns the current run of delivery id if it belongs to
@@ -94,28 +99,27 @@ func (l *Log) describe(ctx context.Context, workspaceID, id string) (*workflowpb
 func (l *Log) readRun(ctx context.Context, info *workflowpb.WorkflowExecutionInfo) (Run, workflows.DeliveryInput, error) {
 	exec := info.GetExecution()
 	iter := l.temporal.GetWorkflowHistory(ctx, exec.GetWorkflowId(), exec.GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	return decodeRun(exec, iter)
+	var events []*historypb.HistoryEvent
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		if err != nil {
+			return Run{}, workflows.DeliveryInput{}, fmt.Errorf("read history of %s run %s: %w", exec.GetWorkflowId(), exec.GetRunId(), err)
+		}
+		events = append(events, ev)
+	}
+	return decodeRun(exec, events)
 }
 
-// eventIterator is a run's history, event by event (client.HistoryEventIterator).
-type eventIterator interface {
-	HasNext() bool
-	Next() (*historypb.HistoryEvent, error)
-}
-
-// decodeRun reads one run's history from iter into a Run, with the run's input.
-func decodeRun(exec *commonpb.WorkflowExecution, iter eventIterator) (Run, workflows.DeliveryInput, error) {
+// decodeRun reads one run's history, its events in order, into a Run, with
+// the run's input.
+func decodeRun(exec *commonpb.WorkflowExecution, events []*historypb.HistoryEvent) (Run, workflows.DeliveryInput, error) {
 	run := Run{RunID: exec.GetRunId()}
 	var in workflows.DeliveryInput
 	attempts := map[int64]int{} // scheduled event ID → index in run.Attempts
 	var timerFires map[string]time.Time
 	dc := converter.GetDefaultDataConverter()
 
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		if err != nil {
-			return Run{}, in, fmt.Errorf("read history of %s run %s: %w", exec.GetWorkflowId(), exec.GetRunId(), err)
-		}
+	for _, ev := range events {
 		at := ev.GetEventTime().AsTime()
 		switch ev.GetEventType() {
 		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:

@@ -23,12 +23,35 @@ type memStore struct {
 	dispatched []string
 	reads      int    // PendingScans calls
 	askedBot   []bool // the isBot of each SubscribedEndpoints call
+	changed    chan struct{}
+}
+
+// changes receives after reads and marks (at most one pending).
+func (m *memStore) changes() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.changed == nil {
+		m.changed = make(chan struct{}, 1)
+	}
+	return m.changed
+}
+
+// signal tells changes' receiver; m.mu is held.
+func (m *memStore) signal() {
+	if m.changed == nil {
+		m.changed = make(chan struct{}, 1)
+	}
+	select {
+	case m.changed <- struct{}{}:
+	default:
+	}
 }
 
 func (m *memStore) PendingScans(_ context.Context, before time.Time, _ int) ([]models.Scan, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.reads++
+	defer m.signal()
 	var out []models.Scan
 	for _, s := range m.scans {
 		if !slices.Contains(m.dispatched, s.ID) && s.Timestamp.Before(before) {
@@ -57,6 +80,7 @@ func (m *memStore) MarkDispatched(_ context.Context, ids []string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.dispatched = append(m.dispatched, ids...)
+	m.signal()
 	return nil
 }
 

@@ -93,11 +93,29 @@ func TestDeliveriesInFlightAreBounded(t *testing.T) {
 func TestDeliveriesOutlivingInFlightForFreeTheirPlace(t *testing.T) {
 	store := fiveScans()
 	starter := &heldStarter{started: make(chan *heldRun, 5)}
+	clock := newFakeClock()
+	const inFlightFor = 10 * time.Second
 	d := outbox.New(store, starter, outbox.Options{
-		MaxInFlight: 1, InFlightFor: time.Millisecond, Logger: slog.New(slog.DiscardHandler),
+		MaxInFlight: 1, InFlightFor: inFlightFor, Clock: clock, Logger: slog.New(slog.DiscardHandler),
 	})
-	// No delivery ever finishes: every place is freed by InFlightFor alone.
-	if _, err := d.DrainOnce(context.Background()); err != nil {
+	done := make(chan error, 1)
+	go func() { _, err := d.DrainOnce(context.Background()); done <- err }()
+
+	// No delivery ever finishes: every place is freed by InFlightFor alone,
+	// as the dispatcher's clock passes it.
+	for i := range 5 {
+		receive(t, starter.started, fmt.Sprintf("start of delivery %d", i+1))
+		if d := receive(t, clock.armed, "in-flight limit armed"); d != inFlightFor {
+			t.Fatalf("delivery %d: a %v wait armed, want InFlightFor %v", i+1, d, inFlightFor)
+		}
+		select {
+		case <-starter.started:
+			t.Fatalf("delivery %d started while MaxInFlight = 1 was taken", i+2)
+		default:
+		}
+		clock.Advance(inFlightFor)
+	}
+	if err := receive(t, done, "end of DrainOnce"); err != nil {
 		t.Fatal(err)
 	}
 	if len(store.dispatched) != 5 {
@@ -124,8 +142,10 @@ func TestAnAttemptFinishedInProcessFreesItsPlace(t *testing.T) {
 	store := fiveScans()
 	starter := &finishingStarter{started: make(chan string, 5)}
 	finishes := outbox.NewFinishes()
+	// The clock never moves: neither InFlightFor nor the wait for the local
+	// attempt can free a place.
 	d := outbox.New(store, starter, outbox.Options{
-		MaxInFlight: 1, InFlightFor: time.Hour, Finishes: finishes, Logger: slog.New(slog.DiscardHandler),
+		MaxInFlight: 1, InFlightFor: time.Hour, Finishes: finishes, Clock: newFakeClock(), Logger: slog.New(slog.DiscardHandler),
 	})
 	done := make(chan error, 1)
 	go func() { _, err := d.DrainOnce(context.Background()); done <- err }()

@@ -62,6 +62,8 @@ type Options struct {
 	// still running after it (an endpoint being retried) waits on a durable
 	// timer and costs nothing meanwhile. Default 10s.
 	InFlightFor time.Duration
+	// Clock times polls, passes and in-flight limits; nil: the real clock.
+	Clock Clock
 }
 
 // Dispatcher drains pending scans into delivery workflows.
@@ -110,6 +112,9 @@ func New(store Store, starter Starter, opts Options) *Dispatcher {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.Clock == nil {
+		opts.Clock = realClock{}
 	}
 	return &Dispatcher{
 		store: store, starter: starter, opts: opts,
@@ -176,34 +181,35 @@ func (d *Dispatcher) dropHanded() {
 // Run dispatches until ctx ends: handed-over scans as they come, and the
 // database's pending scans at start and then every PollInterval.
 func (d *Dispatcher) Run(ctx context.Context) {
-	ticker := time.NewTicker(d.opts.PollInterval)
+	clock := d.opts.Clock
+	ticker := clock.NewTicker(d.opts.PollInterval)
 	defer ticker.Stop()
 	// At start every pending scan is a leftover: take them all at once.
-	d.poll(ctx, time.Now())
+	d.poll(ctx, clock.Now())
 	var lastPass time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.wake:
-		case <-ticker.C:
-			d.poll(ctx, time.Now().Add(-d.opts.PollGrace))
+		case <-ticker.Chan():
+			d.poll(ctx, clock.Now().Add(-d.opts.PollGrace))
 		}
 		// Under load the recorder hands over far more often than a pass is
 		// worth: gather MinInterval of scans into one pass (fewer queries
 		// and updates per scan). After a quiet spell the pass runs at once.
-		if wait := d.opts.MinInterval - time.Since(lastPass); wait > 0 {
+		if wait := d.opts.MinInterval - clock.Now().Sub(lastPass); wait > 0 {
 			select {
 			case <-ctx.Done():
 				return
-			case <-time.After(wait):
+			case <-clock.After(wait):
 			}
 		}
-		lastPass = time.Now()
+		lastPass = clock.Now()
 		for {
 			scans, overflow := d.take()
 			if overflow {
-				d.poll(ctx, time.Now())
+				d.poll(ctx, clock.Now())
 				// What was handed over meanwhile was read by the poll, or
 				// waits in the database for the next periodic one: drop it
 				// rather than start it twice.
@@ -238,7 +244,7 @@ func (d *Dispatcher) poll(ctx context.Context, before time.Time) {
 // returns how many scans it read. Scans with a failed start stay pending and
 // are tried again on the next pass; their successful starts are then no-ops.
 func (d *Dispatcher) DrainOnce(ctx context.Context) (int, error) {
-	return d.drain(ctx, time.Now())
+	return d.drain(ctx, d.opts.Clock.Now())
 }
 
 func (d *Dispatcher) drain(ctx context.Context, before time.Time) (int, error) {
@@ -352,17 +358,17 @@ const localAttemptWait = 2 * time.Second
 func (d *Dispatcher) track(ctx context.Context, run client.WorkflowRun, finished <-chan struct{}, unwatch func()) {
 	defer func() { <-d.inFlight }()
 	defer unwatch()
-	ctx, cancel := context.WithTimeout(ctx, d.opts.InFlightFor)
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	stop := d.opts.Clock.AfterFunc(d.opts.InFlightFor, cancel)
+	defer stop()
 	if finished != nil {
-		wait := time.NewTimer(localAttemptWait)
-		defer wait.Stop()
 		select {
 		case <-finished:
 			return
 		case <-ctx.Done():
 			return
-		case <-wait.C:
+		case <-d.opts.Clock.After(localAttemptWait):
 		}
 	}
 	_ = run.Get(ctx, nil) // its outcome is the workflow's business
