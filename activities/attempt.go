@@ -47,7 +47,7 @@ var answerHeaders = []string{"Content-Type", "Retry-After", "Location"}
 type EndpointStore interface {
 	// GetEndpointByID returns models.ErrNotFound when the endpoint is gone.
 	GetEndpointByID(ctx context.Context, id string) (models.Endpoint, error)
-	DisableEndpoint(ctx context.Context, id, reason string) error
+	DisableEndpoint(ctx context.Context, id string, cause models.DisableCause, reason string) error
 }
 
 // AttemptInput identifies one delivery attempt. It carries IDs and the
@@ -74,6 +74,10 @@ type AttemptResult struct {
 	URL        string
 	// RequestHeaders are the headers sent, signature values masked.
 	RequestHeaders map[string]string
+	// EndpointState is the endpoint's state (models.Endpoint.State) when
+	// the outcome is OutcomeEndpointDisabled; "" when it was not found.
+	// Deliveries of workflows.RevisionParking park on it.
+	EndpointState string
 }
 
 // DialContextFunc dials a connection; it is where an egress policy (an SSRF
@@ -90,6 +94,9 @@ type Deliverer struct {
 	UserAgent string
 	Logger    *slog.Logger
 	Metrics   *metrics.Registry // counts attempts by outcome and their latency; nil: none
+	// Health keeps endpoints' failure records for AutoDisable; nil: none.
+	Health      HealthStore
+	AutoDisable AutoDisable
 }
 
 // NewDeliverer returns a Deliverer with defaults and an HTTP client built by
@@ -143,10 +150,14 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 		return AttemptResult{}, fmt.Errorf("load endpoint %s: %w", in.EndpointID, err)
 	}
 	res.URL = ep.URL
-	if !ep.Enabled {
+	if !ep.TakesDeliveries() {
 		res.Outcome = OutcomeEndpointDisabled
+		res.EndpointState = ep.State()
 		res.Error = "endpoint disabled"
-		if ep.DisabledReason != "" {
+		if ep.Enabled {
+			res.Error = "endpoint paused"
+		}
+		if ep.DisabledReason != "" && !ep.Enabled {
 			res.Error += ": " + ep.DisabledReason
 		}
 		d.observe(res)
@@ -162,7 +173,7 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 
 	if res.StatusCode == http.StatusGone {
 		const reason = "endpoint answered 410 Gone"
-		if err := d.Endpoints.DisableEndpoint(ctx, ep.ID, reason); err != nil {
+		if err := d.Endpoints.DisableEndpoint(ctx, ep.ID, models.CauseGone, reason); err != nil {
 			// The answer stands; the next delivery to this endpoint will
 			// see 410 again and retry the disabling.
 			d.logger().Warn("disable endpoint after 410", "endpoint_id", ep.ID, "error", err)
@@ -172,6 +183,7 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 		}
 	}
 
+	d.noteHealth(ctx, ep, &res)
 	d.logger().Info("delivery attempt",
 		"endpoint_id", ep.ID, "event_id", in.EventID, "attempt", in.Attempt,
 		"outcome", res.Outcome, "status", res.StatusCode, "error", res.Error, "duration_ms", res.DurationMS)

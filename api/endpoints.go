@@ -20,16 +20,21 @@ const disabledByAPI = "disabled through the API"
 // endpointAnswer is an endpoint as the API shows it. The secret is not part
 // of it: it appears once, in the create answer (endpointCreatedAnswer).
 type endpointAnswer struct {
-	ID             string    `json:"id"`
-	URL            string    `json:"url"`
-	Description    string    `json:"description"`
-	Enabled        bool      `json:"enabled"`
-	DisabledReason string    `json:"disabled_reason"`
-	AllCodes       bool      `json:"all_codes"`
-	HumanOnly      bool      `json:"human_only"`
-	CodeIDs        []string  `json:"code_ids"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID             string `json:"id"`
+	URL            string `json:"url"`
+	Description    string `json:"description"`
+	Enabled        bool   `json:"enabled"`
+	DisabledReason string `json:"disabled_reason"`
+	// State is enabled, paused, disabled, gone or auto_disabled; see
+	// docs/delivery-log.md, "Endpoint states".
+	State        string     `json:"state"`
+	PausedAt     *time.Time `json:"paused_at"`
+	FailingSince *time.Time `json:"failing_since"` // first failed attempt since the last delivered one
+	AllCodes     bool       `json:"all_codes"`
+	HumanOnly    bool       `json:"human_only"`
+	CodeIDs      []string   `json:"code_ids"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
 
 	// Set once the secret has been rotated (POST …/rotate-secret).
 	SecretRotatedAt         *time.Time `json:"secret_rotated_at,omitempty"`
@@ -48,7 +53,8 @@ func newEndpointAnswer(e models.Endpoint) endpointAnswer {
 	}
 	return endpointAnswer{
 		ID: e.ID, URL: e.URL, Description: e.Description, Enabled: e.Enabled,
-		DisabledReason: e.DisabledReason, AllCodes: e.AllCodes, HumanOnly: e.HumanOnly, CodeIDs: codeIDs,
+		DisabledReason: e.DisabledReason, State: e.State(), PausedAt: e.PausedAt, FailingSince: e.FailingSince,
+		AllCodes: e.AllCodes, HumanOnly: e.HumanOnly, CodeIDs: codeIDs,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 		SecretRotatedAt: e.SecretRotatedAt, PreviousSecretExpiresAt: e.PreviousSecretExpiresAt,
 	}
@@ -122,9 +128,9 @@ func (in endpointInput) apply(e *models.Endpoint) error {
 func setEnabled(e *models.Endpoint, enabled bool) {
 	switch {
 	case enabled:
-		e.Enabled, e.DisabledReason = true, ""
+		e.Enabled, e.DisabledReason, e.DisabledCause = true, "", models.CauseNone
 	case e.Enabled: // keep the first reason if it is already off
-		e.Enabled, e.DisabledReason = false, disabledByAPI
+		e.Enabled, e.DisabledReason, e.DisabledCause = false, disabledByAPI, models.CauseOperator
 	}
 }
 
@@ -251,6 +257,7 @@ func (s *server) saveEndpoint(c *gin.Context, e models.Endpoint) {
 		writeError(c, s.log, err)
 		return
 	}
+	s.drainIfTaking(e)
 	c.JSON(http.StatusOK, newEndpointAnswer(e))
 }
 

@@ -308,6 +308,8 @@ func TestOpenAPIMatchesRealExchanges(t *testing.T) {
 	exchange("PATCH", "/api/v1/endpoints/"+ep, `{"code_ids":[],"human_only":true}`, k, nil, 200)
 	exchange("POST", "/api/v1/endpoints/"+ep+"/disable", "", k, nil, 200)
 	exchange("POST", "/api/v1/endpoints/"+ep+"/enable", "", k, nil, 200)
+	exchange("POST", "/api/v1/endpoints/"+ep+"/pause", "", k, nil, 200)
+	exchange("POST", "/api/v1/endpoints/"+ep+"/resume", "", k, nil, 200)
 	exchange("POST", "/api/v1/endpoints/"+ep+"/rotate-secret", `{"overlap":"1h"}`, k, nil, 200)
 	exchange("POST", "/api/v1/endpoints/"+ep+"/rotate-secret", "", k, nil, 200)
 	exchange("POST", "/api/v1/endpoints/"+ep+"/test", "", k, nil, 202)

@@ -49,6 +49,9 @@ type Options struct {
 	// Deliveries is the delivery log; nil leaves the delivery routes
 	// (/deliveries, /endpoints/:id/replay, /endpoints/:id/test) unmounted.
 	Deliveries DeliveryLog
+	// Drainer resumes an endpoint's parked deliveries after it is resumed
+	// or enabled; nil leaves them to their own re-check.
+	Drainer Drainer
 	// AdminToken enables the admin API (POST /api/v1/admin/workspaces) for
 	// bearers of this token; "" leaves it unmounted (404).
 	AdminToken string
@@ -74,6 +77,7 @@ type server struct {
 	endpointURLCheck func(ctx context.Context, rawURL string) error
 
 	deliveries DeliveryLog
+	drainer    Drainer
 }
 
 // NewRouter returns the HTTP handler of ScanForge. Store and Recorder are
@@ -94,6 +98,7 @@ func NewRouter(opts Options) *gin.Engine {
 		endpointURLCheck: opts.EndpointURLCheck,
 
 		deliveries: opts.Deliveries,
+		drainer:    opts.Drainer,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -137,6 +142,8 @@ func NewRouter(opts Options) *gin.Engine {
 	v1.PATCH("/endpoints/:id", s.updateEndpoint)
 	v1.POST("/endpoints/:id/disable", s.setEndpointEnabled(false))
 	v1.POST("/endpoints/:id/enable", s.setEndpointEnabled(true))
+	v1.POST("/endpoints/:id/pause", s.pauseEndpoint)
+	v1.POST("/endpoints/:id/resume", s.resumeEndpoint)
 	v1.DELETE("/endpoints/:id", s.deleteEndpoint)
 	v1.POST("/endpoints/:id/rotate-secret", s.rotateEndpointSecret)
 

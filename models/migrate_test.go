@@ -18,10 +18,40 @@ import (
 	"github.com/scanforge/scanforge/models"
 )
 
+// releaseEndpoint is models.Endpoint as the last release before versioned
+// migrations had it.
+type releaseEndpoint struct {
+	ID                      string `gorm:"primaryKey;size:40"`
+	WorkspaceID             string `gorm:"size:40;not null;index"`
+	URL                     string `gorm:"size:2048;not null"`
+	Description             string `gorm:"size:500"`
+	Secret                  string `gorm:"size:200;not null"`
+	Enabled                 bool   `gorm:"not null"`
+	DisabledReason          string `gorm:"size:200"`
+	AllCodes                bool   `gorm:"not null"`
+	HumanOnly               bool   `gorm:"not null;default:false"`
+	CreatedAt               time.Time
+	UpdatedAt               time.Time `gorm:"autoUpdateTime:false"`
+	PreviousSecret          string    `gorm:"size:200;not null;default:''"`
+	PreviousSecretExpiresAt *time.Time
+	SecretRotatedAt         *time.Time
+}
+
+func (releaseEndpoint) TableName() string { return "endpoints" }
+
 // autoMigrateRelease is Migrate as the releases before versioned migrations
 // had it: it makes the databases those releases left behind.
 func autoMigrateRelease(db *gorm.DB) error {
-	if err := db.AutoMigrate(&models.Workspace{}, &models.APIKey{}, &models.Code{}, &models.Endpoint{},
+	return autoMigrate(db, &releaseEndpoint{})
+}
+
+// autoMigrateModels makes the schema the GORM models describe.
+func autoMigrateModels(db *gorm.DB) error {
+	return autoMigrate(db, &models.Endpoint{})
+}
+
+func autoMigrate(db *gorm.DB, endpoint any) error {
+	if err := db.AutoMigrate(&models.Workspace{}, &models.APIKey{}, &models.Code{}, endpoint,
 		&models.EndpointCode{}, &models.Scan{}); err != nil {
 		return err
 	}
@@ -174,7 +204,7 @@ func TestMigrationsMakeTheAutoMigrateSchema(t *testing.T) {
 	for _, kind := range testdb.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			auto, _ := openEmpty(t, kind)
-			if err := autoMigrateRelease(auto); err != nil {
+			if err := autoMigrateModels(auto); err != nil {
 				t.Fatal(err)
 			}
 			migrated := testdb.Open(t, kind)
@@ -311,7 +341,7 @@ func TestMigrateRunsLaterMigrationsAfterAdopting(t *testing.T) {
 				t.Fatal(err)
 			}
 			err := models.CheckSchemaFS(ctx, db, next)
-			if !errors.Is(err, models.ErrSchemaOutdated) || !strings.Contains(err.Error(), "version 1, this binary needs version 900") {
+			if !errors.Is(err, models.ErrSchemaOutdated) || !strings.Contains(err.Error(), "this binary needs version 900") {
 				t.Fatalf("CheckSchema of a newer binary on version 1: %v", err)
 			}
 			version, err := models.MigrateSchemaFS(ctx, db, next)

@@ -61,6 +61,13 @@ type Endpoint struct {
 	PreviousSecret          string     `gorm:"size:200;not null;default:''" json:"-"`
 	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
 	SecretRotatedAt         *time.Time `json:"secret_rotated_at,omitempty"`
+
+	// The endpoint's state (see State): an operator's pause, why it was
+	// disabled, and the failure record auto-disabling reads.
+	PausedAt      *time.Time   `json:"paused_at,omitempty"`
+	DisabledCause DisableCause `gorm:"size:20;not null;default:''" json:"disabled_cause,omitempty"`
+	FailingSince  *time.Time   `json:"failing_since,omitempty"`            // first failed attempt since the last success
+	GiveUps       int          `gorm:"not null;default:0" json:"give_ups"` // consecutive deliveries that gave up
 }
 
 // SigningSecrets returns the secrets that sign a delivery sent at now: the

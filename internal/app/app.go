@@ -91,6 +91,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Schedule:    Schedule(cfg),
 		EagerStart:  a.EagerStart,
 		Revision:    a.DeliveryRevision,
+		ParkFor:     cfg.ParkFor,
 		Logger:      a.Logger.With("component", "outbox"),
 		Metrics:     a.Metrics,
 	})
@@ -110,6 +111,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	rec := recorder.New(a.Store, recOpts)
 
+	deliveries := deliverylog.New(a.Temporal, deliverylog.Options{
+		Namespace:  a.namespace(),
+		Schedule:   Schedule(cfg),
+		EagerStart: a.EagerStart,
+		DrainRate:  float64(cfg.DrainRate),
+		Logger:     a.Logger.With("component", "deliverylog"),
+	})
 	router := api.NewRouter(api.Options{
 		Store:          a.Store,
 		Recorder:       rec,
@@ -124,12 +132,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		// The SSRF guard's early check; the dial-time one is in Work.
 		EndpointURLCheck: a.egressGuard().CheckURL,
 		RateLimit:        api.RateLimit{PerSecond: float64(cfg.APIRateLimit), Burst: cfg.APIRateBurst},
-		Deliveries: deliverylog.New(a.Temporal, deliverylog.Options{
-			Namespace:  a.namespace(),
-			Schedule:   Schedule(cfg),
-			EagerStart: a.EagerStart,
-			Logger:     a.Logger.With("component", "deliverylog"),
-		}),
+		Deliveries:       deliveries,
+		Drainer:          deliveries,
 	})
 	a.watchStore()
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
@@ -314,6 +318,8 @@ func (a *App) Work(ctx context.Context) error {
 	deliverer.Timeout = a.Config.DeliveryTimeout
 	deliverer.Logger = a.Logger.With("component", "deliverer")
 	deliverer.Metrics = a.Metrics
+	deliverer.Health = a.Store
+	deliverer.AutoDisable = activities.AutoDisable{After: a.Config.AutoDisableAfter, GiveUps: a.Config.AutoDisableGiveUps}
 	w := worker.New(a.Temporal, workflows.TaskQueue, worker.Options{
 		MaxConcurrentWorkflowTaskPollers: a.Config.WorkerPollers,
 		MaxConcurrentActivityTaskPollers: a.Config.WorkerPollers,
