@@ -233,3 +233,27 @@ func decodeUpdate(t *testing.T, res any, err error) string {
 	t.Errorf("resume answered %T", res)
 	return ""
 }
+
+// Deliveries that give up one after another auto-disable the endpoint at
+// the configured count; a delivered attempt starts the count afresh.
+func TestConsecutiveGiveUpsAutoDisableTheEndpoint(t *testing.T) {
+	rcv := newScriptedReceiver(t, reply{status: 503})
+	store := newMemStore(t, enabledEndpoint(rcv.URL))
+	in := parkingInput()
+	in.Schedule = workflows.DefaultRetrySchedule()
+	in.Schedule.Horizon = time.Hour
+	for i := 1; i <= 2; i++ {
+		env := newParkingEnv(t, store, activities.AutoDisable{GiveUps: 2})
+		env.ExecuteWorkflow(workflows.WorkflowName, in)
+		if appErr, _ := workflowFailure(t, env); appErr.Type() != workflows.ErrTypeDeliveryGaveUp {
+			t.Fatalf("delivery %d: %v, want gave up", i, appErr)
+		}
+		ep := store.endpoint("ep_1")
+		if ep.GiveUps != i || ep.Enabled != (i < 2) {
+			t.Fatalf("after %d give-ups: give_ups %d, enabled %v", i, ep.GiveUps, ep.Enabled)
+		}
+	}
+	if ep := store.endpoint("ep_1"); ep.State() != models.EndpointAutoDisabled || !strings.Contains(ep.DisabledReason, "2 deliveries in a row gave up") {
+		t.Fatalf("endpoint %+v, want auto-disabled after 2 give-ups", ep)
+	}
+}
