@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -129,6 +131,38 @@ func TestPausedEndpointParksScansAndDrainsThemInScanOrder(t *testing.T) {
 			if kind == "sqlite" {
 				recordRun(t, s, first, "", "recorded-v3-park-resume-200.json")
 			}
+		})
+	}
+}
+
+// TestDrainRate measures how fast 1,000 parked deliveries drain after a
+// resume, at the default pace and unpaced. It runs only when
+// SCANFORGE_MEASURE_DRAIN is set (see BENCHMARKS.md).
+func TestDrainRate(t *testing.T) {
+	if os.Getenv("SCANFORGE_MEASURE_DRAIN") == "" {
+		t.Skip("set SCANFORGE_MEASURE_DRAIN=1 to measure")
+	}
+	const scans = 1000
+	for _, rate := range []int{20, 1000} {
+		t.Run(fmt.Sprintf("rate-%d", rate), func(t *testing.T) {
+			s := newStack(t, "sqlite", func(s *stack) {
+				s.configure = func(c *config.Config) { c.ParkFor, c.DrainRate = 7*24*time.Hour, rate }
+			})
+			rcv := newOrderedReceiver(t)
+			_, endpointID, _ := s.setup("bench", rcv.URL)
+			s.call(http.MethodPost, "/api/v1/endpoints/"+endpointID+"/pause", nil, http.StatusOK)
+			for i := 0; i < scans; i++ {
+				s.scan("/l/bench", http.Header{"User-Agent": {iPhoneSafari}})
+			}
+			waitLong(t, "parked deliveries", func() bool { return s.countParked(endpointID) == scans })
+			start := time.Now()
+			s.call(http.MethodPost, "/api/v1/endpoints/"+endpointID+"/resume", nil, http.StatusOK)
+			waitLong(t, "deliveries", func() bool { return len(rcv.received()) >= scans })
+			took := time.Since(start)
+			got := rcv.received()
+			inOrder := slices.IsSortedFunc(got, strings.Compare)
+			t.Logf("drain of %d parked deliveries at SCANFORGE_DRAIN_RATE=%d: %s, %.1f deliveries/s, in scan order: %v, received %d",
+				scans, rate, took.Round(100*time.Millisecond), float64(scans)/took.Seconds(), inOrder, len(got))
 		})
 	}
 }
