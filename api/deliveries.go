@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"maps"
 	"net/http"
@@ -26,6 +27,7 @@ type DeliveryLog interface {
 	Get(ctx context.Context, workspaceID, id string) (deliverylog.Delivery, error)
 	Replay(ctx context.Context, workspaceID, id, requestedBy string) (deliverylog.Replayed, error)
 	ReplayEndpoint(ctx context.Context, workspaceID, endpointID string, f deliverylog.BulkFilter, requestedBy string) (deliverylog.BulkResult, error)
+	ReplayTo(ctx context.Context, workspaceID, id string, to deliverylog.Endpoint, requestedBy string, dryRun bool) (deliverylog.ReplayPlan, error)
 	RetryNow(ctx context.Context, workspaceID, id string) error
 	SendTest(ctx context.Context, ep deliverylog.Endpoint) (string, error)
 }
@@ -265,14 +267,76 @@ func (s *server) getDelivery(c *gin.Context) {
 	c.JSON(http.StatusOK, newDeliveryDetailAnswer(d))
 }
 
-// replayDelivery: POST /deliveries/:id/replay
+// replayDelivery: POST /deliveries/:id/replay {"endpoint_id": …, "dry_run": …}
+// The body is optional: without it the delivery runs again as it was.
 func (s *server) replayDelivery(c *gin.Context) {
-	r, err := s.deliveries.Replay(c.Request.Context(), workspaceID(c), c.Param("id"), requestedBy(c))
+	to, dryRun, err := s.readReplayTarget(c)
 	if err != nil {
 		writeError(c, s.log, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, gin.H{"id": r.ID, "run_id": r.RunID})
+	if to.ID == "" && !dryRun {
+		r, err := s.deliveries.Replay(c.Request.Context(), workspaceID(c), c.Param("id"), requestedBy(c))
+		if err != nil {
+			writeError(c, s.log, err)
+			return
+		}
+		c.JSON(http.StatusAccepted, gin.H{"id": r.ID, "run_id": r.RunID})
+		return
+	}
+	plan, err := s.deliveries.ReplayTo(c.Request.Context(), workspaceID(c), c.Param("id"), to, requestedBy(c), dryRun)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	if !dryRun {
+		c.JSON(http.StatusAccepted, gin.H{"id": plan.ID, "run_id": plan.RunID})
+		return
+	}
+	url := to.URL
+	if url == "" {
+		if ep, err := s.store.GetEndpoint(c.Request.Context(), workspaceID(c), plan.EndpointID); err == nil {
+			url = ep.URL
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{
+		"dry_run": true, "id": plan.ID, "endpoint_id": plan.EndpointID, "url": url,
+		"event_id": plan.EventID, "event_type": plan.EventType, "payload": plan.Payload,
+	})
+}
+
+// readReplayTarget reads the optional body of a replay: another endpoint
+// of the workspace to send the event to, and whether to only say what
+// would be sent.
+func (s *server) readReplayTarget(c *gin.Context) (deliverylog.Endpoint, bool, error) {
+	r := c.Request
+	if r.ContentLength == 0 && r.Header.Get("Transfer-Encoding") == "" {
+		return deliverylog.Endpoint{}, false, nil
+	}
+	obj, err := readObject(r, "endpoint_id", "dry_run")
+	if err != nil {
+		return deliverylog.Endpoint{}, false, err
+	}
+	dryRun, err := optionalBool(obj, "dry_run")
+	if err != nil {
+		return deliverylog.Endpoint{}, false, err
+	}
+	endpointID, err := optionalString(obj, "endpoint_id")
+	if err != nil {
+		return deliverylog.Endpoint{}, false, err
+	}
+	var to deliverylog.Endpoint
+	if endpointID != nil {
+		ep, err := s.store.GetEndpoint(r.Context(), workspaceID(c), *endpointID)
+		if !isObjectID(endpointPrefix, *endpointID) || errors.Is(err, models.ErrNotFound) {
+			return to, false, models.Invalid("endpoint_id", "no such endpoint in this workspace")
+		}
+		if err != nil {
+			return to, false, err
+		}
+		to = deliverylog.Endpoint{ID: ep.ID, WorkspaceID: ep.WorkspaceID, URL: ep.URL}
+	}
+	return to, dryRun != nil && *dryRun, nil
 }
 
 // retryDelivery: POST /deliveries/:id/retry
