@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -13,6 +14,12 @@ import (
 // paced, in the background; internal/deliverylog implements it.
 type Drainer interface {
 	StartDrain(workspaceID, endpointID string)
+}
+
+// Backfiller sends a new endpoint the scans recorded before it existed, in
+// the background; internal/outbox implements it.
+type Backfiller interface {
+	StartBackfill(e models.Endpoint, since time.Time)
 }
 
 // pauseEndpoint: POST /endpoints/:id/pause. New deliveries and waiting

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"time"
 
@@ -62,6 +63,9 @@ func newEndpointAnswer(e models.Endpoint) endpointAnswer {
 
 var endpointFields = []string{"url", "description", "code_ids", "enabled", "human_only"}
 
+// endpointCreateFields: a new endpoint may also ask for past scans.
+var endpointCreateFields = append(slices.Clone(endpointFields), "backfill_since")
+
 // endpointInput is the decoded body of a create or update; nil means "not
 // given". CodeIDs given as [] means every code of the workspace.
 type endpointInput struct {
@@ -70,10 +74,12 @@ type endpointInput struct {
 	CodeIDsGiven     bool
 	Enabled          *bool
 	HumanOnly        *bool // true: scans with a bot verdict are not delivered
+	// BackfillSince (create only): send the scans recorded since then.
+	BackfillSince *time.Time
 }
 
-func readEndpointInput(r *http.Request) (endpointInput, error) {
-	obj, err := readObject(r, endpointFields...)
+func readEndpointInput(r *http.Request, fields []string) (endpointInput, error) {
+	obj, err := readObject(r, fields...)
 	if err != nil {
 		return endpointInput{}, err
 	}
@@ -93,6 +99,15 @@ func readEndpointInput(r *http.Request) (endpointInput, error) {
 	if in.HumanOnly, err = optionalBool(obj, "human_only"); err != nil {
 		return endpointInput{}, err
 	}
+	since, err := optionalString(obj, "backfill_since")
+	if err != nil || since == nil {
+		return in, err
+	}
+	t, err := time.Parse(time.RFC3339Nano, *since)
+	if err != nil || t.After(time.Now()) {
+		return endpointInput{}, models.Invalid("backfill_since", "must be an RFC 3339 time in the past")
+	}
+	in.BackfillSince = &t
 	return in, nil
 }
 
@@ -135,7 +150,7 @@ func setEnabled(e *models.Endpoint, enabled bool) {
 }
 
 func (s *server) createEndpoint(c *gin.Context) {
-	in, err := readEndpointInput(c.Request)
+	in, err := readEndpointInput(c.Request, endpointCreateFields)
 	if err != nil {
 		writeError(c, s.log, err)
 		return
@@ -162,6 +177,9 @@ func (s *server) createEndpoint(c *gin.Context) {
 	if err := s.store.CreateEndpoint(c.Request.Context(), &e); err != nil {
 		writeError(c, s.log, err)
 		return
+	}
+	if in.BackfillSince != nil && s.backfiller != nil {
+		s.backfiller.StartBackfill(e, *in.BackfillSince)
 	}
 	c.JSON(http.StatusCreated, endpointCreatedAnswer{endpointAnswer: newEndpointAnswer(e), Secret: secret})
 }
@@ -216,7 +234,7 @@ func (s *server) updateEndpoint(c *gin.Context) {
 		writeError(c, s.log, err)
 		return
 	}
-	in, err := readEndpointInput(c.Request)
+	in, err := readEndpointInput(c.Request, endpointFields)
 	if err != nil {
 		writeError(c, s.log, err)
 		return

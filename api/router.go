@@ -52,6 +52,9 @@ type Options struct {
 	// Drainer resumes an endpoint's parked deliveries after it is resumed
 	// or enabled; nil leaves them to their own re-check.
 	Drainer Drainer
+	// Backfiller sends new endpoints created with backfill_since their
+	// past scans; nil ignores backfill_since.
+	Backfiller Backfiller
 	// AdminToken enables the admin API (POST /api/v1/admin/workspaces) for
 	// bearers of this token; "" leaves it unmounted (404).
 	AdminToken string
@@ -78,6 +81,7 @@ type server struct {
 
 	deliveries DeliveryLog
 	drainer    Drainer
+	backfiller Backfiller
 }
 
 // NewRouter returns the HTTP handler of ScanForge. Store and Recorder are
@@ -99,6 +103,7 @@ func NewRouter(opts Options) *gin.Engine {
 
 		deliveries: opts.Deliveries,
 		drainer:    opts.Drainer,
+		backfiller: opts.Backfiller,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -134,6 +134,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		RateLimit:        api.RateLimit{PerSecond: float64(cfg.APIRateLimit), Burst: cfg.APIRateBurst},
 		Deliveries:       deliveries,
 		Drainer:          deliveries,
+		Backfiller:       outbox.NewBackfiller(a.Store, dispatcher),
 	})
 	a.watchStore()
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}

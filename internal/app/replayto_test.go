@@ -2,9 +2,12 @@ package app_test
 
 import (
 	"net/http"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/scanforge/scanforge/internal/outbox"
+	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/workflows"
 )
 
@@ -50,4 +53,41 @@ func TestReplayToAnotherEndpointAndDryRun(t *testing.T) {
 		t.Fatalf("staging received %v, want the one event %s (the dry run sent nothing)", got, outbox.EventID(scan.ID))
 	}
 	s.call(http.MethodPost, "/api/v1/deliveries/"+failedID+"/replay", map[string]any{"endpoint_id": "ep_00000000000000000000000000"}, http.StatusUnprocessableEntity)
+}
+
+// An endpoint created with backfill_since gets the scans recorded before
+// it existed, each once, and live scans after them as usual.
+func TestNewEndpointBackfillsPastScans(t *testing.T) {
+	s := newStack(t, "postgres")
+	first := newOrderedReceiver(t)
+	codeID, _, _ := s.setup("backfill", first.URL)
+	before := time.Now().Add(-time.Minute).UTC().Format(time.RFC3339Nano)
+	for i := 0; i < 3; i++ {
+		s.scan("/q/backfill", nil)
+	}
+	waitLong(t, "the first endpoint's deliveries", func() bool { return len(first.received()) == 3 })
+
+	late := newOrderedReceiver(t)
+	s.call(http.MethodPost, "/api/v1/endpoints", map[string]any{"url": late.URL, "backfill_since": "2999-01-01T00:00:00Z"}, http.StatusUnprocessableEntity)
+	s.call(http.MethodPost, "/api/v1/endpoints", map[string]any{
+		"url": late.URL, "code_ids": []string{codeID}, "backfill_since": before,
+	}, http.StatusCreated)
+	waitLong(t, "the backfill", func() bool { return len(late.received()) == 3 })
+	s.scan("/q/backfill", nil)
+	waitLong(t, "a live scan after the backfill", func() bool { return len(late.received()) == 4 })
+
+	var stored []models.Scan
+	if err := s.store.DB().Order("id").Find(&stored).Error; err != nil || len(stored) != 4 {
+		t.Fatalf("%d scans (%v)", len(stored), err)
+	}
+	got := late.received()
+	for i, sc := range stored {
+		if !slices.Contains(got, outbox.EventID(sc.ID)) {
+			t.Fatalf("scan %d (%s) not delivered to the new endpoint: %v", i, sc.ID, got)
+		}
+	}
+	time.Sleep(time.Second) // a duplicate would arrive about now
+	if n := len(late.received()); n != 4 {
+		t.Fatalf("the new endpoint got %d deliveries, want 4 (each scan once)", n)
+	}
 }
