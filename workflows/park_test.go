@@ -257,3 +257,35 @@ func TestConsecutiveGiveUpsAutoDisableTheEndpoint(t *testing.T) {
 		t.Fatalf("endpoint %+v, want auto-disabled after 2 give-ups", ep)
 	}
 }
+
+// A delivery waiting for its next retry when the endpoint is paused parks
+// at that attempt instead of failing, and a resume delivers it.
+func TestWaitingRetryParksWhenTheEndpointIsPaused(t *testing.T) {
+	rcv := newScriptedReceiver(t, reply{status: 503}, reply{status: 200})
+	store := newMemStore(t, enabledEndpoint(rcv.URL))
+	env := newParkingEnv(t, store, activities.AutoDisable{})
+	var states []string
+	watchStates(env, &states)
+	env.RegisterDelayedCallback(func() {
+		store.set("ep_1", func(ep *models.Endpoint) { now := env.Now(); ep.PausedAt = &now })
+	}, time.Second) // during the first backoff
+	env.RegisterDelayedCallback(func() {
+		store.set("ep_1", func(ep *models.Endpoint) { ep.PausedAt = nil })
+		env.UpdateWorkflow(workflows.ResumeUpdate, "resume-1", &testsuite.TestUpdateCallback{
+			OnReject: func(err error) { t.Errorf("resume rejected: %v", err) }, OnAccept: func() {},
+			OnComplete: func(any, error) {},
+		})
+	}, 30*time.Hour)
+
+	env.ExecuteWorkflow(workflows.WorkflowName, parkingInput())
+
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("delivery failed: %v (a paused endpoint must park it)", err)
+	}
+	if got := strings.Join(states, " "); got != "retrying paused delivered" {
+		t.Errorf("states %q, want retrying, paused, delivered", got)
+	}
+	if got := rcv.attemptHeaders(); got != "1,2" {
+		t.Errorf("attempt headers %q, want 1,2", got)
+	}
+}

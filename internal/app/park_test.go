@@ -166,3 +166,30 @@ func TestDrainRate(t *testing.T) {
 		})
 	}
 }
+
+// An endpoint that answered 410 is disabled; the scans after it park, and
+// enabling it again drains them in scan order.
+func TestScansAfterA410ParkAndDrainWhenReEnabled(t *testing.T) {
+	s := newStack(t, "postgres", withParking)
+	rcv := newReceiver(t, http.StatusGone, http.StatusOK)
+	_, endpointID, _ := s.setup("gone", rcv.URL)
+	s.scan("/l/gone", http.Header{"User-Agent": {iPhoneSafari}})
+	rcv.next(t)
+	waitLong(t, "the endpoint disabled by the 410", func() bool {
+		return s.call(http.MethodGet, "/api/v1/endpoints/"+endpointID, nil, http.StatusOK)["state"] == models.EndpointGone
+	})
+	s.scan("/l/gone", http.Header{"User-Agent": {iPhoneSafari}})
+	s.scan("/l/gone", http.Header{"User-Agent": {iPhoneSafari}})
+	waitLong(t, "2 parked deliveries", func() bool { return s.countParked(endpointID) == 2 })
+
+	s.call(http.MethodPost, "/api/v1/endpoints/"+endpointID+"/enable", nil, http.StatusOK)
+	var stored []models.Scan
+	if err := s.store.DB().Order("id").Find(&stored).Error; err != nil || len(stored) != 3 {
+		t.Fatalf("%d scans (%v)", len(stored), err)
+	}
+	for _, sc := range stored[1:] {
+		if got := rcv.next(t).Header.Get("Webhook-Id"); got != outbox.EventID(sc.ID) {
+			t.Fatalf("drained %s, want %s (scan order)", got, outbox.EventID(sc.ID))
+		}
+	}
+}
