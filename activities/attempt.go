@@ -97,6 +97,9 @@ type Deliverer struct {
 	// Health keeps endpoints' failure records for AutoDisable; nil: none.
 	Health      HealthStore
 	AutoDisable AutoDisable
+	// Notifier tells the workspace's operational endpoints when an
+	// endpoint is disabled or a delivery gives up; nil: nobody.
+	Notifier Notifier
 }
 
 // NewDeliverer returns a Deliverer with defaults and an HTTP client built by
@@ -180,6 +183,7 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 			res.Error = reason + "; disabling it failed: " + err.Error()
 		} else {
 			res.Error = reason + "; endpoint disabled"
+			d.notifyDisabled(ctx, ep, models.EndpointGone, reason, res)
 		}
 	}
 

@@ -6,7 +6,23 @@ import (
 	"time"
 
 	"github.com/scanforge/scanforge/models"
+	"github.com/scanforge/scanforge/webhook"
 )
+
+// Notifier sends a workspace's operational events (internal/opevents).
+type Notifier interface {
+	Notify(ctx context.Context, workspaceID, eventType string, data any) error
+}
+
+// GaveUpInput is the input of the give-up activity.
+type GaveUpInput struct {
+	EndpointID string
+	DeliveryID string
+	EventID    string
+	Attempts   int
+	Last       AttemptResult // no body, no headers
+	Message    string        // the delivery's failure message
+}
 
 // GaveUpActivityName is the activity a delivery runs (from
 // workflows.RevisionParking on) when it gives up at its horizon.
@@ -58,6 +74,7 @@ func (d *Deliverer) noteHealth(ctx context.Context, ep models.Endpoint, res *Att
 		if err == nil {
 			d.logger().Warn("endpoint auto-disabled", "endpoint_id", ep.ID, "reason", reason)
 			res.Error = joinNote(res.Error, "endpoint auto-disabled")
+			d.notifyDisabled(ctx, ep, models.EndpointAutoDisabled, reason, *res)
 		}
 	}
 	if err != nil {
@@ -66,30 +83,57 @@ func (d *Deliverer) noteHealth(ctx context.Context, ep models.Endpoint, res *Att
 	}
 }
 
-// GaveUp notes that a delivery to endpointID gave up at its horizon; the
-// endpoint is disabled after AutoDisable.GiveUps consecutive ones. It
-// reports whether it disabled the endpoint.
-func (d *Deliverer) GaveUp(ctx context.Context, endpointID string) (bool, error) {
+// GaveUp notes that a delivery gave up at its horizon: it tells the
+// operational endpoints (delivery.gave_up), and disables the endpoint
+// after AutoDisable.GiveUps consecutive ones. It reports whether it
+// disabled the endpoint.
+func (d *Deliverer) GaveUp(ctx context.Context, in GaveUpInput) (bool, error) {
+	ep, err := d.Endpoints.GetEndpointByID(ctx, in.EndpointID)
+	if err != nil {
+		return false, nil // deleted: nothing to tell or disable
+	}
+	if d.Notifier != nil {
+		err := d.Notifier.Notify(ctx, ep.WorkspaceID, webhook.TypeDeliveryGaveUp, webhook.DeliveryGaveUp{
+			DeliveryID: in.DeliveryID, EndpointID: in.EndpointID, EventID: in.EventID, Attempts: in.Attempts,
+			LastStatus: in.Last.StatusCode, LastError: in.Last.Error, Message: in.Message,
+		})
+		if err != nil {
+			d.logger().Warn("operational event not sent", "type", webhook.TypeDeliveryGaveUp, "error", err)
+		}
+	}
 	if d.Health == nil {
 		return false, nil
 	}
-	n, err := d.Health.RecordGiveUp(ctx, endpointID)
+	n, err := d.Health.RecordGiveUp(ctx, in.EndpointID)
 	if err != nil {
 		return false, err
 	}
-	if d.AutoDisable.GiveUps <= 0 || n < d.AutoDisable.GiveUps {
-		return false, nil
-	}
-	ep, err := d.Endpoints.GetEndpointByID(ctx, endpointID)
-	if err != nil || !ep.Enabled {
-		return false, nil // deleted, or disabled already: its reason stands
+	if d.AutoDisable.GiveUps <= 0 || n < d.AutoDisable.GiveUps || !ep.Enabled {
+		return false, nil // below the count, or disabled already: its reason stands
 	}
 	reason := fmt.Sprintf("auto-disabled: %d deliveries in a row gave up", n)
-	if err := d.Endpoints.DisableEndpoint(ctx, endpointID, models.CauseAutoDisabled, reason); err != nil {
+	if err := d.Endpoints.DisableEndpoint(ctx, in.EndpointID, models.CauseAutoDisabled, reason); err != nil {
 		return false, err
 	}
-	d.logger().Warn("endpoint auto-disabled", "endpoint_id", endpointID, "reason", reason)
+	d.logger().Warn("endpoint auto-disabled", "endpoint_id", in.EndpointID, "reason", reason)
+	d.notifyDisabled(ctx, ep, models.EndpointAutoDisabled, reason, in.Last)
 	return true, nil
+}
+
+// notifyDisabled tells the operational endpoints that ep was disabled.
+func (d *Deliverer) notifyDisabled(ctx context.Context, ep models.Endpoint, state, reason string, last AttemptResult) {
+	if d.Notifier == nil {
+		return
+	}
+	err := d.Notifier.Notify(ctx, ep.WorkspaceID, webhook.TypeEndpointDisabled, webhook.EndpointDisabled{
+		EndpointID: ep.ID, URL: ep.URL, State: state, Reason: reason, FailingSince: ep.FailingSince,
+		LastStatus: last.StatusCode, LastError: last.Error,
+	})
+	if err != nil {
+		// The endpoint is disabled and says why in the API; the event is
+		// the extra.
+		d.logger().Warn("operational event not sent", "type", webhook.TypeEndpointDisabled, "endpoint_id", ep.ID, "error", err)
+	}
 }
 
 func summary(res AttemptResult) string {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/scanforge/scanforge/models"
+	"github.com/scanforge/scanforge/webhook"
 )
 
 // Drainer resumes the deliveries parked for an endpoint, oldest first and
@@ -20,6 +22,32 @@ type Drainer interface {
 // the background; internal/outbox implements it.
 type Backfiller interface {
 	StartBackfill(e models.Endpoint, since time.Time)
+}
+
+// Notifier sends the workspace's operational events to its operational
+// endpoints; internal/opevents implements it.
+type Notifier interface {
+	Notify(ctx context.Context, workspaceID, eventType string, data any) error
+}
+
+// notifyChange tells the operational endpoints that an operator disabled
+// an endpoint, or that it takes deliveries again.
+func (s *server) notifyChange(ctx context.Context, before, after models.Endpoint) {
+	if s.notifier == nil || after.Operational {
+		return
+	}
+	var err error
+	switch {
+	case before.Enabled && !after.Enabled:
+		err = s.notifier.Notify(ctx, after.WorkspaceID, webhook.TypeEndpointDisabled, webhook.EndpointDisabled{
+			EndpointID: after.ID, URL: after.URL, State: after.State(), Reason: after.DisabledReason,
+		})
+	case !before.TakesDeliveries() && after.TakesDeliveries():
+		err = s.notifier.Notify(ctx, after.WorkspaceID, webhook.TypeEndpointEnabled, webhook.EndpointEnabled{EndpointID: after.ID, URL: after.URL})
+	}
+	if err != nil {
+		s.log.Warn("operational event not sent", "endpoint_id", after.ID, "error", err)
+	}
 }
 
 // pauseEndpoint: POST /endpoints/:id/pause. New deliveries and waiting
@@ -43,9 +71,11 @@ func (s *server) resumeEndpoint(c *gin.Context) {
 		writeError(c, s.log, err)
 		return
 	}
+	before := e
 	e, err = s.store.ResumeEndpoint(c.Request.Context(), e.WorkspaceID, e.ID)
 	if err == nil {
 		s.drainIfTaking(e)
+		s.notifyChange(c.Request.Context(), before, e)
 	}
 	s.answerEndpoint(c, e, err)
 }

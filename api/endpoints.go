@@ -29,6 +29,7 @@ type endpointAnswer struct {
 	// State is enabled, paused, disabled, gone or auto_disabled; see
 	// docs/delivery-log.md, "Endpoint states".
 	State        string     `json:"state"`
+	Operational  bool       `json:"operational"` // receives operational events, no scans
 	PausedAt     *time.Time `json:"paused_at"`
 	FailingSince *time.Time `json:"failing_since"` // first failed attempt since the last delivered one
 	AllCodes     bool       `json:"all_codes"`
@@ -54,7 +55,7 @@ func newEndpointAnswer(e models.Endpoint) endpointAnswer {
 	}
 	return endpointAnswer{
 		ID: e.ID, URL: e.URL, Description: e.Description, Enabled: e.Enabled,
-		DisabledReason: e.DisabledReason, State: e.State(), PausedAt: e.PausedAt, FailingSince: e.FailingSince,
+		DisabledReason: e.DisabledReason, State: e.State(), Operational: e.Operational, PausedAt: e.PausedAt, FailingSince: e.FailingSince,
 		AllCodes: e.AllCodes, HumanOnly: e.HumanOnly, CodeIDs: codeIDs,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 		SecretRotatedAt: e.SecretRotatedAt, PreviousSecretExpiresAt: e.PreviousSecretExpiresAt,
@@ -64,7 +65,7 @@ func newEndpointAnswer(e models.Endpoint) endpointAnswer {
 var endpointFields = []string{"url", "description", "code_ids", "enabled", "human_only"}
 
 // endpointCreateFields: a new endpoint may also ask for past scans.
-var endpointCreateFields = append(slices.Clone(endpointFields), "backfill_since")
+var endpointCreateFields = append(slices.Clone(endpointFields), "backfill_since", "operational")
 
 // endpointInput is the decoded body of a create or update; nil means "not
 // given". CodeIDs given as [] means every code of the workspace.
@@ -76,6 +77,8 @@ type endpointInput struct {
 	HumanOnly        *bool // true: scans with a bot verdict are not delivered
 	// BackfillSince (create only): send the scans recorded since then.
 	BackfillSince *time.Time
+	// Operational (create only): receive operational events, no scans.
+	Operational *bool
 }
 
 func readEndpointInput(r *http.Request, fields []string) (endpointInput, error) {
@@ -97,6 +100,9 @@ func readEndpointInput(r *http.Request, fields []string) (endpointInput, error) 
 		return endpointInput{}, err
 	}
 	if in.HumanOnly, err = optionalBool(obj, "human_only"); err != nil {
+		return endpointInput{}, err
+	}
+	if in.Operational, err = optionalBool(obj, "operational"); err != nil {
 		return endpointInput{}, err
 	}
 	since, err := optionalString(obj, "backfill_since")
@@ -160,6 +166,9 @@ func (s *server) createEndpoint(c *gin.Context) {
 		return
 	}
 	e := models.Endpoint{WorkspaceID: workspaceID(c), Enabled: true, AllCodes: true, CodeIDs: []string{}}
+	if in.Operational != nil {
+		e.Operational = *in.Operational
+	}
 	if err := in.apply(&e); err != nil {
 		writeError(c, s.log, err)
 		return
@@ -234,6 +243,7 @@ func (s *server) updateEndpoint(c *gin.Context) {
 		writeError(c, s.log, err)
 		return
 	}
+	before := e
 	in, err := readEndpointInput(c.Request, endpointFields)
 	if err != nil {
 		writeError(c, s.log, err)
@@ -249,7 +259,9 @@ func (s *server) updateEndpoint(c *gin.Context) {
 			return
 		}
 	}
-	s.saveEndpoint(c, e)
+	if s.saveEndpoint(c, e) {
+		s.notifyChange(c.Request.Context(), before, e)
+	}
 }
 
 func (s *server) setEndpointEnabled(enabled bool) gin.HandlerFunc {
@@ -259,24 +271,29 @@ func (s *server) setEndpointEnabled(enabled bool) gin.HandlerFunc {
 			writeError(c, s.log, err)
 			return
 		}
+		before := e
 		setEnabled(&e, enabled)
-		s.saveEndpoint(c, e)
+		if s.saveEndpoint(c, e) {
+			s.notifyChange(c.Request.Context(), before, e)
+		}
 	}
 }
 
 // saveEndpoint stores an updated endpoint (with its subscriptions, which
-// UpdateEndpoint always rewrites from e.CodeIDs) and answers it.
-func (s *server) saveEndpoint(c *gin.Context, e models.Endpoint) {
+// UpdateEndpoint always rewrites from e.CodeIDs) and answers it; it
+// reports whether it did.
+func (s *server) saveEndpoint(c *gin.Context, e models.Endpoint) bool {
 	err := s.store.UpdateEndpoint(c.Request.Context(), &e)
 	if errors.Is(err, models.ErrNotFound) { // deleted meanwhile
 		err = errNotFound("endpoint")
 	}
 	if err != nil {
 		writeError(c, s.log, err)
-		return
+		return false
 	}
 	s.drainIfTaking(e)
 	c.JSON(http.StatusOK, newEndpointAnswer(e))
+	return true
 }
 
 func (s *server) deleteEndpoint(c *gin.Context) {

@@ -55,6 +55,9 @@ type Options struct {
 	// Backfiller sends new endpoints created with backfill_since their
 	// past scans; nil ignores backfill_since.
 	Backfiller Backfiller
+	// Notifier sends operational events (endpoint.disabled by an
+	// operator, endpoint.enabled); nil: none.
+	Notifier Notifier
 	// AdminToken enables the admin API (POST /api/v1/admin/workspaces) for
 	// bearers of this token; "" leaves it unmounted (404).
 	AdminToken string
@@ -82,6 +85,7 @@ type server struct {
 	deliveries DeliveryLog
 	drainer    Drainer
 	backfiller Backfiller
+	notifier   Notifier
 }
 
 // NewRouter returns the HTTP handler of ScanForge. Store and Recorder are
@@ -104,6 +108,7 @@ func NewRouter(opts Options) *gin.Engine {
 		deliveries: opts.Deliveries,
 		drainer:    opts.Drainer,
 		backfiller: opts.Backfiller,
+		notifier:   opts.Notifier,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -26,3 +26,16 @@ func (s *Store) BackfillScans(ctx context.Context, e Endpoint, since time.Time, 
 	}
 	return out, nil
 }
+
+// OperationalEndpoints returns workspaceID's operational endpoints that
+// take deliveries, without secrets.
+func (s *Store) OperationalEndpoints(ctx context.Context, workspaceID string) ([]Endpoint, error) {
+	var out []Endpoint
+	err := s.db.WithContext(ctx).Where("workspace_id = ? AND operational AND enabled AND paused_at IS NULL", workspaceID).
+		Order("id").Find(&out).Error
+	if err != nil {
+		return nil, fmt.Errorf("operational endpoints of %q: %w", workspaceID, err)
+	}
+	withoutSecrets(out)
+	return out, nil
+}

@@ -68,6 +68,10 @@ type Endpoint struct {
 	DisabledCause DisableCause `gorm:"size:20;not null;default:''" json:"disabled_cause,omitempty"`
 	FailingSince  *time.Time   `json:"failing_since,omitempty"`            // first failed attempt since the last success
 	GiveUps       int          `gorm:"not null;default:0" json:"give_ups"` // consecutive deliveries that gave up
+
+	// Operational endpoints receive the workspace's operational events
+	// (endpoint.disabled, …), never scans.
+	Operational bool `gorm:"not null;default:false" json:"operational"`
 }
 
 // SigningSecrets returns the secrets that sign a delivery sent at now: the

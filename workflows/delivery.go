@@ -64,6 +64,12 @@ func TestWorkflowID(eventID, endpointID string) string {
 	return "test:" + eventID + ":" + endpointID
 }
 
+// OperationalWorkflowID is the workflow ID of an operational event (e.g.
+// endpoint.disabled) sent to an operational endpoint.
+func OperationalWorkflowID(eventType, eventID, endpointID string) string {
+	return eventType + ":" + eventID + ":" + endpointID
+}
+
 // DeliveryInput is the workflow input. It carries IDs and the event, never
 // the endpoint's secret or URL: the attempt activity loads those.
 type DeliveryInput struct {
@@ -241,10 +247,10 @@ func deliver(ctx workflow.Context, in DeliveryInput, p *parker) (DeliveryResult,
 		next := workflow.Now(ctx).Add(wait)
 		if next.After(deadline) {
 			state.record(ctx, StateFailed, res.StatusCode, attempt)
-			if p != nil {
-				noteGaveUp(ctx, in.EndpointID)
-			}
 			msg := fmt.Sprintf("gave up after %d attempts over %s; last: %s", attempt, formatHours(schedule.Horizon), describe(res))
+			if p != nil {
+				noteGaveUp(ctx, in, attempt, res, msg)
+			}
 			return DeliveryResult{}, temporal.NewNonRetryableApplicationError(msg, ErrTypeDeliveryGaveUp, nil, res)
 		}
 
@@ -379,16 +385,22 @@ func formatHours(d time.Duration) string {
 	return d.String()
 }
 
-// noteGaveUp tells the endpoint's failure record that this delivery gave
-// up (which may auto-disable the endpoint), as a local activity: one
-// marker in history. Its failure does not change the delivery's outcome.
-func noteGaveUp(ctx workflow.Context, endpointID string) {
+// noteGaveUp tells the endpoint's failure record (which may auto-disable
+// the endpoint) and the workspace's operational endpoints that this
+// delivery gave up, as a local activity: one marker in history. Its
+// failure does not change the delivery's outcome.
+func noteGaveUp(ctx workflow.Context, in DeliveryInput, attempts int, last activities.AttemptResult, msg string) {
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		ScheduleToCloseTimeout: time.Minute,
 		Summary:                "note give-up",
 	})
 	var disabled bool
-	err := workflow.ExecuteLocalActivity(lctx, activities.GaveUpActivityName, endpointID).Get(lctx, &disabled)
+	last.Body, last.Headers, last.RequestHeaders = "", nil, nil
+	gaveUp := activities.GaveUpInput{
+		EndpointID: in.EndpointID, DeliveryID: workflow.GetInfo(ctx).WorkflowExecution.ID, EventID: in.EventID,
+		Attempts: attempts, Last: last, Message: msg,
+	}
+	err := workflow.ExecuteLocalActivity(lctx, activities.GaveUpActivityName, gaveUp).Get(lctx, &disabled)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("Give-up not noted", "Error", err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/scanforge/scanforge/internal/deliverylog"
 	"github.com/scanforge/scanforge/internal/enrich"
 	"github.com/scanforge/scanforge/internal/metrics"
+	"github.com/scanforge/scanforge/internal/opevents"
 	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/recorder"
 	"github.com/scanforge/scanforge/internal/spool"
@@ -135,6 +136,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Deliveries:       deliveries,
 		Drainer:          deliveries,
 		Backfiller:       outbox.NewBackfiller(a.Store, dispatcher),
+		Notifier:         opevents.New(a.Store, a.Temporal, Schedule(cfg), a.Logger.With("component", "opevents")),
 	})
 	a.watchStore()
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
@@ -321,6 +323,11 @@ func (a *App) Work(ctx context.Context) error {
 	deliverer.Metrics = a.Metrics
 	deliverer.Health = a.Store
 	deliverer.AutoDisable = activities.AutoDisable{After: a.Config.AutoDisableAfter, GiveUps: a.Config.AutoDisableGiveUps}
+	// The worker does not read the retry settings (serve does); its
+	// operational events retry on the default schedule.
+	opSchedule := workflows.DefaultRetrySchedule()
+	opSchedule.AttemptTimeout = a.Config.DeliveryTimeout + 15*time.Second
+	deliverer.Notifier = opevents.New(a.Store, a.Temporal, opSchedule, a.Logger.With("component", "opevents"))
 	w := worker.New(a.Temporal, workflows.TaskQueue, worker.Options{
 		MaxConcurrentWorkflowTaskPollers: a.Config.WorkerPollers,
 		MaxConcurrentActivityTaskPollers: a.Config.WorkerPollers,

@@ -195,7 +195,7 @@ func ValidID(id string) bool {
 	switch parts[0] {
 	case "delivery":
 		wantPrefix = "scan_"
-	case "test":
+	case "test", webhook.TypeEndpointDisabled, webhook.TypeEndpointEnabled, webhook.TypeDeliveryGaveUp:
 		wantPrefix = "evt_"
 	default:
 		return false
@@ -221,8 +221,11 @@ func isIDChars(s string) bool {
 
 // eventTypeOf tells the event type from the workflow ID.
 func eventTypeOf(workflowID string) string {
-	if strings.HasPrefix(workflowID, "test:") {
+	switch prefix, _, _ := strings.Cut(workflowID, ":"); prefix {
+	case "test":
 		return webhook.TypeTest
+	case webhook.TypeEndpointDisabled, webhook.TypeEndpointEnabled, webhook.TypeDeliveryGaveUp:
+		return prefix
 	}
 	return webhook.TypeScanCreated
 }
