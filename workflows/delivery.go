@@ -111,9 +111,10 @@ const (
 	// RevisionParking parks a delivery whose endpoint is paused or
 	// disabled (but not deleted) instead of failing it, for at most
 	// ParkFor, until the resume update or a slow re-check (park.go); the
-	// time parked does not count against the horizon. A delivery that
-	// gives up at its horizon tells the endpoint's failure record
-	// (EndpointGaveUp, a local activity).
+	// time parked does not count against the horizon. Such a delivery
+	// (ParkFor set) that gives up at its horizon tells the endpoint's
+	// failure record and the operational endpoints (EndpointGaveUp, a
+	// local activity).
 	RevisionParking = 3
 	// CurrentRevision is what starters put in new inputs.
 	CurrentRevision = RevisionParking
@@ -201,7 +202,8 @@ func deliver(ctx workflow.Context, in DeliveryInput, p *parker) (DeliveryResult,
 		}
 		logger.Info("Delivery attempt finished", "Attempt", attempt, "Outcome", res.Outcome,
 			"StatusCode", res.StatusCode, "Error", res.Error, "DurationMS", res.DurationMS)
-		if parks := p.parks(res); p != nil {
+		if p != nil {
+			parks := p.parks(res)
 			p.attempted(res, parks)
 			if parks {
 				// Not an attempt: nothing was sent. The next one keeps

@@ -184,7 +184,7 @@ type Attempt struct {
 }
 
 // ValidID reports whether id can be a delivery's ID: a workflow ID made by
-// workflows.DeliveryWorkflowID or workflows.TestWorkflowID. Only such IDs
+// workflows.DeliveryWorkflowID, TestWorkflowID or OperationalWorkflowID. Only such IDs
 // ever reach a visibility query, so no input can change a query's meaning.
 func ValidID(id string) bool {
 	parts := strings.Split(id, ":")
