@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"maps"
 	"net/http"
 	"net/url"
@@ -303,40 +302,6 @@ func (s *server) replayDelivery(c *gin.Context) {
 		"dry_run": true, "id": plan.ID, "endpoint_id": plan.EndpointID, "url": url,
 		"event_id": plan.EventID, "event_type": plan.EventType, "payload": plan.Payload,
 	})
-}
-
-// readReplayTarget reads the optional body of a replay: another endpoint
-// of the workspace to send the event to, and whether to only say what
-// would be sent.
-func (s *server) readReplayTarget(c *gin.Context) (deliverylog.Endpoint, bool, error) {
-	r := c.Request
-	if r.ContentLength == 0 && r.Header.Get("Transfer-Encoding") == "" {
-		return deliverylog.Endpoint{}, false, nil
-	}
-	obj, err := readObject(r, "endpoint_id", "dry_run")
-	if err != nil {
-		return deliverylog.Endpoint{}, false, err
-	}
-	dryRun, err := optionalBool(obj, "dry_run")
-	if err != nil {
-		return deliverylog.Endpoint{}, false, err
-	}
-	endpointID, err := optionalString(obj, "endpoint_id")
-	if err != nil {
-		return deliverylog.Endpoint{}, false, err
-	}
-	var to deliverylog.Endpoint
-	if endpointID != nil {
-		ep, err := s.store.GetEndpoint(r.Context(), workspaceID(c), *endpointID)
-		if !isObjectID(endpointPrefix, *endpointID) || errors.Is(err, models.ErrNotFound) {
-			return to, false, models.Invalid("endpoint_id", "no such endpoint in this workspace")
-		}
-		if err != nil {
-			return to, false, err
-		}
-		to = deliverylog.Endpoint{ID: ep.ID, WorkspaceID: ep.WorkspaceID, URL: ep.URL}
-	}
-	return to, dryRun != nil && *dryRun, nil
 }
 
 // retryDelivery: POST /deliveries/:id/retry
