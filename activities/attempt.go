@@ -47,7 +47,7 @@ var answerHeaders = []string{"Content-Type", "Retry-After", "Location"}
 type EndpointStore interface {
 	// GetEndpointByID returns models.ErrNotFound when the endpoint is gone.
 	GetEndpointByID(ctx context.Context, id string) (models.Endpoint, error)
-	DisableEndpoint(ctx context.Context, id, reason string) error
+	DisableEndpoint(ctx context.Context, id string, cause models.DisableCause, reason string) error
 }
 
 // AttemptInput identifies one delivery attempt. It carries IDs and the
@@ -80,6 +80,11 @@ type AttemptResult struct {
 	// history of most deliveries small.
 	Format   string          `json:",omitempty"`
 	SentBody json.RawMessage `json:",omitempty"`
+
+	// EndpointState is the endpoint's state (models.Endpoint.State) when
+	// the outcome is OutcomeEndpointDisabled; "" when it was not found.
+	// Deliveries of workflows.RevisionParking park on it.
+	EndpointState string
 }
 
 // DialContextFunc dials a connection; it is where an egress policy (an SSRF
@@ -99,6 +104,13 @@ type Deliverer struct {
 	// ended with a result (the outbox of the same process frees the
 	// delivery's in-flight place with it).
 	Finished func(workflowID string)
+
+	// Health keeps endpoints' failure records for AutoDisable; nil: none.
+	Health      HealthStore
+	AutoDisable AutoDisable
+	// Notifier tells the workspace's operational endpoints when an
+	// endpoint is disabled or a delivery gives up; nil: nobody.
+	Notifier Notifier
 }
 
 // Options tune a Deliverer; the zero value is a working default.
@@ -110,6 +122,10 @@ type Options struct {
 	Logger    *slog.Logger
 	Metrics   *metrics.Registry
 	Finished  func(workflowID string)
+	// Health, AutoDisable and Notifier: see Deliverer.
+	Health      HealthStore
+	AutoDisable AutoDisable
+	Notifier    Notifier
 }
 
 // NewDeliverer returns a Deliverer of the endpoints in store, with the HTTP
@@ -124,6 +140,10 @@ func NewDeliverer(store EndpointStore, opts Options) *Deliverer {
 		Logger:    opts.Logger,
 		Metrics:   opts.Metrics,
 		Finished:  opts.Finished,
+
+		Health:      opts.Health,
+		AutoDisable: opts.AutoDisable,
+		Notifier:    opts.Notifier,
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -178,10 +198,14 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 		return AttemptResult{}, fmt.Errorf("load endpoint %s: %w", in.EndpointID, err)
 	}
 	res.URL = ep.URL
-	if !ep.Enabled {
+	if !ep.TakesDeliveries() {
 		res.Outcome = OutcomeEndpointDisabled
+		res.EndpointState = ep.State()
 		res.Error = "endpoint disabled"
-		if ep.DisabledReason != "" {
+		if ep.Enabled {
+			res.Error = "endpoint paused"
+		}
+		if ep.DisabledReason != "" && !ep.Enabled {
 			res.Error += ": " + ep.DisabledReason
 		}
 		d.observe(ctx, res)
@@ -196,16 +220,18 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 	}
 
 	if reason := destination.DisableReason(ep.Format, res.StatusCode, res.Body); reason != "" {
-		if err := d.Endpoints.DisableEndpoint(ctx, ep.ID, reason); err != nil {
+		if err := d.Endpoints.DisableEndpoint(ctx, ep.ID, models.CauseGone, reason); err != nil {
 			// The answer stands; the next delivery to this endpoint will
 			// get it again and retry the disabling.
 			d.logger().Warn("disable endpoint", "endpoint_id", ep.ID, "reason", reason, "error", err)
 			res.Error = reason + "; disabling it failed: " + err.Error()
 		} else {
 			res.Error = reason + "; endpoint disabled"
+			d.notifyDisabled(ctx, ep, models.EndpointGone, reason, res)
 		}
 	}
 
+	d.noteHealth(ctx, ep, &res)
 	d.logger().Info("delivery attempt",
 		"endpoint_id", ep.ID, "event_id", in.EventID, "attempt", in.Attempt,
 		"outcome", res.Outcome, "status", res.StatusCode, "error", res.Error, "duration_ms", res.DurationMS)

@@ -54,7 +54,7 @@ func (s *fakeStore) GetEndpointByID(_ context.Context, id string) (models.Endpoi
 	return ep, nil
 }
 
-func (s *fakeStore) DisableEndpoint(_ context.Context, id, reason string) error {
+func (s *fakeStore) DisableEndpoint(_ context.Context, id string, _ models.DisableCause, reason string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.disableErr != nil {

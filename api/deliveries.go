@@ -26,6 +26,7 @@ type DeliveryLog interface {
 	Get(ctx context.Context, workspaceID, id string) (deliverylog.Delivery, error)
 	Replay(ctx context.Context, workspaceID, id, requestedBy string) (deliverylog.Replayed, error)
 	ReplayEndpoint(ctx context.Context, workspaceID, endpointID string, f deliverylog.BulkFilter, requestedBy string) (deliverylog.BulkResult, error)
+	ReplayTo(ctx context.Context, workspaceID, id string, to deliverylog.Endpoint, requestedBy string, dryRun bool) (deliverylog.ReplayPlan, error)
 	RetryNow(ctx context.Context, workspaceID, id string) error
 	SendTest(ctx context.Context, ep deliverylog.Endpoint) (string, error)
 }
@@ -269,14 +270,42 @@ func (s *server) getDelivery(c *gin.Context) {
 	c.JSON(http.StatusOK, newDeliveryDetailAnswer(d))
 }
 
-// replayDelivery: POST /deliveries/:id/replay
+// replayDelivery: POST /deliveries/:id/replay {"endpoint_id": …, "dry_run": …}
+// The body is optional: without it the delivery runs again as it was.
 func (s *server) replayDelivery(c *gin.Context) {
-	r, err := s.deliveries.Replay(c.Request.Context(), workspaceID(c), c.Param("id"), requestedBy(c))
+	to, dryRun, err := s.readReplayTarget(c)
 	if err != nil {
 		writeError(c, s.log, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, gin.H{"id": r.ID, "run_id": r.RunID})
+	if to.ID == "" && !dryRun {
+		r, err := s.deliveries.Replay(c.Request.Context(), workspaceID(c), c.Param("id"), requestedBy(c))
+		if err != nil {
+			writeError(c, s.log, err)
+			return
+		}
+		c.JSON(http.StatusAccepted, gin.H{"id": r.ID, "run_id": r.RunID})
+		return
+	}
+	plan, err := s.deliveries.ReplayTo(c.Request.Context(), workspaceID(c), c.Param("id"), to, requestedBy(c), dryRun)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	if !dryRun {
+		c.JSON(http.StatusAccepted, gin.H{"id": plan.ID, "run_id": plan.RunID})
+		return
+	}
+	url := to.URL
+	if url == "" {
+		if ep, err := s.store.GetEndpoint(c.Request.Context(), workspaceID(c), plan.EndpointID); err == nil {
+			url = ep.URL
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{
+		"dry_run": true, "id": plan.ID, "endpoint_id": plan.EndpointID, "url": url,
+		"event_id": plan.EventID, "event_type": plan.EventType, "payload": plan.Payload,
+	})
 }
 
 // retryDelivery: POST /deliveries/:id/retry

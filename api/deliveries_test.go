@@ -79,6 +79,17 @@ func (f *fakeDeliveryLog) ReplayEndpoint(_ context.Context, ws, endpointID strin
 	return f.bulkResults, nil
 }
 
+func (f *fakeDeliveryLog) ReplayTo(_ context.Context, ws, id string, to deliverylog.Endpoint, requestedBy string, dryRun bool) (deliverylog.ReplayPlan, error) {
+	if err := f.single(ws, id); err != nil {
+		return deliverylog.ReplayPlan{}, err
+	}
+	plan := deliverylog.ReplayPlan{DryRun: dryRun, ID: id, EndpointID: to.ID, EventID: "evt_1", EventType: "scan.created", Payload: []byte(`{"id":"evt_1"}`)}
+	if !dryRun {
+		plan.RunID = "run-2"
+	}
+	return plan, nil
+}
+
 func (f *fakeDeliveryLog) RetryNow(_ context.Context, ws, id string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

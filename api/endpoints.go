@@ -21,16 +21,22 @@ const disabledByAPI = "disabled through the API"
 // endpointAnswer is an endpoint as the API shows it. The secret is not part
 // of it: it appears once, in the create answer (endpointCreatedAnswer).
 type endpointAnswer struct {
-	ID             string    `json:"id"`
-	URL            string    `json:"url"`
-	Description    string    `json:"description"`
-	Enabled        bool      `json:"enabled"`
-	DisabledReason string    `json:"disabled_reason"`
-	AllCodes       bool      `json:"all_codes"`
-	HumanOnly      bool      `json:"human_only"`
-	CodeIDs        []string  `json:"code_ids"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID             string `json:"id"`
+	URL            string `json:"url"`
+	Description    string `json:"description"`
+	Enabled        bool   `json:"enabled"`
+	DisabledReason string `json:"disabled_reason"`
+	// State is enabled, paused, disabled, gone or auto_disabled; see
+	// docs/delivery-log.md, "Endpoint states".
+	State        string     `json:"state"`
+	Operational  bool       `json:"operational"` // receives operational events, no scans
+	PausedAt     *time.Time `json:"paused_at"`
+	FailingSince *time.Time `json:"failing_since"` // first failed attempt since the last delivered one
+	AllCodes     bool       `json:"all_codes"`
+	HumanOnly    bool       `json:"human_only"`
+	CodeIDs      []string   `json:"code_ids"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
 
 	// true: deliveries also carry X-ScanForge-Signature-256 (body only).
 	BodySignature bool `json:"body_signature"`
@@ -55,7 +61,8 @@ func newEndpointAnswer(e models.Endpoint) endpointAnswer {
 	}
 	return endpointAnswer{
 		ID: e.ID, URL: e.URL, Description: e.Description, Enabled: e.Enabled,
-		DisabledReason: e.DisabledReason, AllCodes: e.AllCodes, HumanOnly: e.HumanOnly, CodeIDs: codeIDs,
+		DisabledReason: e.DisabledReason, State: e.State(), Operational: e.Operational, PausedAt: e.PausedAt, FailingSince: e.FailingSince,
+		AllCodes: e.AllCodes, HumanOnly: e.HumanOnly, CodeIDs: codeIDs,
 		CreatedAt: e.CreatedAt, UpdatedAt: e.UpdatedAt,
 		SecretRotatedAt: e.SecretRotatedAt, PreviousSecretExpiresAt: e.PreviousSecretExpiresAt,
 		BodySignature: e.BodySignature,
@@ -64,6 +71,9 @@ func newEndpointAnswer(e models.Endpoint) endpointAnswer {
 }
 
 var endpointFields = []string{"url", "description", "code_ids", "enabled", "human_only", "format", "fields"}
+
+// endpointCreateFields: a new endpoint may also ask for past scans.
+var endpointCreateFields = append(slices.Clone(endpointFields), "backfill_since", "operational")
 
 // endpointInput is the decoded body of a create or update; nil means "not
 // given". CodeIDs given as [] means every code of the workspace.
@@ -76,10 +86,14 @@ type endpointInput struct {
 	HumanOnly        *bool // true: scans with a bot verdict are not delivered
 	Format           *string
 	Fields           *destination.Fields // replaces the whole policy
+	// BackfillSince (create only): send the scans recorded since then.
+	BackfillSince *time.Time
+	// Operational (create only): receive operational events, no scans.
+	Operational *bool
 }
 
-func readEndpointInput(r *http.Request) (endpointInput, error) {
-	obj, err := readObject(r, append(slices.Clone(endpointFields), signingFields...)...)
+func readEndpointInput(r *http.Request, fields []string) (endpointInput, error) {
+	obj, err := readObject(r, append(slices.Clone(fields), signingFields...)...)
 	if err != nil {
 		return endpointInput{}, err
 	}
@@ -108,6 +122,18 @@ func readEndpointInput(r *http.Request) (endpointInput, error) {
 	if in.Fields, err = readFields(obj); err != nil {
 		return endpointInput{}, err
 	}
+	if in.Operational, err = optionalBool(obj, "operational"); err != nil {
+		return endpointInput{}, err
+	}
+	since, err := optionalString(obj, "backfill_since")
+	if err != nil || since == nil {
+		return in, err
+	}
+	t, err := time.Parse(time.RFC3339Nano, *since)
+	if err != nil || t.After(time.Now()) {
+		return endpointInput{}, models.Invalid("backfill_since", "must be an RFC 3339 time in the past")
+	}
+	in.BackfillSince = &t
 	return in, nil
 }
 
@@ -150,14 +176,14 @@ func (in endpointInput) apply(e *models.Endpoint) error {
 func setEnabled(e *models.Endpoint, enabled bool) {
 	switch {
 	case enabled:
-		e.Enabled, e.DisabledReason = true, ""
+		e.Enabled, e.DisabledReason, e.DisabledCause = true, "", models.CauseNone
 	case e.Enabled: // keep the first reason if it is already off
-		e.Enabled, e.DisabledReason = false, disabledByAPI
+		e.Enabled, e.DisabledReason, e.DisabledCause = false, disabledByAPI, models.CauseOperator
 	}
 }
 
 func (s *server) createEndpoint(c *gin.Context) {
-	in, err := readEndpointInput(c.Request)
+	in, err := readEndpointInput(c.Request, endpointCreateFields)
 	if err != nil {
 		writeError(c, s.log, err)
 		return
@@ -172,6 +198,9 @@ func (s *server) createEndpoint(c *gin.Context) {
 		return
 	}
 	e := models.Endpoint{WorkspaceID: workspaceID(c), Enabled: true, AllCodes: true, CodeIDs: []string{}, Format: destination.FormatScanForge}
+	if in.Operational != nil {
+		e.Operational = *in.Operational
+	}
 	if err := in.apply(&e); err != nil {
 		writeError(c, s.log, err)
 		return
@@ -184,6 +213,9 @@ func (s *server) createEndpoint(c *gin.Context) {
 	if err := s.store.CreateEndpoint(c.Request.Context(), &e); err != nil {
 		writeError(c, s.log, err)
 		return
+	}
+	if in.BackfillSince != nil && s.backfiller != nil {
+		s.backfiller.StartBackfill(e, *in.BackfillSince)
 	}
 	c.JSON(http.StatusCreated, endpointCreatedAnswer{endpointAnswer: newEndpointAnswer(e), Secret: secret})
 }
@@ -238,7 +270,8 @@ func (s *server) updateEndpoint(c *gin.Context) {
 		writeError(c, s.log, err)
 		return
 	}
-	in, err := readEndpointInput(c.Request)
+	before := e
+	in, err := readEndpointInput(c.Request, endpointFields)
 	if err == nil && in.Secret != nil {
 		err = errSecretOnUpdate
 	}
@@ -256,7 +289,9 @@ func (s *server) updateEndpoint(c *gin.Context) {
 			return
 		}
 	}
-	s.saveEndpoint(c, e)
+	if s.saveEndpoint(c, e) {
+		s.notifyChange(c.Request.Context(), before, e)
+	}
 }
 
 func (s *server) setEndpointEnabled(enabled bool) gin.HandlerFunc {
@@ -266,23 +301,29 @@ func (s *server) setEndpointEnabled(enabled bool) gin.HandlerFunc {
 			writeError(c, s.log, err)
 			return
 		}
+		before := e
 		setEnabled(&e, enabled)
-		s.saveEndpoint(c, e)
+		if s.saveEndpoint(c, e) {
+			s.notifyChange(c.Request.Context(), before, e)
+		}
 	}
 }
 
 // saveEndpoint stores an updated endpoint (with its subscriptions, which
-// UpdateEndpoint always rewrites from e.CodeIDs) and answers it.
-func (s *server) saveEndpoint(c *gin.Context, e models.Endpoint) {
+// UpdateEndpoint always rewrites from e.CodeIDs) and answers it; it
+// reports whether it did.
+func (s *server) saveEndpoint(c *gin.Context, e models.Endpoint) bool {
 	err := s.store.UpdateEndpoint(c.Request.Context(), &e)
 	if errors.Is(err, models.ErrNotFound) { // deleted meanwhile
 		err = errNotFound("endpoint")
 	}
 	if err != nil {
 		writeError(c, s.log, err)
-		return
+		return false
 	}
+	s.drainIfTaking(e)
 	c.JSON(http.StatusOK, newEndpointAnswer(e))
+	return true
 }
 
 func (s *server) deleteEndpoint(c *gin.Context) {

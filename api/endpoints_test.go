@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/scanforge/scanforge/models"
 )
 
 func TestEndpointsCRUD(t *testing.T) {
@@ -21,7 +23,7 @@ func TestEndpointsCRUD(t *testing.T) {
 		if !strings.HasPrefix(secret, "whsec_") || len(secret) < 30 {
 			t.Fatalf("secret = %q", secret)
 		}
-		wantKeys := []string{"all_codes", "body_signature", "code_ids", "created_at", "description", "disabled_reason", "enabled", "fields", "format", "human_only", "id", "secret", "updated_at", "url"}
+		wantKeys := []string{"all_codes", "body_signature", "code_ids", "created_at", "description", "disabled_reason", "enabled", "failing_since", "fields", "format", "human_only", "id", "operational", "paused_at", "secret", "state", "updated_at", "url"}
 		if keys := sortedKeys(created); !reflect.DeepEqual(keys, wantKeys) {
 			t.Fatalf("create answer keys = %v, want %v", keys, wantKeys)
 		}
@@ -95,7 +97,7 @@ func TestEndpointsCRUD(t *testing.T) {
 			t.Fatalf("enable = %v", got)
 		}
 		// A reason set by the delivery worker is cleared by re-enabling through PATCH.
-		if err := e.store.DisableEndpoint(t.Context(), id, "endpoint answered 410 Gone"); err != nil {
+		if err := e.store.DisableEndpoint(t.Context(), id, models.CauseGone, "endpoint answered 410 Gone"); err != nil {
 			t.Fatal(err)
 		}
 		if got := e.call("GET", "/api/v1/endpoints/"+id, "", http.StatusOK); got["disabled_reason"] != "endpoint answered 410 Gone" {
@@ -108,6 +110,40 @@ func TestEndpointsCRUD(t *testing.T) {
 		if got := e.call("GET", "/api/v1/endpoints/"+id, "", http.StatusOK); got["enabled"] != true || got["disabled_reason"] != "" {
 			t.Fatalf("stored re-enable = %v", got)
 		}
+
+		// The states an endpoint goes through, as the API shows them.
+		states := []struct{ method, path, body, want string }{
+			{"POST", "/pause", "", "paused"},
+			{"POST", "/pause", "", "paused"}, // again: keeps its first paused_at
+			{"POST", "/disable", "", "disabled"},
+			{"POST", "/resume", "", "enabled"}, // resumes whatever stopped it
+			{"POST", "/pause", "", "paused"},
+			{"POST", "/enable", "", "paused"}, // enabling does not unpause
+			{"POST", "/resume", "", "enabled"},
+		}
+		var firstPause any
+		for i, st := range states {
+			got := e.call(st.method, "/api/v1/endpoints/"+id+st.path, st.body, http.StatusOK)
+			if got["state"] != st.want || (st.want == "enabled") != (got["paused_at"] == nil) {
+				t.Fatalf("%s %s: state %v, paused_at %v; want %s", st.method, st.path, got["state"], got["paused_at"], st.want)
+			}
+			if i == 0 {
+				firstPause = got["paused_at"]
+			}
+			if i == 1 && got["paused_at"] != firstPause {
+				t.Fatalf("second pause moved paused_at from %v to %v", firstPause, got["paused_at"])
+			}
+		}
+		if err := e.store.DisableEndpoint(t.Context(), id, models.CauseAutoDisabled, "auto-disabled: test"); err != nil {
+			t.Fatal(err)
+		}
+		if got := e.call("GET", "/api/v1/endpoints/"+id, "", http.StatusOK); got["state"] != "auto_disabled" || got["enabled"] != false {
+			t.Fatalf("auto-disabled endpoint = %v", got)
+		}
+		if got := e.call("POST", "/api/v1/endpoints/"+id+"/resume", "", http.StatusOK); got["state"] != "enabled" || got["disabled_reason"] != "" {
+			t.Fatalf("resumed auto-disabled endpoint = %v", got)
+		}
+		e.call("POST", "/api/v1/endpoints/ep_00000000000000000000000000/pause", "", http.StatusNotFound)
 
 		// A code of another workspace cannot be subscribed to.
 		rec := e.do(request{Method: "POST", Path: "/api/v1/codes", Key: e.otherKey, Body: `{"slug":"theirs","destination_url":"https://x.test"}`})

@@ -81,7 +81,7 @@ func checkAcceptedURL(t *testing.T, raw string) {
 // whatever is accepted is safe to store and to deliver to.
 func FuzzEndpointInput(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
-		in, err := readEndpointInput(httptest.NewRequest(http.MethodPost, "/api/v1/endpoints", bytes.NewReader(body)))
+		in, err := readEndpointInput(httptest.NewRequest(http.MethodPost, "/api/v1/endpoints", bytes.NewReader(body)), endpointCreateFields)
 		if err != nil {
 			assertClientError(t, err)
 			return

@@ -308,6 +308,8 @@ func TestOpenAPIMatchesRealExchanges(t *testing.T) {
 	exchange("PATCH", "/api/v1/endpoints/"+ep, `{"code_ids":[],"human_only":true}`, k, nil, 200)
 	exchange("POST", "/api/v1/endpoints/"+ep+"/disable", "", k, nil, 200)
 	exchange("POST", "/api/v1/endpoints/"+ep+"/enable", "", k, nil, 200)
+	exchange("POST", "/api/v1/endpoints/"+ep+"/pause", "", k, nil, 200)
+	exchange("POST", "/api/v1/endpoints/"+ep+"/resume", "", k, nil, 200)
 	exchange("POST", "/api/v1/endpoints/"+ep+"/rotate-secret", `{"overlap":"1h"}`, k, nil, 200)
 	exchange("POST", "/api/v1/endpoints/"+ep+"/rotate-secret", "", k, nil, 200)
 	exchange("POST", "/api/v1/endpoints/"+ep+"/rotate-secret", `{"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw","overlap":"0s"}`, k, nil, 200)
@@ -324,6 +326,9 @@ func TestOpenAPIMatchesRealExchanges(t *testing.T) {
 	exchange("GET", "/api/v1/deliveries/"+docDeliveryID, "", k, nil, 200)
 	exchange("GET", "/api/v1/deliveries/delivery:nope", "", k, nil, 404)
 	exchange("POST", "/api/v1/deliveries/"+docDeliveryID+"/replay", "", k, nil, 202)
+	exchange("POST", "/api/v1/deliveries/"+docDeliveryID+"/replay", `{"endpoint_id":"`+ep+`","dry_run":true}`, k, nil, 200)
+	exchange("POST", "/api/v1/deliveries/"+docDeliveryID+"/replay", `{"endpoint_id":"`+ep+`"}`, k, nil, 202)
+	exchange("POST", "/api/v1/deliveries/"+docDeliveryID+"/replay", `{"endpoint_id":"ep_01jq0000000000000000000009"}`, k, nil, 422)
 	exchange("POST", "/api/v1/deliveries/"+docDeliveryID+"/retry", "", k, nil, 409) // finished: nothing to hurry
 	dl.running = true
 	exchange("POST", "/api/v1/deliveries/"+docDeliveryID+"/retry", "", k, nil, 202)
@@ -700,6 +705,21 @@ func (d *docDeliveries) Replay(_ context.Context, ws, id, _ string) (deliverylog
 		return deliverylog.Replayed{}, deliverylog.ErrStillRunning
 	}
 	return deliverylog.Replayed{ID: id, RunID: "run-2"}, nil
+}
+
+func (d *docDeliveries) ReplayTo(_ context.Context, ws, id string, to deliverylog.Endpoint, _ string, dryRun bool) (deliverylog.ReplayPlan, error) {
+	if err := d.check(ws, id); err != nil {
+		return deliverylog.ReplayPlan{}, err
+	}
+	plan := deliverylog.ReplayPlan{
+		DryRun: dryRun, ID: "delivery:scan_01jq0000000000000000000000:" + to.ID, EndpointID: to.ID,
+		EventID: "evt_01jq0000000000000000000000", EventType: "scan.created",
+		Payload: json.RawMessage(`{"id":"evt_01jq0000000000000000000000","type":"scan.created"}`),
+	}
+	if !dryRun {
+		plan.RunID = "run-1"
+	}
+	return plan, nil
 }
 
 func (d *docDeliveries) ReplayEndpoint(context.Context, string, string, deliverylog.BulkFilter, string) (deliverylog.BulkResult, error) {

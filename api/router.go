@@ -45,6 +45,15 @@ type Options struct {
 	// Deliveries is the delivery log; nil leaves the delivery routes
 	// (/deliveries, /endpoints/:id/replay, /endpoints/:id/test) unmounted.
 	Deliveries DeliveryLog
+	// Drainer resumes an endpoint's parked deliveries after it is resumed
+	// or enabled; nil leaves them to their own re-check.
+	Drainer Drainer
+	// Backfiller sends new endpoints created with backfill_since their
+	// past scans; nil ignores backfill_since.
+	Backfiller Backfiller
+	// Notifier sends operational events (endpoint.disabled by an
+	// operator, endpoint.enabled); nil: none.
+	Notifier Notifier
 	// AdminToken enables the admin API (POST /api/v1/admin/workspaces) for
 	// bearers of this token; "" leaves it unmounted (404).
 	AdminToken string
@@ -70,6 +79,9 @@ type server struct {
 	endpointURLCheck func(ctx context.Context, rawURL string) error
 
 	deliveries DeliveryLog
+	drainer    Drainer
+	backfiller Backfiller
+	notifier   Notifier
 }
 
 // NewRouter returns the HTTP handler of ScanForge. Store and Recorder are
@@ -90,6 +102,9 @@ func NewRouter(opts Options) *gin.Engine {
 		endpointURLCheck: opts.EndpointURLCheck,
 
 		deliveries: opts.Deliveries,
+		drainer:    opts.Drainer,
+		backfiller: opts.Backfiller,
+		notifier:   opts.Notifier,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -133,6 +148,8 @@ func NewRouter(opts Options) *gin.Engine {
 	v1.PATCH("/endpoints/:id", s.updateEndpoint)
 	v1.POST("/endpoints/:id/disable", s.setEndpointEnabled(false))
 	v1.POST("/endpoints/:id/enable", s.setEndpointEnabled(true))
+	v1.POST("/endpoints/:id/pause", s.pauseEndpoint)
+	v1.POST("/endpoints/:id/resume", s.resumeEndpoint)
 	v1.DELETE("/endpoints/:id", s.deleteEndpoint)
 	v1.POST("/endpoints/:id/rotate-secret", s.rotateEndpointSecret)
 

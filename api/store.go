@@ -30,6 +30,8 @@ type Store interface {
 	UpdateEndpoint(ctx context.Context, e *models.Endpoint) error
 	DeleteEndpoint(ctx context.Context, workspaceID, endpointID string) error
 	RotateEndpointSecret(ctx context.Context, workspaceID, endpointID, newSecret string, overlap time.Duration) (models.Endpoint, error)
+	PauseEndpoint(ctx context.Context, workspaceID, endpointID string) (models.Endpoint, error)
+	ResumeEndpoint(ctx context.Context, workspaceID, endpointID string) (models.Endpoint, error)
 
 	ListScans(ctx context.Context, workspaceID, codeID string, f models.ScanFilter, p models.Page) ([]models.Scan, error)
 	ScanStats(ctx context.Context, workspaceID, codeID string, f models.ScanFilter) (models.ScanStats, error)

@@ -148,7 +148,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *Endpoint) error {
 		}
 		res := tx.Model(&Endpoint{}).
 			Where("workspace_id = ? AND id = ?", e.WorkspaceID, e.ID).
-			Select("url", "description", "enabled", "disabled_reason", "all_codes", "human_only", "updated_at",
+			Select("url", "description", "enabled", "disabled_reason", "disabled_cause", "all_codes", "human_only", "updated_at",
 				"body_signature", "format", "field_policy").
 			Updates(e)
 		if res.Error != nil {
@@ -159,16 +159,6 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *Endpoint) error {
 		}
 		return replaceSubscriptions(tx, e.ID, e.CodeIDs)
 	})
-}
-
-// DisableEndpoint turns an endpoint off with a reason (e.g. it answered 410).
-func (s *Store) DisableEndpoint(ctx context.Context, endpointID, reason string) error {
-	err := s.db.WithContext(ctx).Model(&Endpoint{}).Where("id = ?", endpointID).
-		Updates(map[string]any{"enabled": false, "disabled_reason": reason, "updated_at": s.now()}).Error
-	if err != nil {
-		return fmt.Errorf("disable endpoint %q: %w", endpointID, err)
-	}
-	return nil
 }
 
 // DeleteEndpoint removes an endpoint and its subscriptions. Deliveries still

@@ -74,6 +74,17 @@ type Endpoint struct {
 	// internal/destination); Fields, which event fields it receives.
 	Format string             `gorm:"size:20;not null;default:'scanforge'" json:"format"`
 	Fields destination.Fields `gorm:"column:field_policy;type:text;not null;default:''" json:"fields"`
+
+	// The endpoint's state (see State): an operator's pause, why it was
+	// disabled, and the failure record auto-disabling reads.
+	PausedAt      *time.Time   `json:"paused_at,omitempty"`
+	DisabledCause DisableCause `gorm:"size:20;not null;default:''" json:"disabled_cause,omitempty"`
+	FailingSince  *time.Time   `json:"failing_since,omitempty"`            // first failed attempt since the last success
+	GiveUps       int          `gorm:"not null;default:0" json:"give_ups"` // consecutive deliveries that gave up
+
+	// Operational endpoints receive the workspace's operational events
+	// (endpoint.disabled, …), never scans.
+	Operational bool `gorm:"not null;default:false" json:"operational"`
 }
 
 // SigningSecrets returns the secrets that sign a delivery sent at now: the

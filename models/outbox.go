@@ -132,13 +132,14 @@ func (s *Store) outboxDB(ctx context.Context) (db *gorm.DB, unlock func(), err e
 	return db, unlock, nil
 }
 
-// endpointTakes is the rule of who gets a scan, in one place: an enabled
-// endpoint of the scan's workspace, subscribed to all its codes or to the
-// scan's, and — when the scan has a bot verdict — not for humans only. Its
-// placeholders are the scan's workspace, code and bot verdict. The insert
+// endpointTakes is the rule of who gets a scan, in one place: an endpoint
+// of the scan's workspace (enabled or not: deliveries to a paused or
+// disabled one park until it takes deliveries again), subscribed to all
+// its codes or to the scan's, and — when the scan has a bot verdict — not
+// for humans only; not an operational endpoint. Its placeholders are the scan's workspace, code and bot verdict. The insert
 // asks whether any endpoint takes a scan (takerExists), the dispatcher
 // which ones (SubscribedEndpoints).
-const endpointTakes = `e.workspace_id = %[1]s AND e.enabled AND (NOT e.human_only OR NOT %[3]s)` +
+const endpointTakes = `e.workspace_id = %[1]s AND NOT e.operational AND (NOT e.human_only OR NOT %[3]s)` +
 	` AND (e.all_codes OR EXISTS (SELECT 1 FROM endpoint_codes c WHERE c.endpoint_id = e.id AND c.code_id = %[2]s))`
 
 const takerExists = `EXISTS (SELECT 1 FROM endpoints e WHERE ` + endpointTakes + `)`

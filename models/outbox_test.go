@@ -214,8 +214,8 @@ func TestOutboxConcurrentInsertAndDispatch(t *testing.T) {
 }
 
 // A scan no endpoint takes is dispatched as it is inserted: it never enters
-// the outbox. The rule is the dispatcher's: enabled endpoints of the scan's
-// workspace, for all codes or listing the scan's, human-only ones for
+// the outbox. The rule is the dispatcher's: endpoints of the scan's
+// workspace (disabled ones too: their deliveries park), for all codes or listing the scan's, human-only ones for
 // scans without a bot verdict.
 func TestInsertScansDispatchesScansNoEndpointTakes(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *models.Store) {
@@ -231,12 +231,12 @@ func TestInsertScansDispatchesScansNoEndpointTakes(t *testing.T) {
 			bot      bool
 			pending  bool
 		}{
-			{"ws_1", "code_listed", false, true},    // ep_listed
-			{"ws_1", "code_listed", true, true},     // ep_listed takes bots
-			{"ws_1", "code_unlisted", false, false}, // ep_off is disabled; code_unlisted is ws_3's subscription
-			{"ws_2", "code_any", false, true},       // ep_humans
-			{"ws_2", "code_any", true, false},       // a bot: ep_humans skips it
-			{"ws_9", "code_listed", false, false},   // no endpoint in ws_9
+			{"ws_1", "code_listed", false, true},   // ep_listed
+			{"ws_1", "code_listed", true, true},    // ep_listed takes bots
+			{"ws_1", "code_unlisted", false, true}, // ep_off, disabled: its delivery parks
+			{"ws_2", "code_any", false, true},      // ep_humans
+			{"ws_2", "code_any", true, false},      // a bot: ep_humans skips it
+			{"ws_9", "code_listed", false, false},  // no endpoint in ws_9
 		}
 		wantPending := map[string]bool{}
 		var scans []models.Scan
@@ -305,8 +305,14 @@ func TestInsertScansFollowsEndpointChangesBetweenBatches(t *testing.T) {
 		if err := s.DB().Model(&models.Endpoint{}).Where("id = ?", "ep_new").Update("enabled", false).Error; err != nil {
 			t.Fatal(err)
 		}
-		if insert(4) {
-			t.Fatal("a scan after the endpoint was disabled is pending")
+		if !insert(4) {
+			t.Fatal("a scan after the endpoint was disabled is not pending: its delivery must park")
+		}
+		if err := s.DeleteEndpoint(ctx, "ws_1", "ep_new"); err != nil {
+			t.Fatal(err)
+		}
+		if insert(5) {
+			t.Fatal("a scan after the endpoint was deleted is pending")
 		}
 	})
 }

@@ -98,24 +98,25 @@ func TestStoreCodesEndpointsAndOutbox(t *testing.T) {
 			return ids
 		}
 		subs := func(codeID string) []string { return subsOf(codeID, true) }
-		if got := subsOf(c2.ID, false); len(got) != 2 || !slices.Contains(got, all.ID) || !slices.Contains(got, humans.ID) {
-			t.Fatalf("subscribers of c2 for a human = %v, want %s and %s", got, all.ID, humans.ID)
+		// The disabled endpoint is subscribed: its deliveries park.
+		if got := subsOf(c2.ID, false); len(got) != 3 || !slices.Contains(got, all.ID) || !slices.Contains(got, humans.ID) || !slices.Contains(got, off.ID) {
+			t.Fatalf("subscribers of c2 for a human = %v, want %s, %s and %s", got, all.ID, humans.ID, off.ID)
 		}
-		if got := subs(c1.ID); len(got) != 2 || !slices.Contains(got, all.ID) || !slices.Contains(got, one.ID) {
-			t.Fatalf("subscribers of c1 = %v, want %s and %s", got, all.ID, one.ID)
+		if got := subs(c1.ID); len(got) != 3 || !slices.Contains(got, all.ID) || !slices.Contains(got, one.ID) {
+			t.Fatalf("subscribers of c1 = %v, want %s, %s and %s", got, all.ID, one.ID, off.ID)
 		}
-		if got := subs(c2.ID); len(got) != 1 || got[0] != all.ID {
-			t.Fatalf("subscribers of c2 for a bot = %v, want [%s] (the human-only one skips bots)", got, all.ID)
+		if got := subs(c2.ID); len(got) != 2 || slices.Contains(got, humans.ID) {
+			t.Fatalf("subscribers of c2 for a bot = %v, want %s and %s (the human-only one skips bots)", got, all.ID, off.ID)
 		}
 		got, _ := s.GetEndpoint(ctx, ws.ID, one.ID)
 		if len(got.CodeIDs) != 1 || got.CodeIDs[0] != c1.ID {
 			t.Fatalf("code ids not loaded: %+v", got)
 		}
-		if err := s.DisableEndpoint(ctx, one.ID, "gone"); err != nil {
+		if err := s.DisableEndpoint(ctx, one.ID, models.CauseGone, "gone"); err != nil {
 			t.Fatal(err)
 		}
-		if got := subs(c1.ID); len(got) != 1 {
-			t.Fatalf("disabled endpoint still subscribed: %v", got)
+		if got, _ := s.GetEndpoint(ctx, ws.ID, one.ID); got.State() != models.EndpointGone || len(subs(c1.ID)) != 3 {
+			t.Fatalf("endpoint disabled by a 410: state %q, subscribers %v; want gone and still subscribed", got.State(), subs(c1.ID))
 		}
 
 		now := time.Now().UTC().Truncate(time.Microsecond) // PostgreSQL keeps microseconds

@@ -72,3 +72,40 @@ type Bot struct {
 	IsBot  bool   `json:"is_bot"`
 	Reason string `json:"reason,omitempty"`
 }
+
+// Operational event types: what a workspace's operational endpoints
+// receive about its webhooks (see docs/delivery-log.md).
+const (
+	TypeEndpointDisabled = "endpoint.disabled"
+	TypeEndpointEnabled  = "endpoint.enabled"
+	TypeDeliveryGaveUp   = "delivery.gave_up"
+)
+
+// EndpointDisabled is the Data of an endpoint.disabled event.
+type EndpointDisabled struct {
+	EndpointID   string     `json:"endpoint_id"`
+	URL          string     `json:"url"`
+	State        string     `json:"state"`  // disabled, gone or auto_disabled
+	Reason       string     `json:"reason"` // as disabled_reason says it
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+	LastStatus   int        `json:"last_status,omitempty"` // HTTP status of the last attempt; absent: none or no answer
+	LastError    string     `json:"last_error,omitempty"`
+}
+
+// EndpointEnabled is the Data of an endpoint.enabled event.
+type EndpointEnabled struct {
+	EndpointID string `json:"endpoint_id"`
+	URL        string `json:"url"`
+}
+
+// DeliveryGaveUp is the Data of a delivery.gave_up event: a delivery that
+// exhausted its retry horizon, with its last answer.
+type DeliveryGaveUp struct {
+	DeliveryID string `json:"delivery_id"`
+	EndpointID string `json:"endpoint_id"`
+	EventID    string `json:"event_id"`
+	Attempts   int    `json:"attempts"`
+	LastStatus int    `json:"last_status,omitempty"`
+	LastError  string `json:"last_error,omitempty"`
+	Message    string `json:"message"`
+}

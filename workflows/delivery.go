@@ -57,6 +57,12 @@ func TestWorkflowID(eventID, endpointID string) string {
 	return "test:" + eventID + ":" + endpointID
 }
 
+// OperationalWorkflowID is the workflow ID of an operational event (e.g.
+// endpoint.disabled) sent to an operational endpoint.
+func OperationalWorkflowID(eventType, eventID, endpointID string) string {
+	return eventType + ":" + eventID + ":" + endpointID
+}
+
 // DeliveryInput is the workflow input. It carries IDs and the event, never
 // the endpoint's secret or URL: the attempt activity loads those.
 type DeliveryInput struct {
@@ -69,6 +75,10 @@ type DeliveryInput struct {
 	Payload     json.RawMessage
 	OccurredAt  time.Time     // the scan's time: the horizon counts from here
 	Schedule    RetrySchedule // zero value: DefaultRetrySchedule()
+	// ParkFor is how long the delivery may wait, parked, while its
+	// endpoint is paused or disabled (from RevisionParking on). Zero: it
+	// fails at once, as before (test events).
+	ParkFor time.Duration
 	// Revision is the behaviour the starter asked for (CurrentRevision).
 	// It travels in the input, so in history: a run replays with the
 	// behaviour it started with. Zero: runs started before revisions.
@@ -91,8 +101,16 @@ const (
 	// attempts, and a first attempt that hit an infrastructure fault, run
 	// as regular activities as before.
 	RevisionLocalFirst = 2
+	// RevisionParking parks a delivery whose endpoint is paused or
+	// disabled (but not deleted) instead of failing it, for at most
+	// ParkFor, until the resume update or a slow re-check (park.go); the
+	// time parked does not count against the horizon. Such a delivery
+	// (ParkFor set) that gives up at its horizon tells the endpoint's
+	// failure record and the operational endpoints (EndpointGaveUp, a
+	// local activity).
+	RevisionParking = 3
 	// CurrentRevision is what starters put in new inputs.
-	CurrentRevision = RevisionLocalFirst
+	CurrentRevision = RevisionParking
 )
 
 // ValidRevision reports whether r is a revision this code runs.
@@ -110,13 +128,25 @@ type DeliveryResult struct {
 func Register(r worker.Registry, d *activities.Deliverer) {
 	r.RegisterWorkflowWithOptions(Delivery, workflow.RegisterOptions{Name: WorkflowName})
 	r.RegisterActivityWithOptions(d.Attempt, activity.RegisterOptions{Name: AttemptActivityName})
+	r.RegisterActivityWithOptions(d.GaveUp, activity.RegisterOptions{Name: activities.GaveUpActivityName})
 }
 
 // Delivery delivers one event to one endpoint: it attempts, waits, and
 // attempts again until the endpoint answers 2xx (Completed), answers a
-// permanent error or is disabled (Failed at once), or the schedule's horizon
-// after the scan is reached (Failed: gave up).
+// permanent error or is disabled (Failed at once; from RevisionParking on
+// a paused or disabled endpoint parks the delivery instead), or the
+// schedule's horizon after the scan is reached (Failed: gave up).
 func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
+	var p *parker
+	if in.Revision >= RevisionParking && in.ParkFor > 0 {
+		p = newParker(ctx, in.ParkFor)
+	}
+	res, err := deliver(ctx, in, p)
+	p.finish(ctx)
+	return res, err
+}
+
+func deliver(ctx workflow.Context, in DeliveryInput, p *parker) (DeliveryResult, error) {
 	logger := workflow.GetLogger(ctx)
 
 	schedule := in.Schedule
@@ -138,10 +168,11 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 
 	// The first attempt always runs, even when the scan is older than the
 	// horizon (a late outbox drain or a replay).
+	parkedBefore := false
 	for attempt := 1; ; attempt++ {
 		var res activities.AttemptResult
 		var err error
-		if attempt == 1 && in.Revision >= RevisionLocalFirst {
+		if attempt == 1 && in.Revision >= RevisionLocalFirst && !parkedBefore {
 			res, err = runLocalAttempt(ctx, in, schedule)
 			if err != nil && !temporal.IsCanceledError(err) {
 				// An infrastructure fault (database down, worker stopping):
@@ -164,6 +195,25 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		}
 		logger.Info("Delivery attempt finished", "Attempt", attempt, "Outcome", res.Outcome,
 			"StatusCode", res.StatusCode, "Error", res.Error, "DurationMS", res.DurationMS)
+		if p != nil {
+			parks := p.parks(res)
+			p.attempted(res, parks)
+			if parks {
+				// Not an attempt: nothing was sent. The next one keeps
+				// its number and the horizon moves by the time parked.
+				parkedBefore = true
+				parked, err := p.park(ctx, state, res, attempt-1)
+				if err != nil {
+					if temporal.IsCanceledError(err) {
+						state.record(ctx, StateCanceled, lastStatus, attempt-1)
+					}
+					return DeliveryResult{}, err
+				}
+				deadline = deadline.Add(parked)
+				attempt--
+				continue
+			}
+		}
 		lastStatus = res.StatusCode
 
 		switch res.Outcome {
@@ -193,6 +243,9 @@ func Delivery(ctx workflow.Context, in DeliveryInput) (DeliveryResult, error) {
 		if next.After(deadline) {
 			state.record(ctx, StateFailed, res.StatusCode, attempt)
 			msg := fmt.Sprintf("gave up after %d attempts over %s; last: %s", attempt, formatHours(schedule.Horizon), describe(res))
+			if p != nil {
+				noteGaveUp(ctx, in, attempt, res, msg)
+			}
 			return DeliveryResult{}, temporal.NewNonRetryableApplicationError(msg, ErrTypeDeliveryGaveUp, nil, res)
 		}
 
@@ -325,4 +378,25 @@ func formatHours(d time.Duration) string {
 		return fmt.Sprintf("%dh", d/time.Hour)
 	}
 	return d.String()
+}
+
+// noteGaveUp tells the endpoint's failure record (which may auto-disable
+// the endpoint) and the workspace's operational endpoints that this
+// delivery gave up, as a local activity: one marker in history. Its
+// failure does not change the delivery's outcome.
+func noteGaveUp(ctx workflow.Context, in DeliveryInput, attempts int, last activities.AttemptResult, msg string) {
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: time.Minute,
+		Summary:                "note give-up",
+	})
+	var disabled bool
+	last.Body, last.Headers, last.RequestHeaders = "", nil, nil
+	gaveUp := activities.GaveUpInput{
+		EndpointID: in.EndpointID, DeliveryID: workflow.GetInfo(ctx).WorkflowExecution.ID, EventID: in.EventID,
+		Attempts: attempts, Last: last, Message: msg,
+	}
+	err := workflow.ExecuteLocalActivity(lctx, activities.GaveUpActivityName, gaveUp).Get(lctx, &disabled)
+	if err != nil {
+		workflow.GetLogger(ctx).Warn("Give-up not noted", "Error", err)
+	}
 }

@@ -67,11 +67,11 @@ func (s *memStore) GetEndpointByID(_ context.Context, id string) (models.Endpoin
 	return ep, nil
 }
 
-func (s *memStore) DisableEndpoint(_ context.Context, id, reason string) error {
+func (s *memStore) DisableEndpoint(_ context.Context, id string, cause models.DisableCause, reason string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ep := s.endpoints[id]
-	ep.Enabled, ep.DisabledReason = false, reason
+	ep.Enabled, ep.DisabledReason, ep.DisabledCause = false, reason, cause
 	s.endpoints[id] = ep
 	return nil
 }

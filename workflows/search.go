@@ -27,6 +27,7 @@ const (
 const (
 	StatePending   = "pending"
 	StateRetrying  = "retrying"
+	StatePaused    = "paused" // parked while its endpoint is paused or disabled
 	StateDelivered = "delivered"
 	StateFailed    = "failed"
 	StateCanceled  = "canceled"

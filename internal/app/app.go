@@ -25,6 +25,7 @@ import (
 	"github.com/scanforge/scanforge/internal/deliverylog"
 	"github.com/scanforge/scanforge/internal/enrich"
 	"github.com/scanforge/scanforge/internal/metrics"
+	"github.com/scanforge/scanforge/internal/opevents"
 	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/recorder"
 	"github.com/scanforge/scanforge/internal/spool"
@@ -94,6 +95,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		EagerStart:  a.EagerStart,
 		Revision:    a.DeliveryRevision,
 		Finishes:    a.finishes,
+		ParkFor:     cfg.ParkFor,
 		Logger:      a.Logger.With("component", "outbox"),
 		Metrics:     a.Metrics,
 	})
@@ -113,6 +115,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	rec := recorder.New(a.Store, recOpts)
 
+	deliveries := deliverylog.New(a.Temporal, deliverylog.Options{
+		Namespace:  a.namespace(),
+		Schedule:   Schedule(cfg),
+		EagerStart: a.EagerStart,
+		DrainRate:  float64(cfg.DrainRate),
+		Logger:     a.Logger.With("component", "deliverylog"),
+	})
 	router := api.NewRouter(api.Options{
 		Store:          a.Store,
 		Recorder:       rec,
@@ -127,12 +136,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		// The SSRF guard's early check; the dial-time one is in Work.
 		EndpointURLCheck: a.egressGuard().CheckURL,
 		RateLimit:        api.RateLimit{PerSecond: float64(cfg.APIRateLimit), Burst: cfg.APIRateBurst},
-		Deliveries: deliverylog.New(a.Temporal, deliverylog.Options{
-			Namespace:  a.namespace(),
-			Schedule:   Schedule(cfg),
-			EagerStart: a.EagerStart,
-			Logger:     a.Logger.With("component", "deliverylog"),
-		}),
+		Deliveries:       deliveries,
+		Drainer:          deliveries,
+		Backfiller:       outbox.NewBackfiller(a.Store, dispatcher),
+		Notifier:         opevents.New(a.Store, a.Temporal, Schedule(cfg), a.Logger.With("component", "opevents")),
 	})
 	a.watchStore()
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
@@ -313,11 +320,18 @@ func (a *App) Work(ctx context.Context) error {
 		return err
 	}
 	a.logEgressPolicy()
+	// The worker does not read the retry settings (serve does); its
+	// operational events retry on the default schedule.
+	opSchedule := workflows.DefaultRetrySchedule()
+	opSchedule.AttemptTimeout = a.Config.DeliveryTimeout + 15*time.Second
 	opts := activities.Options{
-		Dial:    a.egressGuard().DialContext,
-		Timeout: a.Config.DeliveryTimeout,
-		Logger:  a.Logger.With("component", "deliverer"),
-		Metrics: a.Metrics,
+		Dial:        a.egressGuard().DialContext,
+		Timeout:     a.Config.DeliveryTimeout,
+		Logger:      a.Logger.With("component", "deliverer"),
+		Metrics:     a.Metrics,
+		Health:      a.Store,
+		AutoDisable: activities.AutoDisable{After: a.Config.AutoDisableAfter, GiveUps: a.Config.AutoDisableGiveUps},
+		Notifier:    opevents.New(a.Store, a.Temporal, opSchedule, a.Logger.With("component", "opevents")),
 	}
 	if a.finishes != nil {
 		opts.Finished = a.finishes.AttemptFinished

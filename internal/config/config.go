@@ -72,6 +72,12 @@ type Config struct {
 	RetryMax        time.Duration // cap of one wait
 	RetryHorizon    time.Duration // give up this long after the scan
 
+	// Endpoint states (issue 19).
+	ParkFor            time.Duration // longest a delivery waits for a paused or disabled endpoint
+	DrainRate          int           // parked deliveries resumed per second after a resume
+	AutoDisableAfter   time.Duration // disable an endpoint whose attempts all failed this long
+	AutoDisableGiveUps int           // … or after this many deliveries in a row gave up; 0: never
+
 	OutboxConcurrency int    // parallel workflow starts
 	WorkerPollers     int    // task pollers per kind
 	MetricsAddr       string // worker: host:port of /metrics, /healthz, /readyz
@@ -113,6 +119,10 @@ const (
 	envRetryInitial          = "SCANFORGE_RETRY_INITIAL"
 	envRetryMax              = "SCANFORGE_RETRY_MAX"
 	envRetryHorizon          = "SCANFORGE_RETRY_HORIZON"
+	envParkFor               = "SCANFORGE_PARK_FOR"
+	envDrainRate             = "SCANFORGE_DRAIN_RATE"
+	envAutoDisableAfter      = "SCANFORGE_AUTO_DISABLE_AFTER"
+	envAutoDisableGiveUps    = "SCANFORGE_AUTO_DISABLE_GIVE_UPS"
 	envOutboxConcurrency     = "SCANFORGE_OUTBOX_CONCURRENCY"
 	envWorkerPollers         = "SCANFORGE_WORKER_POLLERS"
 	envMetricsAddr           = "SCANFORGE_METRICS_ADDR"
@@ -139,6 +149,10 @@ const (
 	defaultRetryInitial      = "10s"
 	defaultRetryMax          = "2h"
 	defaultRetryHorizon      = "24h"
+	defaultParkFor           = "7d"
+	defaultDrainRate         = "20"
+	defaultAutoDisableAfter  = "5d"
+	defaultDisableGiveUps    = "20"
 	defaultOutboxConcurrency = "16"
 	defaultWorkerPollers     = "8"
 	defaultMetricsAddr       = ":9090"
@@ -252,6 +266,15 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 			l.fail(envRetryHorizon, fmt.Sprintf("must be at least %s (%s)", envRetryInitial, formatDuration(c.RetryInitial)))
 		}
 		c.OutboxConcurrency, _ = l.intRange(envOutboxConcurrency, defaultOutboxConcurrency, 1, 256, "")
+		// Parking travels in the workflow input too; the drain runs in
+		// the process that serves the resume.
+		c.ParkFor, _ = l.duration(envParkFor, defaultParkFor, time.Hour, 0)
+		c.DrainRate, _ = l.intRange(envDrainRate, defaultDrainRate, 1, 1000, "")
+	}
+
+	if is(ModeDev, ModeServe, ModeWorker) {
+		c.AutoDisableAfter, _ = l.duration(envAutoDisableAfter, defaultAutoDisableAfter, time.Hour, 0)
+		c.AutoDisableGiveUps, _ = l.intRange(envAutoDisableGiveUps, defaultDisableGiveUps, 0, 10000, "0: never")
 	}
 
 	if is(ModeDev, ModeWorker) {

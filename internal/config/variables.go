@@ -162,6 +162,28 @@ func Variables() []Variable {
 			effective:   func(c Config) string { return formatDuration(c.RetryHorizon) },
 		},
 		{
+			Name: envParkFor, Default: code(defaultParkFor), Modes: devServe,
+			Description: "Longest a delivery waits, parked, while its endpoint is paused or disabled; then it fails " +
+				"(replayable). At least `1h`.",
+			effective: func(c Config) string { return formatDuration(c.ParkFor) },
+		},
+		{
+			Name: envDrainRate, Default: code(defaultDrainRate), Modes: devServe,
+			Description: "Parked deliveries resumed per second, oldest first, after an endpoint is resumed or enabled, 1–1000.",
+			effective:   func(c Config) string { return strconv.Itoa(c.DrainRate) },
+		},
+		{
+			Name: envAutoDisableAfter, Default: code(defaultAutoDisableAfter), Modes: temporalModes,
+			Description: "Disable an endpoint (`auto_disabled`) whose delivery attempts have all failed for this long; " +
+				"its deliveries then park. At least `1h`.",
+			effective: func(c Config) string { return formatDuration(c.AutoDisableAfter) },
+		},
+		{
+			Name: envAutoDisableGiveUps, Default: code(defaultDisableGiveUps), Modes: temporalModes,
+			Description: "Disable an endpoint (`auto_disabled`) after this many deliveries in a row gave up; `0`: never.",
+			effective:   func(c Config) string { return strconv.Itoa(c.AutoDisableGiveUps) },
+		},
+		{
 			Name: envOutboxConcurrency, Default: code(defaultOutboxConcurrency), Modes: devServe,
 			Description: "Delivery workflows started in parallel while draining recorded scans, 1–256.",
 			effective:   func(c Config) string { return strconv.Itoa(c.OutboxConcurrency) },

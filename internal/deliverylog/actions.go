@@ -110,7 +110,7 @@ func (l *Log) ReplayEndpoint(ctx context.Context, workspaceID, endpointID string
 	if state == "" {
 		state = workflows.StateFailed
 	}
-	if state == workflows.StatePending || state == workflows.StateRetrying {
+	if state == workflows.StatePending || state == workflows.StateRetrying || state == workflows.StatePaused {
 		return BulkResult{}, fmt.Errorf("%w: only finished deliveries are replayed, not %s ones", ErrInvalidFilter, state)
 	}
 	if endpointID == "" {

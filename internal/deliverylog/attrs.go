@@ -48,8 +48,9 @@ func stateOf(status enumspb.WorkflowExecutionStatus, sa *commonpb.SearchAttribut
 	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
 		return workflows.StateCanceled
 	}
-	if keyword(sa, workflows.SearchState) == workflows.StateRetrying {
-		return workflows.StateRetrying
+	switch state := keyword(sa, workflows.SearchState); state {
+	case workflows.StateRetrying, workflows.StatePaused:
+		return state
 	}
 	return workflows.StatePending
 }

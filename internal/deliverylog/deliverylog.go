@@ -40,7 +40,7 @@ var (
 // States lists the states a delivery can be in; see workflows.State*.
 func States() []string {
 	return []string{
-		workflows.StatePending, workflows.StateRetrying, workflows.StateDelivered,
+		workflows.StatePending, workflows.StateRetrying, workflows.StatePaused, workflows.StateDelivered,
 		workflows.StateFailed, workflows.StateCanceled,
 	}
 }
@@ -49,6 +49,7 @@ func States() []string {
 const (
 	DefaultBulkLimit = 1000
 	DefaultBulkRate  = 20 // resets per second
+	DefaultDrainRate = 20 // parked deliveries resumed per second
 )
 
 // Options configure a Log.
@@ -67,6 +68,9 @@ type Options struct {
 	EagerStart bool
 	Now        func() time.Time
 	Logger     *slog.Logger
+	// DrainRate is how many parked deliveries per second a drain resumes
+	// (DefaultDrainRate when zero).
+	DrainRate float64
 }
 
 // Log is the delivery log of one Temporal namespace.
@@ -74,6 +78,7 @@ type Log struct {
 	temporal client.Client
 	opts     Options
 	bulk     *rate.Limiter
+	drains   drains
 }
 
 // New returns the Log that reads and acts through c.
@@ -89,6 +94,9 @@ func New(c client.Client, opts Options) *Log {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.DrainRate <= 0 {
+		opts.DrainRate = DefaultDrainRate
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -182,7 +190,7 @@ type Attempt struct {
 }
 
 // ValidID reports whether id can be a delivery's ID: a workflow ID made by
-// workflows.DeliveryWorkflowID or workflows.TestWorkflowID. Only such IDs
+// workflows.DeliveryWorkflowID, TestWorkflowID or OperationalWorkflowID. Only such IDs
 // ever reach a visibility query, so no input can change a query's meaning.
 func ValidID(id string) bool {
 	parts := strings.Split(id, ":")
@@ -193,7 +201,7 @@ func ValidID(id string) bool {
 	switch parts[0] {
 	case "delivery":
 		wantPrefix = "scan_"
-	case "test":
+	case "test", webhook.TypeEndpointDisabled, webhook.TypeEndpointEnabled, webhook.TypeDeliveryGaveUp:
 		wantPrefix = "evt_"
 	default:
 		return false
@@ -219,8 +227,11 @@ func isIDChars(s string) bool {
 
 // eventTypeOf tells the event type from the workflow ID.
 func eventTypeOf(workflowID string) string {
-	if strings.HasPrefix(workflowID, "test:") {
+	switch prefix, _, _ := strings.Cut(workflowID, ":"); prefix {
+	case "test":
 		return webhook.TypeTest
+	case webhook.TypeEndpointDisabled, webhook.TypeEndpointEnabled, webhook.TypeDeliveryGaveUp:
+		return prefix
 	}
 	return webhook.TypeScanCreated
 }

@@ -143,7 +143,7 @@ func listQuery(workspaceID string, f Filter) (string, error) {
 // ScanForgeState existed.
 func stateClause(state string) (string, bool) {
 	switch state {
-	case workflows.StatePending, workflows.StateRetrying:
+	case workflows.StatePending, workflows.StateRetrying, workflows.StatePaused:
 		return fmt.Sprintf("ExecutionStatus = 'Running' AND %s = '%s'", workflows.SearchState, state), true
 	case workflows.StateDelivered:
 		return "ExecutionStatus = 'Completed'", true

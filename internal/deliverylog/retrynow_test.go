@@ -31,7 +31,9 @@ func (s oneEndpoint) GetEndpointByID(_ context.Context, id string) (models.Endpo
 	return s.ep, nil
 }
 
-func (oneEndpoint) DisableEndpoint(context.Context, string, string) error { return nil }
+func (oneEndpoint) DisableEndpoint(context.Context, string, models.DisableCause, string) error {
+	return nil
+}
 
 // TestRetryNowDuringTheFirstAttemptSendsItOnce asks for a retry while the
 // first attempt (a local activity in the first workflow task) waits for a

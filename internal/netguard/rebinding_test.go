@@ -22,7 +22,9 @@ func (s oneEndpoint) GetEndpointByID(_ context.Context, id string) (models.Endpo
 	return s.ep, nil
 }
 
-func (oneEndpoint) DisableEndpoint(context.Context, string, string) error { return nil }
+func (oneEndpoint) DisableEndpoint(context.Context, string, models.DisableCause, string) error {
+	return nil
+}
 
 // TestDNSRebindingFailsTheAttemptWithoutConnecting saves an endpoint whose
 // name resolves to a public address, then makes the name resolve to

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -64,6 +65,11 @@ type Options struct {
 	InFlightFor time.Duration
 	// Clock times polls, passes and in-flight limits; nil: the real clock.
 	Clock Clock
+	// ParkFor is how long a delivery to a paused or disabled endpoint
+	// waits, parked, for it to take deliveries again (workflows.
+	// RevisionParking). Zero, or an earlier Revision: such endpoints get
+	// no delivery, as before parking existed.
+	ParkFor time.Duration
 }
 
 // Dispatcher drains pending scans into delivery workflows.
@@ -282,6 +288,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, scans []models.Scan) error {
 				d.opts.Logger.Error("outbox: subscribed endpoints", "scan", scan.ID, "error", err)
 				continue
 			}
+			endpoints = d.withoutParking(endpoints)
 			subscribed[key] = endpoints
 		}
 		if len(endpoints) == 0 {
@@ -323,10 +330,24 @@ func (d *Dispatcher) dispatch(ctx context.Context, scans []models.Scan) error {
 	return nil
 }
 
+// withoutParking drops the endpoints that do not take deliveries when
+// deliveries cannot park.
+func (d *Dispatcher) withoutParking(endpoints []models.Endpoint) []models.Endpoint {
+	if d.opts.ParkFor > 0 && d.opts.Revision >= workflows.RevisionParking {
+		return endpoints
+	}
+	return slices.DeleteFunc(endpoints, func(ep models.Endpoint) bool { return !ep.TakesDeliveries() })
+}
+
 // start starts the delivery of scan to ep once fewer than MaxInFlight
 // deliveries are running; the delivery then counts as running, within
-// life, until it finishes or InFlightFor has passed.
+// life, until it finishes or InFlightFor has passed. A delivery to an
+// endpoint that does not take deliveries parks at once and does not count.
 func (d *Dispatcher) start(ctx, life context.Context, scan models.Scan, ep models.Endpoint, payload []byte) error {
+	if !ep.TakesDeliveries() {
+		_, err := d.startWorkflow(ctx, scan, ep, payload)
+		return err
+	}
 	select {
 	case d.inFlight <- struct{}{}:
 	case <-ctx.Done():
@@ -388,6 +409,7 @@ func (d *Dispatcher) startWorkflow(ctx context.Context, scan models.Scan, ep mod
 			OccurredAt:  scan.Timestamp,
 			Schedule:    d.opts.Schedule,
 			Revision:    d.opts.Revision,
+			ParkFor:     d.opts.ParkFor,
 		},
 		Fields:  ep.Fields,
 		Summary: fmt.Sprintf("%s /%s → %s", webhook.TypeScanCreated, scan.Slug, ep.URL),
