@@ -29,6 +29,10 @@ type Start struct {
 	// Eager lets the server hand the first workflow task to a worker of
 	// the starter's own client (the worker runs in this process).
 	Eager bool
+	// Again starts a new run even if a closed one has this ID (a replay to
+	// another endpoint); a running one is still ErrAlreadyStarted.
+	Again   bool
+	Details string // shown in the Temporal UI beside the summary
 }
 
 // ErrAlreadyStarted is StartDelivery's answer when a delivery with the
@@ -36,7 +40,8 @@ type Start struct {
 var ErrAlreadyStarted = errors.New("delivery already started")
 
 // StartDelivery is the one door through which deliveries start: the
-// outbox's scans, test events and replays to another endpoint. A running
+// outbox's scans, test events, operational events and replays to another
+// endpoint. A running
 // delivery with the same ID is returned as is; a closed one is
 // ErrAlreadyStarted.
 func StartDelivery(ctx context.Context, s Starter, st Start) (client.WorkflowRun, error) {
@@ -46,15 +51,21 @@ func StartDelivery(ctx context.Context, s Starter, st Start) (client.WorkflowRun
 	}
 	in := st.Input
 	in.Payload = payload
-	run, err := s.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+	opts := client.StartWorkflowOptions{
 		ID:                       st.WorkflowID,
 		TaskQueue:                TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		EnableEagerStart:         st.Eager,
 		StaticSummary:            st.Summary,
+		StaticDetails:            st.Details,
 		TypedSearchAttributes:    StartSearchAttributes(in),
-	}, WorkflowName, in)
+	}
+	if st.Again {
+		opts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+		opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL
+	}
+	run, err := s.ExecuteWorkflow(ctx, opts, WorkflowName, in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
 		return nil, ErrAlreadyStarted

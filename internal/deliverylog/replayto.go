@@ -6,10 +6,6 @@ import (
 	"errors"
 	"fmt"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-
 	"github.com/scanforge/scanforge/workflows"
 )
 
@@ -59,18 +55,17 @@ func (l *Log) ReplayTo(ctx context.Context, workspaceID, id string, to Endpoint,
 	moved := in
 	moved.EndpointID = to.ID
 	moved.Revision = workflows.CurrentRevision
-	run, err := l.temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                       plan.ID,
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		EnableEagerStart:         l.opts.EagerStart,
-		StaticSummary:            fmt.Sprintf("%s replayed from %s → %s", in.EventType, in.EndpointID, to.URL),
-		StaticDetails:            "replay of " + id + " requested by " + requestedBy,
-		TypedSearchAttributes:    workflows.StartSearchAttributes(moved),
-	}, workflows.WorkflowName, moved)
-	var already *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &already) {
+	// The target's field policy applies: it may take less than the source.
+	run, err := workflows.StartDelivery(ctx, l.temporal, workflows.Start{
+		WorkflowID: plan.ID,
+		Input:      moved,
+		Fields:     to.Fields,
+		Summary:    fmt.Sprintf("%s replayed from %s → %s", in.EventType, in.EndpointID, to.URL),
+		Details:    "replay of " + id + " requested by " + requestedBy,
+		Eager:      l.opts.EagerStart,
+		Again:      true,
+	})
+	if errors.Is(err, workflows.ErrAlreadyStarted) {
 		return ReplayPlan{}, ErrStillRunning // that endpoint's delivery of the event is running
 	}
 	if err != nil {

@@ -11,9 +11,6 @@ import (
 	"log/slog"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-
 	"github.com/scanforge/scanforge/internal/id"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/webhook"
@@ -26,9 +23,7 @@ type Store interface {
 }
 
 // Starter starts workflows: the subset of client.Client used.
-type Starter interface {
-	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
-}
+type Starter = workflows.Starter
 
 // Notifier sends operational events.
 type Notifier struct {
@@ -71,13 +66,11 @@ func (n *Notifier) Notify(ctx context.Context, workspaceID, eventType string, da
 			WorkspaceID: workspaceID, EndpointID: ep.ID, EventID: eventID, EventType: eventType,
 			Payload: payload, OccurredAt: now, Schedule: n.schedule, Revision: workflows.CurrentRevision,
 		}
-		_, err := n.starter.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-			ID:                    workflows.OperationalWorkflowID(eventType, eventID, ep.ID),
-			TaskQueue:             workflows.TaskQueue,
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-			StaticSummary:         fmt.Sprintf("%s → %s", eventType, ep.URL),
-			TypedSearchAttributes: workflows.StartSearchAttributes(in),
-		}, workflows.WorkflowName, in)
+		_, err := workflows.StartDelivery(ctx, n.starter, workflows.Start{
+			WorkflowID: workflows.OperationalWorkflowID(eventType, eventID, ep.ID),
+			Input:      in,
+			Summary:    fmt.Sprintf("%s → %s", eventType, ep.URL),
+		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("send %s to %s: %w", eventType, ep.ID, err))
 		}
