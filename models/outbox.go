@@ -22,18 +22,18 @@ import (
 // TestScanColumnsMatchModel keeps it in step with the Scan model.
 var scanColumns = []string{
 	"id", "workspace_id", "code_id", "slug", "code_name", `"timestamp"`, "source", "destination_url",
-	"ip", "country", "country_code", "region", "city", "latitude", "longitude", "timezone",
+	"country", "country_code", "region", "city", "latitude", "longitude", "timezone",
 	"device_type", "browser", "browser_version", "os", "os_version", "referrer", "user_agent",
-	"is_bot", "bot_reason", "dispatched_at",
+	"is_bot", "bot_reason", "visitor_key", "is_unique", "dispatched_at",
 }
 
 // scanValues appends sc's values to vals, in the order of scanColumns.
 func scanValues(vals []any, sc *Scan) []any {
 	return append(vals,
 		sc.ID, sc.WorkspaceID, sc.CodeID, sc.Slug, sc.CodeName, sc.Timestamp, sc.Source, sc.DestinationURL,
-		sc.IP, sc.Country, sc.CountryCode, sc.Region, sc.City, sc.Latitude, sc.Longitude, sc.Timezone,
+		sc.Country, sc.CountryCode, sc.Region, sc.City, sc.Latitude, sc.Longitude, sc.Timezone,
 		sc.DeviceType, sc.Browser, sc.BrowserVersion, sc.OS, sc.OSVersion, sc.Referrer, sc.UserAgent,
-		sc.IsBot, sc.BotReason, sc.DispatchedAt,
+		sc.IsBot, sc.BotReason, sc.VisitorKey, sc.IsUnique, sc.DispatchedAt,
 	)
 }
 
@@ -52,6 +52,8 @@ type outboxStatements struct {
 	insert   *sql.Stmt  // SQLite: one row (PostgreSQL: insertScansPostgres)
 	values   []any      // SQLite: the row being inserted, reused (guarded by mu)
 	takers   *sql.Stmt  // SQLite: does an endpoint take scans of (workspace, code, bot)?
+	visitor  *sql.Stmt  // SQLite: add a visitor of a code and day, unless there
+	rollup   *sql.Stmt  // SQLite: add a batch's scans to the rollups
 	dispatch *sql.Stmt  // mark a list of scan IDs dispatched
 	// SQLite's transaction statements, prepared: database/sql's Tx would
 	// have SQLite parse BEGIN and COMMIT again for every batch.
@@ -109,6 +111,7 @@ func (st *outboxStatements) prepare(ctx context.Context, db *gorm.DB) (err error
 	}
 	for stmt, query := range map[**sql.Stmt]string{
 		&st.insert: sqliteInsertScan, &st.dispatch: sqliteMarkDispatched, &st.takers: sqliteTakers,
+		&st.visitor: sqliteInsertVisitor, &st.rollup: sqliteRollupUpsert,
 		&st.begin: "BEGIN IMMEDIATE", &st.commit: "COMMIT", &st.rollback: "ROLLBACK",
 	} {
 		if *stmt, err = st.sqlite.PrepareContext(ctx, query); err != nil {
@@ -149,6 +152,8 @@ var (
 	// Asked apart from the insert: SQLite runs an INSERT with a subquery or
 	// RETURNING under a statement journal, which costs more than the query.
 	sqliteTakers         = "SELECT " + fmt.Sprintf(takerExists, "?1", "?2", "?3")
+	sqliteInsertVisitor  = "INSERT INTO scan_visitors (code_id, day, visitor_key) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+	sqliteRollupUpsert   = rollupUpsert("sqlite")
 	sqliteMarkDispatched = "UPDATE scans SET dispatched_at = ? WHERE id IN (SELECT value FROM json_each(?))"
 
 	postgresMarkDispatched = "UPDATE scans SET dispatched_at = $1 WHERE id = ANY($2::text[])"
@@ -179,6 +184,26 @@ func (s *Store) InsertScans(ctx context.Context, scans []Scan) error {
 		return fmt.Errorf("insert %d scans: %w", len(scans), err)
 	}
 	return nil
+}
+
+// firstOfVisitors tells for each scan whether it is the first of the
+// batch of its visitor, code and day: only those may be their visitor's
+// first of the day, which the database decides. A scan without a visitor
+// key never is.
+func firstOfVisitors(scans []Scan) []bool {
+	type visit struct{ code, day, key string }
+	seen := make(map[visit]bool, len(scans))
+	first := make([]bool, len(scans))
+	for i := range scans {
+		sc := &scans[i]
+		if sc.VisitorKey == "" {
+			continue
+		}
+		v := visit{sc.CodeID, sc.Timestamp.UTC().Format(time.DateOnly), sc.VisitorKey}
+		first[i] = !seen[v]
+		seen[v] = true
+	}
+	return first
 }
 
 // SubscribedEndpoints returns the endpoints that take a scan of codeID in

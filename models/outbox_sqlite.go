@@ -65,12 +65,30 @@ func insertScanRows(ctx context.Context, st *outboxStatements, scans []Scan, now
 	// BEGIN and COMMIT still answer to ctx.
 	rowCtx := context.WithoutCancel(ctx)
 	for i := range scans {
+		sc := &scans[i]
+		// The scan is its visitor's first of the code that day when the
+		// visitor is new to scan_visitors.
+		sc.IsUnique = false
+		if sc.VisitorKey != "" {
+			res, err := st.visitor.ExecContext(rowCtx, sc.CodeID, sc.Timestamp.UTC().Format(time.DateOnly), sc.VisitorKey)
+			if err != nil {
+				return fmt.Errorf("visitor: %w", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("visitor: %w", err)
+			}
+			sc.IsUnique = n == 1
+		}
 		// One slice for every row: database/sql copies the values before
 		// the statement runs.
-		st.values = scanValues(st.values[:0], &scans[i])
+		st.values = scanValues(st.values[:0], sc)
 		if _, err := st.insert.ExecContext(rowCtx, st.values...); err != nil {
 			return err
 		}
+	}
+	if _, err := st.rollup.ExecContext(rowCtx, rollupIDs("sqlite", scans)); err != nil {
+		return fmt.Errorf("rollups: %w", err)
 	}
 	_, err = st.commit.ExecContext(ctx)
 	return err

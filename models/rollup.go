@@ -1,0 +1,136 @@
+package models
+
+// Daily and monthly rollups of the scans (scan_rollups), kept in step with
+// them by InsertScans in the group commit's transaction, so that stats over
+// a long range add up a few rows per day or month instead of every scan.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"gorm.io/gorm"
+)
+
+// A rollup row counts one code's scans of one period (grain "d": a UTC day
+// YYYY-MM-DD; "m": a UTC month YYYY-MM) that share one key of one
+// dimension: humans and bots apart, each with the scans that were their
+// visitor's first of the day (the unique visitors). Every scan is in
+// exactly one row per (grain, dimension), so the scans of a period are the
+// sum over any one dimension's rows; the day totals read "source".
+var rollupDims = []struct {
+	name, k1, k2, k3 string // the scan columns of the row's key
+}{
+	{"geo", "country_code", "region", "city"},
+	{"device", "device_type", "", ""},
+	{"browser", "browser", "", ""},
+	{"os", "os", "", ""},
+	{"source", "source", "", ""},
+	{"reason", "bot_reason", "", ""},
+}
+
+// rollupKey is the primary key of scan_rollups, in lock order: every
+// upsert writes its rows in this order, so two group commits of other
+// replicas that touch the same rows wait for each other instead of
+// deadlocking.
+const rollupKey = "code_id, workspace_id, grain, period, dim, k1, k2, k3"
+
+// rollupSelect returns the SELECT that makes the rollup rows of the scans
+// of source (a table or subquery over scans, aliased s), in the columns of
+// scan_rollups. dialect is "postgres" or "sqlite".
+func rollupSelect(dialect, source string) string {
+	period := `CASE g.grain WHEN 'd' THEN to_char(s."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD') ELSE to_char(s."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM') END`
+	if dialect != "postgres" {
+		// The store writes times in UTC, as text that starts with the date.
+		period = `substr(s."timestamp", 1, CASE g.grain WHEN 'd' THEN 10 ELSE 7 END)`
+	}
+	var dims []string
+	key := func(col func(name, k1, k2, k3 string) string) string {
+		var b strings.Builder
+		b.WriteString("CASE d.dim")
+		for _, d := range rollupDims {
+			if c := col(d.name, d.k1, d.k2, d.k3); c != "" {
+				fmt.Fprintf(&b, " WHEN '%s' THEN coalesce(s.%s, '')", d.name, c)
+			}
+		}
+		b.WriteString(" ELSE '' END")
+		return b.String()
+	}
+	for _, d := range rollupDims {
+		dims = append(dims, "SELECT '"+d.name+"' AS dim")
+	}
+	k1 := key(func(_, k1, _, _ string) string { return k1 })
+	k2 := key(func(_, _, k2, _ string) string { return k2 })
+	k3 := key(func(_, _, _, k3 string) string { return k3 })
+	name := key(func(n, _, _, _ string) string {
+		if n == "geo" {
+			return "country"
+		}
+		return ""
+	})
+	return `SELECT s.code_id, s.workspace_id, g.grain, ` + period + `, d.dim, ` + k1 + `, ` + k2 + `, ` + k3 + `, max(` + name + `),
+	sum(CASE WHEN s.is_bot THEN 0 ELSE 1 END), sum(CASE WHEN s.is_bot THEN 1 ELSE 0 END),
+	sum(CASE WHEN s.is_unique AND NOT s.is_bot THEN 1 ELSE 0 END), sum(CASE WHEN s.is_unique AND s.is_bot THEN 1 ELSE 0 END)
+FROM ` + source + ` CROSS JOIN (SELECT 'd' AS grain UNION ALL SELECT 'm') g CROSS JOIN (` + strings.Join(dims, " UNION ALL ") + `) d
+WHERE true GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`
+}
+
+const rollupColumns = "code_id, workspace_id, grain, period, dim, k1, k2, k3, name, humans, bots, human_visitors, bot_visitors"
+
+// rollupUpsert returns the statement that adds the rollups of the scans
+// whose IDs its one parameter lists (comma-separated) to scan_rollups.
+// The scans are read back in the transaction that inserted them, which
+// decided their is_unique.
+func rollupUpsert(dialect string) string {
+	source := `(SELECT s.* FROM json_each('[' || ? || ']') AS j JOIN scans s ON s.id = j.value) AS s`
+	greatest := "max"
+	if dialect == "postgres" {
+		source = `(SELECT s.* FROM unnest(string_to_array($1::text, ',')) AS u(id) JOIN scans s ON s.id = u.id) AS s`
+		greatest = "greatest"
+	}
+	return `INSERT INTO scan_rollups (` + rollupColumns + `) ` + rollupSelect(dialect, source) + ` ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+ON CONFLICT (` + rollupKey + `) DO UPDATE SET humans = scan_rollups.humans + excluded.humans, bots = scan_rollups.bots + excluded.bots,
+	human_visitors = scan_rollups.human_visitors + excluded.human_visitors, bot_visitors = scan_rollups.bot_visitors + excluded.bot_visitors,
+	name = ` + greatest + `(scan_rollups.name, excluded.name)`
+}
+
+// rollupIDs is the parameter of rollupUpsert: scan IDs have no commas, and
+// on SQLite each is quoted as a JSON string.
+func rollupIDs(dialect string, scans []Scan) string {
+	var b strings.Builder
+	for i := range scans {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if dialect == "postgres" {
+			b.WriteString(scans[i].ID)
+		} else {
+			b.WriteByte('"')
+			b.WriteString(scans[i].ID)
+			b.WriteByte('"')
+		}
+	}
+	return b.String()
+}
+
+// RebuildRollups makes scan_rollups again from the scans, in one
+// transaction, as the migration that created it did. On PostgreSQL it
+// locks the rollups first: a group commit that inserted its scans before
+// the rebuild read them waits, and adds its rollups after it.
+func (s *Store) RebuildRollups(ctx context.Context) error {
+	dialect := s.db.Name()
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if dialect == "postgres" {
+			if err := tx.Exec(`LOCK TABLE scan_rollups IN EXCLUSIVE MODE`).Error; err != nil {
+				return fmt.Errorf("rebuild rollups: %w", err)
+			}
+		}
+		if err := tx.Exec(`DELETE FROM scan_rollups`).Error; err != nil {
+			return fmt.Errorf("rebuild rollups: %w", err)
+		}
+		if err := tx.Exec(`INSERT INTO scan_rollups (` + rollupColumns + `) ` + rollupSelect(dialect, "scans AS s")).Error; err != nil {
+			return fmt.Errorf("rebuild rollups: %w", err)
+		}
+		return nil
+	})
+}

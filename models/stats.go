@@ -1,0 +1,359 @@
+package models
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+)
+
+// StatsTopN is how many keys each breakdown of ScanStats lists at most.
+const StatsTopN = 50
+
+// Bucket is one key of a breakdown, how many scans have it, and how many
+// of them were their visitor's first of the code that day (Visitors). An
+// empty Key counts the scans without that information (e.g. no geo for a
+// private IP).
+type Bucket struct {
+	Key         string `json:"key"`
+	Name        string `json:"name,omitempty"`         // by country: the country's English name
+	CountryCode string `json:"country_code,omitempty"` // by region and city
+	Region      string `json:"region,omitempty"`       // by city
+	Count       int64  `json:"count"`
+	Visitors    int64  `json:"visitors"`
+}
+
+// DayCount is the number of scans and of unique visitors on one UTC day
+// (Date is YYYY-MM-DD).
+type DayCount struct {
+	Date     string `json:"date"`
+	Count    int64  `json:"count"`
+	Visitors int64  `json:"visitors"`
+}
+
+// ScanStats are the totals and breakdowns of a code's scans in a time range.
+// Breakdowns list at most StatsTopN keys, by count descending, then key.
+// Visitors counts each visitor once per UTC day (visitor keys of different
+// days cannot be linked), under its first scan of that day: a visitor who
+// comes back on three days counts three times.
+type ScanStats struct {
+	Total        int64      `json:"total"`
+	Humans       int64      `json:"humans"`
+	Bots         int64      `json:"bots"`
+	Visitors     int64      `json:"visitors"`
+	ByDay        []DayCount `json:"by_day"` // every day of the range, zeros included
+	ByCountry    []Bucket   `json:"by_country"`
+	ByRegion     []Bucket   `json:"by_region"`
+	ByCity       []Bucket   `json:"by_city"`
+	ByDeviceType []Bucket   `json:"by_device_type"`
+	ByBrowser    []Bucket   `json:"by_browser"`
+	ByOS         []Bucket   `json:"by_os"`
+	BySource     []Bucket   `json:"by_source"`
+	ByBotReason  []Bucket   `json:"by_bot_reason"`
+}
+
+// ScanStats counts workspaceID's scans of codeID that pass f (which should
+// have a time range: ByDay spans From to To) and breaks them down.
+//
+// Whole UTC days of the range are read from the rollups (scan_rollups:
+// months where a whole month is in the range, days elsewhere), the parts
+// of days at its ends from the scans: a year is a few thousand rollup rows
+// and two part-days of scans. A filter on source, country or device type
+// is answered from the scans alone: the rollups count each dimension apart.
+func (s *Store) ScanStats(ctx context.Context, workspaceID, codeID string, f ScanFilter) (ScanStats, error) {
+	acc := newStatsAcc()
+	err := s.addStats(ctx, acc, workspaceID, codeID, f)
+	if err != nil {
+		return ScanStats{}, fmt.Errorf("scan stats of code %q: %w", codeID, err)
+	}
+	return acc.result(f.From, f.To), nil
+}
+
+func (s *Store) addStats(ctx context.Context, acc *statsAcc, workspaceID, codeID string, f ScanFilter) error {
+	if f.Source != "" || f.CountryCode != "" || f.DeviceType != "" || f.From.IsZero() || f.To.IsZero() {
+		return s.addScanStats(ctx, acc, workspaceID, codeID, f)
+	}
+	from, to := f.From.UTC(), f.To.UTC()
+	firstDay := startOfDay(from) // whole days: [firstDay, lastDay)
+	if firstDay.Before(from) {
+		firstDay = firstDay.AddDate(0, 0, 1)
+	}
+	lastDay := startOfDay(to)
+	if !firstDay.Before(lastDay) {
+		return s.addScanStats(ctx, acc, workspaceID, codeID, f)
+	}
+	if from.Before(firstDay) {
+		head := f
+		head.To = firstDay
+		if err := s.addScanStats(ctx, acc, workspaceID, codeID, head); err != nil {
+			return err
+		}
+	}
+	if err := s.addRollupStats(ctx, acc, workspaceID, codeID, f.Bots, firstDay, lastDay); err != nil {
+		return err
+	}
+	if lastDay.Before(to) {
+		tail := f
+		tail.From = lastDay
+		return s.addScanStats(ctx, acc, workspaceID, codeID, tail)
+	}
+	return nil
+}
+
+func startOfDay(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// statsRow is one row of the scans' stats query: a group of one of three
+// groupings (see addScanStats), its scans (N) and unique visitors (V).
+type statsRow struct {
+	Grouping           string
+	K1, K2, K3, K4, K5 string
+	Name               string
+	IsBot              bool
+	N, V               int64
+}
+
+// dayExprs returns the SQL that groups scans by UTC day and the text
+// (YYYY-MM-DD) of that group.
+func (s *Store) dayExprs() (group, text string) {
+	if s.db.Dialector.Name() == "postgres" {
+		day := `("timestamp" AT TIME ZONE 'UTC')::date`
+		return day, `to_char(` + day + `, 'YYYY-MM-DD')`
+	}
+	// SQLite keeps times as text that starts with the date ("2026-11-27
+	// 23:59:59.123456 +0000 UTC"), and the store writes them in UTC.
+	day := `substr("timestamp", 1, 10)`
+	return day, day
+}
+
+// addScanStats counts the scans that pass f themselves. One statement
+// groups the matching rows three ways, each read straight through the
+// (code_id, timestamp) index: by (day, is_bot); by (country, region,
+// city); by (device type, browser, OS, source, is_bot, bot reason). These
+// groups are few, and every total and breakdown is a sum over one of them.
+func (s *Store) addScanStats(ctx context.Context, acc *statsAcc, workspaceID, codeID string, f ScanFilter) error {
+	cond, args := f.where(workspaceID, codeID)
+	dayGroup, dayText := s.dayExprs()
+	const counts = `count(*) AS n, sum(CASE WHEN is_unique THEN 1 ELSE 0 END) AS v`
+	query := `SELECT 'day' AS grouping, ` + dayText + ` AS k1, '' AS k2, '' AS k3, '' AS k4, '' AS k5, '' AS name, is_bot, ` + counts + `
+	FROM scans WHERE ` + cond + ` GROUP BY ` + dayGroup + `, is_bot
+UNION ALL SELECT 'geo', country_code, region, city, '', '', max(country), false, ` + counts + `
+	FROM scans WHERE ` + cond + ` GROUP BY country_code, region, city
+UNION ALL SELECT 'client', device_type, browser, os, source, bot_reason, '', is_bot, ` + counts + `
+	FROM scans WHERE ` + cond + ` GROUP BY device_type, browser, os, source, is_bot, bot_reason`
+	var rows []statsRow
+	if err := s.db.WithContext(ctx).Raw(query, slices.Concat(args, args, args)...).Scan(&rows).Error; err != nil {
+		return err
+	}
+	for _, r := range rows {
+		t := tally{r.N, r.V}
+		switch r.Grouping {
+		case "day":
+			acc.addDay(r.K1, r.IsBot, t)
+		case "geo":
+			acc.addGeo(r.K1, r.K2, r.K3, r.Name, t)
+		case "client":
+			acc.device.add(Bucket{Key: r.K1}, t)
+			acc.browser.add(Bucket{Key: r.K2}, t)
+			acc.os.add(Bucket{Key: r.K3}, t)
+			acc.source.add(Bucket{Key: r.K4}, t)
+			if r.IsBot {
+				acc.reason.add(Bucket{Key: r.K5}, t)
+			}
+		}
+	}
+	return nil
+}
+
+// rollupRow is a sum of scan_rollups rows.
+type rollupRow struct {
+	Dim, K1, K2, K3, Name                    string
+	Humans, Bots, HumanVisitors, BotVisitors int64
+}
+
+// split returns r's humans and bots as the bot filter b lets them count.
+func (r rollupRow) split(b BotFilter) (humans, bots tally) {
+	if b != BotsOnly {
+		humans = tally{r.Humans, r.HumanVisitors}
+	}
+	if b != BotsExclude {
+		bots = tally{r.Bots, r.BotVisitors}
+	}
+	return humans, bots
+}
+
+// addRollupStats counts the scans of the whole UTC days [first, last) from
+// the rollups: each day's totals from its day rows; the breakdowns from
+// the month rows of the whole months in the range and the day rows of the
+// days around them.
+func (s *Store) addRollupStats(ctx context.Context, acc *statsAcc, workspaceID, codeID string, bots BotFilter, first, last time.Time) error {
+	month := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC) }
+	m1, m2 := month(first), month(last)
+	if m1.Before(first) {
+		m1 = m1.AddDate(0, 1, 0)
+	}
+	day := func(t time.Time) string { return t.Format(time.DateOnly) }
+	// Periods as [from, to) of grain: days before the first whole month,
+	// the whole months, the days after.
+	type span struct{ grain, from, to string }
+	spans := []span{{"d", day(first), day(last)}}
+	if m1.Before(m2) {
+		spans = []span{{"d", day(first), day(m1)}, {"m", m1.Format("2006-01"), m2.Format("2006-01")}, {"d", day(m2), day(last)}}
+	}
+	const sums = `sum(humans) AS humans, sum(bots) AS bots, sum(human_visitors) AS human_visitors, sum(bot_visitors) AS bot_visitors`
+	var parts []string
+	var args []any
+	for _, sp := range spans {
+		parts = append(parts, `SELECT dim, k1, k2, k3, name, humans, bots, human_visitors, bot_visitors FROM scan_rollups
+	WHERE code_id = ? AND workspace_id = ? AND grain = ? AND period >= ? AND period < ?`)
+		args = append(args, codeID, workspaceID, sp.grain, sp.from, sp.to)
+	}
+	query := `SELECT dim, k1, k2, k3, max(name) AS name, ` + sums + ` FROM (` + joinUnion(parts) + `) AS r GROUP BY dim, k1, k2, k3`
+	var rows []rollupRow
+	if err := s.db.WithContext(ctx).Raw(query, args...).Scan(&rows).Error; err != nil {
+		return fmt.Errorf("rollups: %w", err)
+	}
+	for _, r := range rows {
+		humans, botTally := r.split(bots)
+		both := tally{humans.scans + botTally.scans, humans.visitors + botTally.visitors}
+		switch r.Dim {
+		case "geo":
+			acc.addGeo(r.K1, r.K2, r.K3, r.Name, both)
+		case "device":
+			acc.device.add(Bucket{Key: r.K1}, both)
+		case "browser":
+			acc.browser.add(Bucket{Key: r.K1}, both)
+		case "os":
+			acc.os.add(Bucket{Key: r.K1}, both)
+		case "source":
+			acc.source.add(Bucket{Key: r.K1}, both)
+		case "reason":
+			acc.reason.add(Bucket{Key: r.K1}, botTally)
+		}
+	}
+	// Every scan has one source: a day's source rows add up to its scans.
+	rows = rows[:0]
+	err := s.db.WithContext(ctx).Raw(`SELECT period AS k1, `+sums+` FROM scan_rollups
+	WHERE code_id = ? AND workspace_id = ? AND grain = 'd' AND period >= ? AND period < ? AND dim = 'source' GROUP BY period`,
+		codeID, workspaceID, day(first), day(last)).Scan(&rows).Error
+	if err != nil {
+		return fmt.Errorf("rollups by day: %w", err)
+	}
+	for _, r := range rows {
+		humans, botTally := r.split(bots)
+		acc.addDay(r.K1, false, humans)
+		acc.addDay(r.K1, true, botTally)
+	}
+	return nil
+}
+
+func joinUnion(parts []string) string {
+	out := parts[0]
+	for _, p := range parts[1:] {
+		out += "\nUNION ALL " + p
+	}
+	return out
+}
+
+// tally is a number of scans and how many of them were unique.
+type tally struct{ scans, visitors int64 }
+
+// statsAcc adds up the counts that make ScanStats.
+type statsAcc struct {
+	total, bots                                                tally
+	perDay                                                     map[string]tally
+	countryName                                                map[string]string
+	country, region, city, device, browser, os, source, reason counter
+}
+
+func newStatsAcc() *statsAcc {
+	return &statsAcc{
+		perDay: map[string]tally{}, countryName: map[string]string{},
+		country: counter{}, region: counter{}, city: counter{}, device: counter{},
+		browser: counter{}, os: counter{}, source: counter{}, reason: counter{},
+	}
+}
+
+func (a *statsAcc) addDay(day string, isBot bool, t tally) {
+	if t == (tally{}) {
+		return
+	}
+	a.total.scans, a.total.visitors = a.total.scans+t.scans, a.total.visitors+t.visitors
+	if isBot {
+		a.bots.scans += t.scans
+	}
+	d := a.perDay[day]
+	a.perDay[day] = tally{d.scans + t.scans, d.visitors + t.visitors}
+}
+
+func (a *statsAcc) addGeo(countryCode, region, city, name string, t tally) {
+	if t == (tally{}) {
+		return
+	}
+	a.country.add(Bucket{Key: countryCode}, t)
+	a.countryName[countryCode] = max(a.countryName[countryCode], name)
+	a.region.add(Bucket{Key: region, CountryCode: countryCode}, t)
+	a.city.add(Bucket{Key: city, CountryCode: countryCode, Region: region}, t)
+}
+
+func (a *statsAcc) result(from, to time.Time) ScanStats {
+	st := ScanStats{Total: a.total.scans, Bots: a.bots.scans, Humans: a.total.scans - a.bots.scans, Visitors: a.total.visitors}
+	st.ByDay = fillDays(from, to, a.perDay)
+	st.ByCountry = a.country.top()
+	for i, b := range st.ByCountry {
+		st.ByCountry[i].Name = a.countryName[b.Key]
+	}
+	st.ByRegion, st.ByCity = a.region.top(), a.city.top()
+	st.ByDeviceType, st.ByBrowser, st.ByOS = a.device.top(), a.browser.top(), a.os.top()
+	st.BySource, st.ByBotReason = a.source.top(), a.reason.top()
+	return st
+}
+
+// counter adds up scans and visitors per bucket (counts zero in the key).
+type counter map[Bucket]tally
+
+func (c counter) add(b Bucket, t tally) {
+	if t == (tally{}) {
+		return
+	}
+	n := c[b]
+	c[b] = tally{n.scans + t.scans, n.visitors + t.visitors}
+}
+
+// top returns the StatsTopN biggest buckets, by count descending, then by
+// key, country code and region; never nil.
+func (c counter) top() []Bucket {
+	out := make([]Bucket, 0, len(c))
+	for b, n := range c {
+		b.Count, b.Visitors = n.scans, n.visitors
+		out = append(out, b)
+	}
+	slices.SortFunc(out, func(a, b Bucket) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Key, b.Key),
+			cmp.Compare(a.CountryCode, b.CountryCode), cmp.Compare(a.Region, b.Region))
+	})
+	return out[:min(len(out), StatsTopN)]
+}
+
+// fillDays lists every UTC day from from to to (exclusive) with its counts
+// in perDay, zero when absent. Without a complete range it lists just the
+// days in perDay, in order.
+func fillDays(from, to time.Time, perDay map[string]tally) []DayCount {
+	out := []DayCount{}
+	if from.IsZero() || to.IsZero() || !from.Before(to) {
+		for _, d := range slices.Sorted(maps.Keys(perDay)) {
+			out = append(out, DayCount{Date: d, Count: perDay[d].scans, Visitors: perDay[d].visitors})
+		}
+		return out
+	}
+	from, last := from.UTC(), to.UTC().Add(-time.Nanosecond)
+	day := startOfDay(from)
+	for ; !day.After(last); day = day.AddDate(0, 0, 1) {
+		d := day.Format(time.DateOnly)
+		out = append(out, DayCount{Date: d, Count: perDay[d].scans, Visitors: perDay[d].visitors})
+	}
+	return out
+}
