@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -53,7 +54,7 @@ func TestRedirectRecordsScans(t *testing.T) {
 			s := scans[i]
 			if !strings.HasPrefix(s.ID, "scan_") || s.WorkspaceID != e.wsID || s.CodeID != codeID || s.Slug != "menu" ||
 				s.CodeName != "Code menu" || s.Source != tc.source || s.DestinationURL != "https://example.com/menu?x=1" ||
-				s.IP != "198.51.100.7" || s.UserAgent != ua || s.Referrer != "https://news.example/post" {
+				s.VisitorKey != testVisitors(t).Key(s.Timestamp, netip.MustParseAddr("198.51.100.7"), ua, codeID) || s.UserAgent != ua || s.Referrer != "https://news.example/post" {
 				t.Errorf("scan %d = %+v", i, s)
 			}
 			if s.Country != "United Kingdom" || s.CountryCode != "GB" || s.Region != "England" || s.City != "London" ||
@@ -64,6 +65,10 @@ func TestRedirectRecordsScans(t *testing.T) {
 			}
 			if s.Timestamp.IsZero() || s.Timestamp.Nanosecond()%1000 != 0 {
 				t.Errorf("timestamp %v", s.Timestamp)
+			}
+			// One client: its first scan of the code today is its unique one.
+			if s.IsUnique != (i == 0) {
+				t.Errorf("scan %d unique = %v", i, s.IsUnique)
 			}
 			if s.DispatchedAt == nil { // the code has no endpoint
 				t.Errorf("a scan no endpoint takes waits in the outbox")
@@ -113,7 +118,7 @@ func TestRedirectClientIP(t *testing.T) {
 		e := newEnv(t, kind, func(o *api.Options) {
 			o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 		})
-		e.createCode("ip", "https://example.com")
+		codeID := e.createCode("ip", "https://example.com")["id"].(string)
 		cases := []struct {
 			name, remote, xff, want string
 		}{
@@ -131,9 +136,16 @@ func TestRedirectClientIP(t *testing.T) {
 			if rec := e.do(r); rec.Code != http.StatusFound {
 				t.Fatalf("%s: %d", tc.name, rec.Code)
 			}
-			scans := e.scans()
-			if got := scans[len(scans)-1].IP; got != tc.want {
-				t.Errorf("%s: IP %q, want %q", tc.name, got, tc.want)
+			if got := e.enricher.lastInput().IP; got != netip.MustParseAddr(tc.want) {
+				t.Errorf("%s: IP %v, want %s", tc.name, got, tc.want)
+			}
+			// The IP is not stored: the scan keeps the visitor key it makes.
+			sc := e.scans()[len(e.scans())-1]
+			if want := testVisitors(t).Key(sc.Timestamp, netip.MustParseAddr(tc.want), sc.UserAgent, codeID); sc.VisitorKey != want {
+				t.Errorf("%s: visitor key %q, want %q", tc.name, sc.VisitorKey, want)
+			}
+			if row := fmt.Sprintf("%+v", sc); strings.Contains(row, tc.want) {
+				t.Errorf("%s: the stored scan holds the IP: %s", tc.name, row)
 			}
 		}
 	})
@@ -234,7 +246,7 @@ func TestOverRealHTTP(t *testing.T) {
 			}
 		}
 		scans := e.scans()
-		if len(scans) != 2 || scans[0].IP != "127.0.0.1" || scans[0].UserAgent != "real-client/1.0" || scans[1].Source != "link" {
+		if len(scans) != 2 || e.enricher.lastInput().IP != netip.MustParseAddr("127.0.0.1") || scans[0].UserAgent != "real-client/1.0" || scans[1].Source != "link" {
 			t.Fatalf("scans = %+v", scans)
 		}
 	})

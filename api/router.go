@@ -25,6 +25,12 @@ type ScanRecorder interface {
 	Record(ctx context.Context, scan models.Scan) error
 }
 
+// VisitorKeyer computes a scan's visitor key (internal/visitor): the same
+// for one client, code and UTC day, unlinkable across days.
+type VisitorKeyer interface {
+	Key(t time.Time, ip netip.Addr, userAgent, codeID string) string
+}
+
 // Enricher derives geo, device and bot verdict from a request.
 type Enricher interface {
 	Enrich(in enrich.Input) enrich.Result
@@ -32,9 +38,12 @@ type Enricher interface {
 
 // Options are the dependencies of the router.
 type Options struct {
-	Store          *models.Store
-	Recorder       ScanRecorder
-	Enricher       Enricher // nil: scans are recorded without geo/device/bot data
+	Store    *models.Store
+	Recorder ScanRecorder
+	Enricher Enricher // nil: scans are recorded without geo/device/bot data
+	// Visitors keys each scan's visitor; nil: scans have no visitor key and
+	// none is a unique visitor.
+	Visitors       VisitorKeyer
 	TrustedProxies []netip.Prefix
 	PublicBaseURL  string // e.g. "http://localhost:8080": for qr_url/link_url in code answers
 	Logger         *slog.Logger
@@ -65,6 +74,7 @@ type server struct {
 	store    *models.Store
 	recorder ScanRecorder
 	enricher Enricher
+	visitors VisitorKeyer
 	trusted  []netip.Prefix
 	baseURL  string
 	log      *slog.Logger
@@ -86,6 +96,7 @@ func NewRouter(opts Options) *gin.Engine {
 		store:    opts.Store,
 		recorder: opts.Recorder,
 		enricher: opts.Enricher,
+		visitors: opts.Visitors,
 		trusted:  opts.TrustedProxies,
 		baseURL:  strings.TrimRight(opts.PublicBaseURL, "/"),
 		log:      opts.Logger,
