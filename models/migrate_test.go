@@ -334,7 +334,7 @@ func TestMigrateUpgradesAnAutoMigratedDatabase(t *testing.T) {
 			if want := []string{scan.ID, strings.TrimSuffix(scan.ID, "_0") + "_2"}; !slices.Equal(uniques, want) {
 				t.Errorf("unique scans after upgrade: %v, want %v", uniques, want)
 			}
-			st, err := s.ScanStats(ctx, ws.ID, code.ID, models.ScanFilter{From: at.Truncate(24 * time.Hour), To: at.Truncate(24 * time.Hour).AddDate(0, 0, 1)})
+			st, err := s.ScanStats(ctx, ws.ID, code.ID, models.ScanFilter{From: at.Truncate(24 * time.Hour), To: at.Truncate(24*time.Hour).AddDate(0, 0, 1)})
 			if err != nil || st.Total != 3 || st.Visitors != 2 {
 				t.Errorf("stats after upgrade: %d scans, %d visitors, %v; want 3 and 2", st.Total, st.Visitors, err)
 			}

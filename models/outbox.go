@@ -1,10 +1,12 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -186,24 +188,32 @@ func (s *Store) InsertScans(ctx context.Context, scans []Scan) error {
 	return nil
 }
 
-// firstOfVisitors tells for each scan whether it is the first of the
-// batch of its visitor, code and day: only those may be their visitor's
-// first of the day, which the database decides. A scan without a visitor
-// key never is.
-func firstOfVisitors(scans []Scan) []bool {
+// byVisitor returns the scans in the order their visitors go into
+// scan_visitors on PostgreSQL, by (code, day, visitor key), and for each
+// whether it is the first of the batch of its visitor, code and day: only
+// those may be their visitor's first of the day, which the database
+// decides. A scan without a visitor key never is. In that order every
+// group commit waits for another's uncommitted visitors in one direction
+// only, so two replicas that see the same visitors at once cannot
+// deadlock, however many statements their batches take.
+func byVisitor(scans []Scan) (rows []*Scan, first []bool) {
 	type visit struct{ code, day, key string }
-	seen := make(map[visit]bool, len(scans))
-	first := make([]bool, len(scans))
+	visits := make(map[*Scan]visit, len(scans))
+	rows = make([]*Scan, len(scans))
 	for i := range scans {
 		sc := &scans[i]
-		if sc.VisitorKey == "" {
-			continue
-		}
-		v := visit{sc.CodeID, sc.Timestamp.UTC().Format(time.DateOnly), sc.VisitorKey}
-		first[i] = !seen[v]
-		seen[v] = true
+		rows[i] = sc
+		visits[sc] = visit{sc.CodeID, sc.Timestamp.UTC().Format(time.DateOnly), sc.VisitorKey}
 	}
-	return first
+	slices.SortStableFunc(rows, func(a, b *Scan) int {
+		va, vb := visits[a], visits[b]
+		return cmp.Or(cmp.Compare(va.code, vb.code), cmp.Compare(va.day, vb.day), cmp.Compare(va.key, vb.key))
+	})
+	first = make([]bool, len(rows))
+	for i, sc := range rows {
+		first[i] = sc.VisitorKey != "" && (i == 0 || visits[rows[i-1]] != visits[sc])
+	}
+	return rows, first
 }
 
 // SubscribedEndpoints returns the endpoints that take a scan of codeID in

@@ -116,7 +116,7 @@ func postgresInsertOf(n int) string {
 	}
 	return "WITH v(" + strings.Join(names, ", ") + ") AS (VALUES " + strings.Join(rows, ", ") + ")" +
 		", visitors AS (INSERT INTO scan_visitors (code_id, day, visitor_key) SELECT " + col("code_id") + ", v.vday, " + col("visitor_key") +
-		" FROM v WHERE v.vday IS NOT NULL ON CONFLICT DO NOTHING RETURNING code_id, day, visitor_key)" +
+		" FROM v WHERE v.vday IS NOT NULL ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING RETURNING code_id, day, visitor_key)" +
 		", inserted AS (INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") SELECT " + strings.Join(names[:len(cols)], ", ") +
 		", EXISTS (SELECT 1 FROM visitors n WHERE n.code_id = " + col("code_id") + " AND n.day = v.vday AND n.visitor_key = " + col("visitor_key") + ")" +
 		", CASE WHEN " + fmt.Sprintf(takerExists, col("workspace_id"), col("code_id"), col("is_bot")) + " THEN NULL ELSE $1::timestamptz END" +
@@ -151,8 +151,8 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, s
 		}
 	}()
 	byID := make(map[string]*Scan, len(scans))
-	first := firstOfVisitors(scans)
-	for rest, done := scans, 0; len(rest) > 0; done, rest = done+postgresRowsOf(len(rest)), rest[postgresRowsOf(len(rest)):] {
+	rows, first := byVisitor(scans)
+	for rest, done := rows, 0; len(rest) > 0; done, rest = done+postgresRowsOf(len(rest)), rest[postgresRowsOf(len(rest)):] {
 		n := postgresRowsOf(len(rest))
 		// Prepared once per connection, then a lookup.
 		insert := postgresInserts[n]()
@@ -166,8 +166,7 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, s
 		}
 		params.encode(now, rest[:n], first[done:done+n])
 		statements = append(statements, statement{sd, params})
-		for i := range rest[:n] {
-			sc := &rest[i]
+		for _, sc := range rest[:n] {
 			sc.DispatchedAt, sc.IsUnique = &now, false
 			byID[sc.ID] = sc
 		}
@@ -249,13 +248,12 @@ func markPendingOf(pipeline *pgconn.Pipeline, byID map[string]*Scan) error {
 // visitor's first), in PostgreSQL's binary format, column by column in
 // scanColumns' order (TestInsertScansRoundTripsEveryColumn, whose text
 // columns all differ, catches any two swapped). It reuses p's buffers.
-func (p *pgParams) encode(now time.Time, scans []Scan, firstInBatch []bool) {
+func (p *pgParams) encode(now time.Time, scans []*Scan, firstInBatch []bool) {
 	p.buf = p.buf[:0]
 	clear(p.params) // no hold on arrays the buffer outgrew last time
 	p.params = p.params[:0]
 	p.time(now)
-	for i := range scans {
-		sc := &scans[i]
+	for i, sc := range scans {
 		p.text(sc.ID)
 		p.text(sc.WorkspaceID)
 		p.text(sc.CodeID)

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/models"
 )
 
@@ -136,4 +138,79 @@ func TestRollupsCountWhatTheScansCount(t *testing.T) {
 			t.Fatalf("rollups kept in step (%d rows) differ from rebuilt ones (%d rows)", len(kept), len(rebuilt))
 		}
 	})
+}
+
+// Replicas that record the same visitors at once agree on who is unique:
+// one scan per visitor, code and day, whatever replica recorded it; and
+// their rollup upserts of the same rows neither deadlock nor lose counts.
+func TestReplicasAgreeOnUniqueVisitors(t *testing.T) {
+	for _, kind := range testdb.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			u := testdb.URL(t, kind)
+			var replicas []*models.Store
+			for i := range 3 {
+				db, err := models.Open(u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					if sqlDB, err := db.DB(); err == nil {
+						sqlDB.Close()
+					}
+				})
+				if i == 0 {
+					if err := models.Migrate(db); err != nil {
+						t.Fatal(err)
+					}
+				}
+				replicas = append(replicas, models.NewStore(db, time.Now))
+			}
+			at := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+			var wg sync.WaitGroup
+			errs := make(chan error, len(replicas))
+			for r, s := range replicas {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for b := range 20 {
+						var scans []models.Scan
+						for i := range 80 {
+							scans = append(scans, models.Scan{
+								ID: fmt.Sprintf("scan_%d_%02d_%02d", r, b, i), WorkspaceID: "ws", CodeID: fmt.Sprintf("code_%d", i%2),
+								Slug: "s", Timestamp: at.Add(time.Duration(b*80+i) * time.Millisecond), Source: "qr",
+								DestinationURL: "https://example.com/", City: fmt.Sprintf("city_%d", (b+i)%3),
+								VisitorKey: fmt.Sprintf("%032d", (r+b+i)%5),
+							})
+						}
+						if err := s.InsertScans(ctx, scans); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			s := replicas[0]
+			for _, code := range []string{"code_0", "code_1"} {
+				f := models.ScanFilter{From: at.Truncate(24 * time.Hour), To: at.Truncate(24*time.Hour).AddDate(0, 0, 1)}
+				got, err := s.ScanStats(ctx, "ws", code, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := s.ScanStatsFromScans("ws", code, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// 3 replicas × 20 batches × 40 scans of the code; 5 visitors.
+				if got.Total != 2400 || got.Visitors != 5 || !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s: %d scans, %d visitors, want 2400 and 5; rollups %+v\nscans %+v", code, got.Total, got.Visitors, got, want)
+				}
+			}
+		})
+	}
 }
