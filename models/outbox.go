@@ -155,7 +155,6 @@ var (
 	// RETURNING under a statement journal, which costs more than the query.
 	sqliteTakers         = "SELECT " + fmt.Sprintf(takerExists, "?1", "?2", "?3")
 	sqliteInsertVisitor  = "INSERT INTO scan_visitors (code_id, day, visitor_key) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
-	sqliteRollupUpsert   = rollupUpsert("sqlite")
 	sqliteMarkDispatched = "UPDATE scans SET dispatched_at = ? WHERE id IN (SELECT value FROM json_each(?))"
 
 	postgresMarkDispatched = "UPDATE scans SET dispatched_at = $1 WHERE id = ANY($2::text[])"

@@ -183,7 +183,7 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, s
 	}
 	// The rollups last, in one statement for the whole batch: it locks its
 	// rows in key order (see rollupKey).
-	pipeline.SendQueryStatement(rollup, [][]byte{[]byte(rollupIDs("postgres", scans))}, postgresBinary, nil)
+	pipeline.SendQueryStatement(rollup, postgresRollupParams(rollupDeltas(rows, first)), postgresText, nil)
 	if err := pipeline.Sync(); err != nil {
 		return err // the pipeline is closed
 	}
@@ -198,8 +198,8 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, s
 	return pipeline.Close()
 }
 
-// postgresRollupUpsert adds a batch's scans to the rollups.
-var postgresRollupUpsert = rollupUpsert("postgres")
+// postgresText says that every parameter is in text format.
+var postgresText = []int16{0}
 
 // discardResult reads a statement's result that returns no rows.
 func discardResult(pipeline *pgconn.Pipeline) error {

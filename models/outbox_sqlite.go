@@ -87,8 +87,17 @@ func insertScanRows(ctx context.Context, st *outboxStatements, scans []Scan, now
 			return err
 		}
 	}
-	if _, err := st.rollup.ExecContext(rowCtx, rollupIDs("sqlite", scans)); err != nil {
-		return fmt.Errorf("rollups: %w", err)
+	ptrs := make([]*Scan, len(scans))
+	for i := range scans {
+		ptrs[i] = &scans[i]
+	}
+	for _, d := range rollupDeltas(ptrs, nil) {
+		k := d.key
+		_, err := st.rollup.ExecContext(rowCtx, k.code, k.workspace, k.grain, k.period, k.dim, k.k1, k.k2, k.k3, d.name,
+			d.humans, d.bots, d.humanVisitors, d.botVisitors)
+		if err != nil {
+			return fmt.Errorf("rollups: %w", err)
+		}
 	}
 	_, err = st.commit.ExecContext(ctx)
 	return err
