@@ -18,7 +18,7 @@ var (
 // rollups: what ScanStats must answer.
 func (s *Store) ScanStatsFromScans(workspaceID, codeID string, f ScanFilter) (ScanStats, error) {
 	acc := newStatsAcc()
-	if err := s.addScanStats(context.Background(), acc, workspaceID, codeID, f); err != nil {
+	if err := addScanStats(s.db.WithContext(context.Background()), acc, workspaceID, codeID, f, 1); err != nil {
 		return ScanStats{}, err
 	}
 	return acc.result(f.From, f.To), nil

@@ -96,6 +96,16 @@ func TestRollupsCountWhatTheScansCount(t *testing.T) {
 			{day(-70).Add(7 * time.Hour), now.Add(time.Hour)},                                          // parts of days at both ends
 			{day(0).Add(time.Hour), day(0).Add(13 * time.Hour)},                                        // within one day
 			{time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)}, // one whole month
+			// Parts of days longer than half a day: the day's rollups less the
+			// scans of the rest of it.
+			{day(-70).Add(2 * time.Hour), day(0).Add(13 * time.Hour)},
+			{day(0).Add(time.Hour), day(0).Add(20 * time.Hour)},
+			{day(-1).Add(20 * time.Hour), day(0).Add(5 * time.Hour)}, // across midnight, less than a day
+			{day(-30).Add(3 * time.Hour), day(-5).Add(15 * time.Hour)},
+			{day(-5).Add(time.Hour), day(-5).Add(20 * time.Hour)},
+			// Most of a month, in one month and across two: the month less its other days.
+			{time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 27, 0, 0, 0, 0, time.UTC)},
+			{time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 25, 6, 0, 0, 0, time.UTC)},
 		}
 		for _, c := range codes {
 			for _, r := range ranges {

@@ -3,10 +3,13 @@ package models
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"fmt"
 	"maps"
 	"slices"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // StatsTopN is how many keys each breakdown of ScanStats lists at most.
@@ -58,48 +61,84 @@ type ScanStats struct {
 // have a time range: ByDay spans From to To) and breaks them down.
 //
 // Whole UTC days of the range are read from the rollups (scan_rollups:
-// months where a whole month is in the range, days elsewhere), the parts
-// of days at its ends from the scans: a year is a few thousand rollup rows
-// and two part-days of scans. A filter on source, country or device type
-// is answered from the scans alone: the rollups count each dimension apart.
+// months where a whole month is in the range, days elsewhere), and so are
+// the parts of days at its ends, less the scans of the rest of their day
+// when that is the shorter time: the default range, the last 30 days up to
+// now, reads the rollups and the scans of less than half a day at each end.
+// All in one snapshot, so a scan recorded meanwhile is counted in full or
+// not at all. A filter on source, country or device type is answered from
+// the scans alone: the rollups count each dimension apart.
 func (s *Store) ScanStats(ctx context.Context, workspaceID, codeID string, f ScanFilter) (ScanStats, error) {
 	acc := newStatsAcc()
-	err := s.addStats(ctx, acc, workspaceID, codeID, f)
+	var err error
+	if f.Source != "" || f.CountryCode != "" || f.DeviceType != "" || f.From.IsZero() || f.To.IsZero() {
+		err = addScanStats(s.db.WithContext(ctx), acc, workspaceID, codeID, f, 1)
+	} else {
+		var opts *sql.TxOptions
+		if s.db.Name() == "postgres" { // SQLite's read transactions are snapshots already
+			opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+		}
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return addStats(tx, acc, workspaceID, codeID, f)
+		}, opts)
+	}
 	if err != nil {
 		return ScanStats{}, fmt.Errorf("scan stats of code %q: %w", codeID, err)
 	}
 	return acc.result(f.From, f.To), nil
 }
 
-func (s *Store) addStats(ctx context.Context, acc *statsAcc, workspaceID, codeID string, f ScanFilter) error {
-	if f.Source != "" || f.CountryCode != "" || f.DeviceType != "" || f.From.IsZero() || f.To.IsZero() {
-		return s.addScanStats(ctx, acc, workspaceID, codeID, f)
-	}
+// halfDay is the longest part of a day counted from its scans; a longer
+// one is the day's rollups less the scans of the rest of the day.
+const halfDay = 12 * time.Hour
+
+func addStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, f ScanFilter) error {
 	from, to := f.From.UTC(), f.To.UTC()
+	// part adds the scans of [a, b), a part of the day that starts at day.
+	part := func(day, a, b time.Time) error {
+		if b.Sub(a) <= halfDay {
+			return addScanStats(db, acc, workspaceID, codeID, f.between(a, b), 1)
+		}
+		next := day.AddDate(0, 0, 1)
+		if err := addRollupStats(db, acc, workspaceID, codeID, f.Bots, day, next); err != nil {
+			return err
+		}
+		if day.Before(a) {
+			if err := addScanStats(db, acc, workspaceID, codeID, f.between(day, a), -1); err != nil {
+				return err
+			}
+		}
+		if b.Before(next) {
+			return addScanStats(db, acc, workspaceID, codeID, f.between(b, next), -1)
+		}
+		return nil
+	}
+	if startOfDay(from).Equal(startOfDay(to)) {
+		return part(startOfDay(from), from, to)
+	}
 	firstDay := startOfDay(from) // whole days: [firstDay, lastDay)
 	if firstDay.Before(from) {
+		if err := part(firstDay, from, firstDay.AddDate(0, 0, 1)); err != nil {
+			return err
+		}
 		firstDay = firstDay.AddDate(0, 0, 1)
 	}
 	lastDay := startOfDay(to)
-	if !firstDay.Before(lastDay) {
-		return s.addScanStats(ctx, acc, workspaceID, codeID, f)
-	}
-	if from.Before(firstDay) {
-		head := f
-		head.To = firstDay
-		if err := s.addScanStats(ctx, acc, workspaceID, codeID, head); err != nil {
+	if firstDay.Before(lastDay) {
+		if err := addRollupStats(db, acc, workspaceID, codeID, f.Bots, firstDay, lastDay); err != nil {
 			return err
 		}
 	}
-	if err := s.addRollupStats(ctx, acc, workspaceID, codeID, f.Bots, firstDay, lastDay); err != nil {
-		return err
-	}
 	if lastDay.Before(to) {
-		tail := f
-		tail.From = lastDay
-		return s.addScanStats(ctx, acc, workspaceID, codeID, tail)
+		return part(lastDay, lastDay, to)
 	}
 	return nil
+}
+
+// between is f over [from, to) instead.
+func (f ScanFilter) between(from, to time.Time) ScanFilter {
+	f.From, f.To = from, to
+	return f
 }
 
 func startOfDay(t time.Time) time.Time {
@@ -118,8 +157,8 @@ type statsRow struct {
 
 // dayExprs returns the SQL that groups scans by UTC day and the text
 // (YYYY-MM-DD) of that group.
-func (s *Store) dayExprs() (group, text string) {
-	if s.db.Dialector.Name() == "postgres" {
+func dayExprs(db *gorm.DB) (group, text string) {
+	if db.Dialector.Name() == "postgres" {
 		day := `("timestamp" AT TIME ZONE 'UTC')::date`
 		return day, `to_char(` + day + `, 'YYYY-MM-DD')`
 	}
@@ -129,14 +168,15 @@ func (s *Store) dayExprs() (group, text string) {
 	return day, day
 }
 
-// addScanStats counts the scans that pass f themselves. One statement
+// addScanStats counts the scans that pass f themselves, times sign (-1
+// takes them away). One statement
 // groups the matching rows three ways, each read straight through the
 // (code_id, timestamp) index: by (day, is_bot); by (country, region,
 // city); by (device type, browser, OS, source, is_bot, bot reason). These
 // groups are few, and every total and breakdown is a sum over one of them.
-func (s *Store) addScanStats(ctx context.Context, acc *statsAcc, workspaceID, codeID string, f ScanFilter) error {
+func addScanStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, f ScanFilter, sign int64) error {
 	cond, args := f.where(workspaceID, codeID)
-	dayGroup, dayText := s.dayExprs()
+	dayGroup, dayText := dayExprs(db)
 	const counts = `count(*) AS n, sum(CASE WHEN is_unique THEN 1 ELSE 0 END) AS v`
 	query := `SELECT 'day' AS grouping, ` + dayText + ` AS k1, '' AS k2, '' AS k3, '' AS k4, '' AS k5, '' AS name, is_bot, ` + counts + `
 	FROM scans WHERE ` + cond + ` GROUP BY ` + dayGroup + `, is_bot
@@ -145,11 +185,11 @@ UNION ALL SELECT 'geo', country_code, region, city, '', '', max(country), false,
 UNION ALL SELECT 'client', device_type, browser, os, source, bot_reason, '', is_bot, ` + counts + `
 	FROM scans WHERE ` + cond + ` GROUP BY device_type, browser, os, source, is_bot, bot_reason`
 	var rows []statsRow
-	if err := s.db.WithContext(ctx).Raw(query, slices.Concat(args, args, args)...).Scan(&rows).Error; err != nil {
+	if err := db.Raw(query, slices.Concat(args, args, args)...).Scan(&rows).Error; err != nil {
 		return err
 	}
 	for _, r := range rows {
-		t := tally{r.N, r.V}
+		t := tally{sign * r.N, sign * r.V}
 		switch r.Grouping {
 		case "day":
 			acc.addDay(r.K1, r.IsBot, t)
@@ -189,31 +229,61 @@ func (r rollupRow) split(b BotFilter) (humans, bots tally) {
 // the rollups: each day's totals from its day rows; the breakdowns from
 // the month rows of the whole months in the range and the day rows of the
 // days around them.
-func (s *Store) addRollupStats(ctx context.Context, acc *statsAcc, workspaceID, codeID string, bots BotFilter, first, last time.Time) error {
+func addRollupStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, bots BotFilter, first, last time.Time) error {
 	month := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC) }
-	m1, m2 := month(first), month(last)
-	if m1.Before(first) {
-		m1 = m1.AddDate(0, 1, 0)
-	}
 	day := func(t time.Time) string { return t.Format(time.DateOnly) }
-	// Periods as [from, to) of grain: days before the first whole month,
-	// the whole months, the days after.
-	type span struct{ grain, from, to string }
-	spans := []span{{"d", day(first), day(last)}}
-	if m1.Before(m2) {
-		spans = []span{{"d", day(first), day(m1)}, {"m", m1.Format("2006-01"), m2.Format("2006-01")}, {"d", day(m2), day(last)}}
+	// Periods as [from, to) of a grain, added or (sign -1) taken away.
+	type span struct {
+		sign            int
+		grain, from, to string
+	}
+	days := func(sign int, from, to time.Time) span { return span{sign, "d", day(from), day(to)} }
+	months := func(sign int, from, to time.Time) span {
+		return span{sign, "m", from.Format("2006-01"), to.Format("2006-01")}
+	}
+	// Month by month: whole months as month rows (one span for a run of
+	// them); part of a month as its days, or as its month less its other
+	// days when those are fewer.
+	var spans []span
+	for at := first; at.Before(last); {
+		start := month(at)
+		end := start.AddDate(0, 1, 0)
+		to := end
+		if last.Before(end) {
+			to = last
+		}
+		switch inside := to.Sub(at); {
+		case at.Equal(start) && to.Equal(end):
+			if n := len(spans); n > 0 && spans[n-1].grain == "m" && spans[n-1].sign == 1 && spans[n-1].to == start.Format("2006-01") {
+				spans[n-1].to = end.Format("2006-01")
+			} else {
+				spans = append(spans, months(1, start, end))
+			}
+		case end.Sub(start)-inside < inside:
+			spans = append(spans, months(1, start, end))
+			if start.Before(at) {
+				spans = append(spans, days(-1, start, at))
+			}
+			if to.Before(end) {
+				spans = append(spans, days(-1, to, end))
+			}
+		default:
+			spans = append(spans, days(1, at, to))
+		}
+		at = to
 	}
 	const sums = `sum(humans) AS humans, sum(bots) AS bots, sum(human_visitors) AS human_visitors, sum(bot_visitors) AS bot_visitors`
 	var parts []string
 	var args []any
 	for _, sp := range spans {
-		parts = append(parts, `SELECT dim, k1, k2, k3, name, humans, bots, human_visitors, bot_visitors FROM scan_rollups
-	WHERE code_id = ? AND workspace_id = ? AND grain = ? AND period >= ? AND period < ?`)
+		parts = append(parts, fmt.Sprintf(`SELECT dim, k1, k2, k3, name, %[1]d * humans AS humans, %[1]d * bots AS bots,
+	%[1]d * human_visitors AS human_visitors, %[1]d * bot_visitors AS bot_visitors FROM scan_rollups
+	WHERE code_id = ? AND workspace_id = ? AND grain = ? AND period >= ? AND period < ?`, sp.sign))
 		args = append(args, codeID, workspaceID, sp.grain, sp.from, sp.to)
 	}
 	query := `SELECT dim, k1, k2, k3, max(name) AS name, ` + sums + ` FROM (` + joinUnion(parts) + `) AS r GROUP BY dim, k1, k2, k3`
 	var rows []rollupRow
-	if err := s.db.WithContext(ctx).Raw(query, args...).Scan(&rows).Error; err != nil {
+	if err := db.Raw(query, args...).Scan(&rows).Error; err != nil {
 		return fmt.Errorf("rollups: %w", err)
 	}
 	for _, r := range rows {
@@ -236,7 +306,7 @@ func (s *Store) addRollupStats(ctx context.Context, acc *statsAcc, workspaceID, 
 	}
 	// Every scan has one source: a day's source rows add up to its scans.
 	rows = rows[:0]
-	err := s.db.WithContext(ctx).Raw(`SELECT period AS k1, `+sums+` FROM scan_rollups
+	err := db.Raw(`SELECT period AS k1, `+sums+` FROM scan_rollups
 	WHERE code_id = ? AND workspace_id = ? AND grain = 'd' AND period >= ? AND period < ? AND dim = 'source' GROUP BY period`,
 		codeID, workspaceID, day(first), day(last)).Scan(&rows).Error
 	if err != nil {
@@ -320,7 +390,12 @@ func (c counter) add(b Bucket, t tally) {
 		return
 	}
 	n := c[b]
-	c[b] = tally{n.scans + t.scans, n.visitors + t.visitors}
+	n = tally{n.scans + t.scans, n.visitors + t.visitors}
+	if n == (tally{}) { // all taken away again: as if never seen
+		delete(c, b)
+		return
+	}
+	c[b] = n
 }
 
 // top returns the StatsTopN biggest buckets, by count descending, then by
