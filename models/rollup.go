@@ -33,11 +33,13 @@ var rollupDims = []struct {
 	{"reason", "bot_reason", "", ""},
 }
 
-// rollupKey is the primary key of scan_rollups, in lock order: every
+// rollupKey is the primary key of scan_rollups, dimension before period so
+// that a dimension's rows of a range of days are one range of the index
+// (the day totals read "source"), and in lock order: every
 // upsert writes its rows in this order, so two group commits of other
 // replicas that touch the same rows wait for each other instead of
 // deadlocking.
-const rollupKey = "code_id, workspace_id, grain, period, dim, k1, k2, k3"
+const rollupKey = "code_id, workspace_id, grain, dim, period, k1, k2, k3"
 
 // rollupSelect returns the SELECT that makes the rollup rows of the scans
 // of source (a table or subquery over scans, aliased s), in the columns of
@@ -149,7 +151,7 @@ func rollupDeltas(scans []*Scan, first []bool) []rollupDelta {
 	slices.SortFunc(out, func(a, b rollupDelta) int {
 		x, y := a.key, b.key
 		return cmp.Or(cmp.Compare(x.code, y.code), cmp.Compare(x.workspace, y.workspace), cmp.Compare(x.grain, y.grain),
-			cmp.Compare(x.period, y.period), cmp.Compare(x.dim, y.dim), cmp.Compare(x.k1, y.k1), cmp.Compare(x.k2, y.k2), cmp.Compare(x.k3, y.k3))
+			cmp.Compare(x.dim, y.dim), cmp.Compare(x.period, y.period), cmp.Compare(x.k1, y.k1), cmp.Compare(x.k2, y.k2), cmp.Compare(x.k3, y.k3))
 	})
 	return out
 }

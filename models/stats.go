@@ -275,11 +275,14 @@ func addRollupStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, bots
 	const sums = `sum(humans) AS humans, sum(bots) AS bots, sum(human_visitors) AS human_visitors, sum(bot_visitors) AS bot_visitors`
 	var parts []string
 	var args []any
+	// One range of the primary key per span and dimension.
 	for _, sp := range spans {
-		parts = append(parts, fmt.Sprintf(`SELECT dim, k1, k2, k3, name, %[1]d * humans AS humans, %[1]d * bots AS bots,
+		for _, d := range rollupDims {
+			parts = append(parts, fmt.Sprintf(`SELECT dim, k1, k2, k3, name, %[1]d * humans AS humans, %[1]d * bots AS bots,
 	%[1]d * human_visitors AS human_visitors, %[1]d * bot_visitors AS bot_visitors FROM scan_rollups
-	WHERE code_id = ? AND workspace_id = ? AND grain = ? AND period >= ? AND period < ?`, sp.sign))
-		args = append(args, codeID, workspaceID, sp.grain, sp.from, sp.to)
+	WHERE code_id = ? AND workspace_id = ? AND grain = ? AND dim = ? AND period >= ? AND period < ?`, sp.sign))
+			args = append(args, codeID, workspaceID, sp.grain, d.name, sp.from, sp.to)
+		}
 	}
 	query := `SELECT dim, k1, k2, k3, max(name) AS name, ` + sums + ` FROM (` + joinUnion(parts) + `) AS r GROUP BY dim, k1, k2, k3`
 	var rows []rollupRow
@@ -307,7 +310,7 @@ func addRollupStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, bots
 	// Every scan has one source: a day's source rows add up to its scans.
 	rows = rows[:0]
 	err := db.Raw(`SELECT period AS k1, `+sums+` FROM scan_rollups
-	WHERE code_id = ? AND workspace_id = ? AND grain = 'd' AND period >= ? AND period < ? AND dim = 'source' GROUP BY period`,
+	WHERE code_id = ? AND workspace_id = ? AND grain = 'd' AND dim = 'source' AND period >= ? AND period < ? GROUP BY period`,
 		codeID, workspaceID, day(first), day(last)).Scan(&rows).Error
 	if err != nil {
 		return fmt.Errorf("rollups by day: %w", err)
