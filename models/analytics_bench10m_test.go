@@ -94,24 +94,71 @@ GROUP BY to_char(day, 'YYYY-MM'), dim, k1, k2, k3`,
 	return models.NewStore(db, time.Now), nil
 }
 
+// seedRollups10mSQLite fills a fresh SQLite database's scan_rollups with
+// the same rows as seedRollups10m.
+func seedRollups10mSQLite(b *testing.B) *models.Store {
+	b.Helper()
+	db := testdb.Open(b, "sqlite")
+	err := db.Exec(`
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1999),
+days AS (SELECT date(?, '-' || i || ' days') AS day FROM n WHERE i BETWEEN 1 AND 365),
+geo AS (SELECT substr('USDEGBFRINBRJPESITNLCAMXPLSETRAUKRCHATBE', 1 + (i % 20) * 2, 2) AS cc,
+	'Country ' || (i % 20) AS country, 'Region ' || (i % 200) AS region, 'City ' || i AS city FROM n),
+dims(dim, k1, keys) AS (
+	SELECT 'device', 'device_' || i, 10 FROM n WHERE i < 10
+	UNION ALL SELECT 'browser', 'browser_' || i, 8 FROM n WHERE i < 8
+	UNION ALL SELECT 'os', 'os_' || i, 6 FROM n WHERE i < 6
+	UNION ALL SELECT 'source', CASE i WHEN 0 THEN 'qr' ELSE 'link' END, 2 FROM n WHERE i < 2
+	UNION ALL SELECT 'reason', 'reason_' || i, 7 FROM n WHERE i < 7),
+per_day AS (
+	SELECT day, 'geo' AS dim, cc AS k1, region AS k2, city AS k3, country AS name, 12 AS humans, 2 AS bots, 9 AS hv, 1 AS bv
+	FROM days, geo
+	UNION ALL SELECT day, dim, k1, '', '', '', CASE WHEN dim = 'reason' THEN 0 ELSE 24000 / keys END, 4000 / keys,
+		CASE WHEN dim = 'reason' THEN 0 ELSE 18000 / keys END, 2000 / keys
+	FROM days, dims)
+INSERT INTO scan_rollups (code_id, workspace_id, grain, period, dim, k1, k2, k3, name, humans, bots, human_visitors, bot_visitors)
+SELECT ?, ?, 'd', day, dim, k1, k2, k3, name, humans, bots, hv, bv FROM per_day
+UNION ALL
+SELECT ?, ?, 'm', substr(day, 1, 7), dim, k1, k2, k3, max(name), sum(humans), sum(bots), sum(hv), sum(bv) FROM per_day
+GROUP BY substr(day, 1, 7), dim, k1, k2, k3`,
+		benchNow.Format(time.DateOnly), benchCode, benchWorkspace, benchCode, benchWorkspace).Error
+	if err != nil {
+		b.Fatalf("seed 10M rollups on SQLite: %v", err)
+	}
+	if err := db.Exec(`ANALYZE`).Error; err != nil {
+		b.Fatal(err)
+	}
+	return models.NewStore(db, time.Now)
+}
+
 // BenchmarkStatsRollups10M measures ScanStats over the whole year of the
-// 10-million-scan code, and its last 30 days, from the rollups.
+// 10-million-scan code, and its last 30 days, from the rollups, on
+// PostgreSQL and SQLite (seeded in a temporary file on every run).
 //
 //	go test -run '^$' -bench 'StatsRollups10M' -benchtime 20x ./models/
 func BenchmarkStatsRollups10M(b *testing.B) {
-	skipUnlessPostgres(b)
-	s := bench10m(b)
-	for _, days := range []int{30, 365} {
-		b.Run(map[int]string{30: "range=30d", 365: "range=365d"}[days], func(b *testing.B) {
-			f := models.ScanFilter{From: benchNow.AddDate(0, 0, -days), To: benchNow}
-			var st models.ScanStats
-			for b.Loop() {
-				var err error
-				if st, err = s.ScanStats(context.Background(), benchWorkspace, benchCode, f); err != nil {
-					b.Fatal(err)
-				}
+	for _, kind := range []string{"sqlite", "postgres"} {
+		b.Run(kind, func(b *testing.B) {
+			var s *models.Store
+			if kind == "postgres" {
+				skipUnlessPostgres(b)
+				s = bench10m(b)
+			} else {
+				s = seedRollups10mSQLite(b)
 			}
-			b.ReportMetric(float64(st.Total), "scans")
+			for _, days := range []int{30, 365} {
+				b.Run(map[int]string{30: "range=30d", 365: "range=365d"}[days], func(b *testing.B) {
+					f := models.ScanFilter{From: benchNow.AddDate(0, 0, -days), To: benchNow}
+					var st models.ScanStats
+					for b.Loop() {
+						var err error
+						if st, err = s.ScanStats(context.Background(), benchWorkspace, benchCode, f); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.ReportMetric(float64(st.Total), "scans")
+				})
+			}
 		})
 	}
 }

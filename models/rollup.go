@@ -166,7 +166,7 @@ var sqliteRollupUpsert = `INSERT INTO scan_rollups (` + rollupColumns + `) VALUE
 var postgresRollupUpsert = `WITH r AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 		$7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[])
 		WITH ORDINALITY AS r(code_id, workspace_id, grain, period, dim, k1, k2, k3, name, humans, bots, n)),
-	u AS (SELECT s.id, s.is_bot FROM unnest($12::text[]) AS c(id) JOIN scans s ON s.id = c.id WHERE s.is_unique),
+	u AS (SELECT s.id, s.is_bot FROM scans s WHERE s.id = ANY($12::text[]) AND s.is_unique),
 	m AS (SELECT m.n, sum(CASE WHEN u.is_bot THEN 0 ELSE 1 END) AS hv, sum(CASE WHEN u.is_bot THEN 1 ELSE 0 END) AS bv
 		FROM unnest($13::bigint[], $14::text[]) AS m(n, id) JOIN u ON u.id = m.id GROUP BY m.n)
 INSERT INTO scan_rollups (` + rollupColumns + `)

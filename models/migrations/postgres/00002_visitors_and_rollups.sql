@@ -46,7 +46,7 @@ CREATE TABLE scan_rollups (
     human_visitors bigint NOT NULL,
     bot_visitors bigint NOT NULL,
     CONSTRAINT scan_rollups_pkey PRIMARY KEY (code_id, workspace_id, grain, dim, period, k1, k2, k3)
-);
+) WITH (fillfactor = 50);
 INSERT INTO scan_rollups (code_id, workspace_id, grain, period, dim, k1, k2, k3, name, humans, bots, human_visitors, bot_visitors) SELECT s.code_id, s.workspace_id, g.grain, CASE g.grain WHEN 'd' THEN to_char(s."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD') ELSE to_char(s."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM') END, d.dim, CASE d.dim WHEN 'geo' THEN coalesce(s.country_code, '') WHEN 'device' THEN coalesce(s.device_type, '') WHEN 'browser' THEN coalesce(s.browser, '') WHEN 'os' THEN coalesce(s.os, '') WHEN 'source' THEN coalesce(s.source, '') WHEN 'reason' THEN coalesce(s.bot_reason, '') ELSE '' END, CASE d.dim WHEN 'geo' THEN coalesce(s.region, '') ELSE '' END, CASE d.dim WHEN 'geo' THEN coalesce(s.city, '') ELSE '' END, max(CASE d.dim WHEN 'geo' THEN coalesce(s.country, '') ELSE '' END),
 	sum(CASE WHEN s.is_bot THEN 0 ELSE 1 END), sum(CASE WHEN s.is_bot THEN 1 ELSE 0 END),
 	sum(CASE WHEN s.is_unique AND NOT s.is_bot THEN 1 ELSE 0 END), sum(CASE WHEN s.is_unique AND s.is_bot THEN 1 ELSE 0 END)
