@@ -21,7 +21,8 @@ import (
 // dimension: humans and bots apart, each with the scans that were their
 // visitor's first of the day (the unique visitors). Every scan is in
 // exactly one row per (grain, dimension), so the scans of a period are the
-// sum over any one dimension's rows; the day totals read "source".
+// sum over any one dimension's rows; the day totals read "source". Only
+// bots have "reason" rows: the bot reasons count bots only.
 var rollupDims = []struct {
 	name, k1, k2, k3 string // the scan columns of the row's key
 }{
@@ -78,7 +79,7 @@ func rollupSelect(dialect, source string) string {
 	sum(CASE WHEN s.is_bot THEN 0 ELSE 1 END), sum(CASE WHEN s.is_bot THEN 1 ELSE 0 END),
 	sum(CASE WHEN s.is_unique AND NOT s.is_bot THEN 1 ELSE 0 END), sum(CASE WHEN s.is_unique AND s.is_bot THEN 1 ELSE 0 END)
 FROM ` + source + ` CROSS JOIN (SELECT 'd' AS grain UNION ALL SELECT 'm') g CROSS JOIN (` + strings.Join(dims, " UNION ALL ") + `) d
-WHERE true GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`
+WHERE d.dim <> 'reason' OR s.is_bot GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`
 }
 
 const rollupColumns = "code_id, workspace_id, grain, period, dim, k1, k2, k3, name, humans, bots, human_visitors, bot_visitors"
@@ -119,6 +120,9 @@ func rollupDeltas(scans []*Scan, first []bool) []rollupDelta {
 				{"source", sc.Source, "", "", ""},
 				{"reason", sc.BotReason, "", "", ""},
 			} {
+				if d.dim == "reason" && !sc.IsBot {
+					continue // by_bot_reason counts bots only
+				}
 				k := rollupRowKey{sc.CodeID, sc.WorkspaceID, period[0], period[1], d.dim, d.k1, d.k2, d.k3}
 				r := byKey[k]
 				if r == nil {

@@ -21,7 +21,7 @@ INSERT INTO scan_rollups (code_id, workspace_id, grain, period, dim, k1, k2, k3,
 	sum(CASE WHEN s.is_bot THEN 0 ELSE 1 END), sum(CASE WHEN s.is_bot THEN 1 ELSE 0 END),
 	sum(CASE WHEN s.is_unique AND NOT s.is_bot THEN 1 ELSE 0 END), sum(CASE WHEN s.is_unique AND s.is_bot THEN 1 ELSE 0 END)
 FROM scans AS s CROSS JOIN (SELECT 'd' AS grain UNION ALL SELECT 'm') g CROSS JOIN (SELECT 'geo' AS dim UNION ALL SELECT 'device' AS dim UNION ALL SELECT 'browser' AS dim UNION ALL SELECT 'os' AS dim UNION ALL SELECT 'source' AS dim UNION ALL SELECT 'reason' AS dim) d
-WHERE true GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
+WHERE d.dim <> 'reason' OR s.is_bot GROUP BY 1, 2, 3, 4, 5, 6, 7, 8;
 
 -- +goose Down
 DROP TABLE `scan_rollups`;
