@@ -166,11 +166,14 @@ var sqliteRollupUpsert = `INSERT INTO scan_rollups (` + rollupColumns + `) VALUE
 
 // postgresRollupUpsert adds a batch's rollupDeltas, sent as arrays; the
 // visitors of each row are its candidate scans (pairs of row number and
-// scan ID) that the batch's INSERTs found unique.
+// scan ID) that the batch's INSERTs found unique. Each candidate is looked
+// up by its ID alone (the LATERAL with OFFSET 0 is not flattened): a plan
+// made for an unknown number of candidates must not read the scans table.
 var postgresRollupUpsert = `WITH r AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
 		$7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[])
 		WITH ORDINALITY AS r(code_id, workspace_id, grain, period, dim, k1, k2, k3, name, humans, bots, n)),
-	u AS (SELECT s.id, s.is_bot FROM scans s WHERE s.id = ANY($12::text[]) AND s.is_unique),
+	u AS (SELECT c.id, s.is_bot FROM unnest($12::text[]) AS c(id)
+		CROSS JOIN LATERAL (SELECT s.is_bot FROM scans s WHERE s.id = c.id AND s.is_unique OFFSET 0) AS s),
 	m AS (SELECT m.n, sum(CASE WHEN u.is_bot THEN 0 ELSE 1 END) AS hv, sum(CASE WHEN u.is_bot THEN 1 ELSE 0 END) AS bv
 		FROM unnest($13::bigint[], $14::text[]) AS m(n, id) JOIN u ON u.id = m.id GROUP BY m.n)
 INSERT INTO scan_rollups (` + rollupColumns + `)
