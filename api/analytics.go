@@ -45,6 +45,7 @@ type scanAnswer struct {
 	Geo            webhook.Geo    `json:"geo"`
 	Device         webhook.Device `json:"device"`
 	Bot            webhook.Bot    `json:"bot"`
+	Unique         bool           `json:"unique"`
 }
 
 func newScanAnswer(s models.Scan) scanAnswer {
@@ -58,7 +59,8 @@ func newScanAnswer(s models.Scan) scanAnswer {
 		Device: webhook.Device{
 			Type: s.DeviceType, Browser: s.Browser, BrowserVersion: s.BrowserVersion, OS: s.OS, OSVersion: s.OSVersion,
 		},
-		Bot: webhook.Bot{IsBot: s.IsBot, Reason: s.BotReason},
+		Bot:    webhook.Bot{IsBot: s.IsBot, Reason: s.BotReason},
+		Unique: s.IsUnique,
 	}
 }
 

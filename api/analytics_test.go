@@ -22,15 +22,16 @@ func (e *env) seedAPIScans(codeID string) []models.Scan {
 	type spec struct {
 		at                        string
 		source, cc, device, botBy string
+		visitor                   string // the same visitor key each day, for the unique counts
 	}
 	specs := []spec{
-		{"2025-01-15T10:00:00Z", "qr", "DE", "mobile", ""},
-		{"2025-03-01T08:00:00Z", "qr", "DE", "mobile", ""},
-		{"2025-03-01T09:00:00Z", "link", "US", "desktop", ""},
-		{"2025-03-02T10:00:00Z", "qr", "DE", "tablet", ""},
-		{"2025-03-02T11:00:00Z", "link", "", "bot", "link_preview"},
-		{"2025-03-03T12:00:00Z", "qr", "FR", "mobile", ""},
-		{"2025-03-03T13:00:00Z", "qr", "", "bot", "http_library"},
+		{"2025-01-15T10:00:00Z", "qr", "DE", "mobile", "", "a"},
+		{"2025-03-01T08:00:00Z", "qr", "DE", "mobile", "", "a"},
+		{"2025-03-01T09:00:00Z", "link", "US", "desktop", "", "a"},
+		{"2025-03-02T10:00:00Z", "qr", "DE", "tablet", "", "a"},
+		{"2025-03-02T11:00:00Z", "link", "", "bot", "link_preview", "b"},
+		{"2025-03-03T12:00:00Z", "qr", "FR", "mobile", "", "c"},
+		{"2025-03-03T13:00:00Z", "qr", "", "bot", "http_library", "c"},
 	}
 	var scans []models.Scan
 	for _, s := range specs {
@@ -42,6 +43,7 @@ func (e *env) seedAPIScans(codeID string) []models.Scan {
 			ID: id.New(id.Scan, at), WorkspaceID: e.wsID, CodeID: codeID, Slug: "x", Timestamp: at,
 			Source: s.source, DestinationURL: "https://example.com", CountryCode: s.cc, Country: map[string]string{"DE": "Germany", "US": "United States", "FR": "France"}[s.cc],
 			DeviceType: s.device, IsBot: s.botBy != "", BotReason: s.botBy, UserAgent: "ua-" + s.at,
+			VisitorKey: strings.Repeat(s.visitor, 32),
 		})
 	}
 	if err := e.store.InsertScans(context.Background(), scans); err != nil {
@@ -218,11 +220,14 @@ func TestStats(t *testing.T) {
 				t.Errorf("%s = %s\nwant %s", name, s, want)
 			}
 		}
-		check("by_day", st["by_day"], "[map[count:2 date:2025-03-01] map[count:2 date:2025-03-02] map[count:2 date:2025-03-03]]")
-		check("by_country", st["by_country"], "[map[count:2 key:] map[count:2 key:DE name:Germany] map[count:1 key:FR name:France] map[count:1 key:US name:United States]]")
-		check("by_device_type", st["by_device_type"], "[map[count:2 key:bot] map[count:2 key:mobile] map[count:1 key:desktop] map[count:1 key:tablet]]")
-		check("by_source", st["by_source"], "[map[count:4 key:qr] map[count:2 key:link]]")
-		check("by_bot_reason", st["by_bot_reason"], "[map[count:1 key:http_library] map[count:1 key:link_preview]]")
+		// Visitors: "a" twice on 03-01 counts once, and again on 03-02 (days
+		// are not linked); "c" twice on 03-03 counts once, under its first scan.
+		check("visitors", st["visitors"], "4")
+		check("by_day", st["by_day"], "[map[count:2 date:2025-03-01 visitors:1] map[count:2 date:2025-03-02 visitors:2] map[count:2 date:2025-03-03 visitors:1]]")
+		check("by_country", st["by_country"], "[map[count:2 key: visitors:1] map[count:2 key:DE name:Germany visitors:2] map[count:1 key:FR name:France visitors:1] map[count:1 key:US name:United States visitors:0]]")
+		check("by_device_type", st["by_device_type"], "[map[count:2 key:bot visitors:1] map[count:2 key:mobile visitors:2] map[count:1 key:desktop visitors:0] map[count:1 key:tablet visitors:1]]")
+		check("by_source", st["by_source"], "[map[count:4 key:qr visitors:3] map[count:2 key:link visitors:1]]")
+		check("by_bot_reason", st["by_bot_reason"], "[map[count:1 key:http_library visitors:0] map[count:1 key:link_preview visitors:1]]")
 		for _, k := range []string{"by_region", "by_city", "by_browser", "by_os"} {
 			if _, ok := st[k].([]any); !ok {
 				t.Errorf("%s is %T, want a list", k, st[k])

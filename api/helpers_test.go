@@ -20,6 +20,7 @@ import (
 	"github.com/scanforge/scanforge/api"
 	"github.com/scanforge/scanforge/internal/enrich"
 	"github.com/scanforge/scanforge/internal/testdb"
+	"github.com/scanforge/scanforge/internal/visitor"
 	"github.com/scanforge/scanforge/models"
 )
 
@@ -137,6 +138,7 @@ func newEnv(t *testing.T, kind string, configure ...func(*api.Options)) *env {
 		Store:         store,
 		Recorder:      storeRecorder{store},
 		Enricher:      e.enricher,
+		Visitors:      testVisitors(t),
 		PublicBaseURL: baseURL + "/",
 		Logger:        slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:           clk.Now,
@@ -146,6 +148,18 @@ func newEnv(t *testing.T, kind string, configure ...func(*api.Options)) *env {
 	}
 	e.router = api.NewRouter(opts)
 	return e
+}
+
+// testVisitorSecret is the server secret the test API derives visitor keys from.
+var testVisitorSecret = []byte("0123456789abcdef0123456789abcdef")
+
+func testVisitors(t *testing.T) *visitor.Keyer {
+	t.Helper()
+	k, err := visitor.New(testVisitorSecret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 // request is one HTTP call; Key "" sends no Authorization header.

@@ -95,9 +95,10 @@ func (s *server) newScan(r *http.Request, code models.Code, source string) model
 	if s.enricher != nil {
 		res = s.enricher.Enrich(enrich.Input{IP: ip, Method: r.Method, UserAgent: ua, Header: r.Header})
 	}
-	var ipText string
-	if ip.IsValid() {
-		ipText = ip.String()
+	// The IP goes into the visitor key and the geo lookup, and no further.
+	var visitorKey string
+	if s.visitors != nil {
+		visitorKey = s.visitors.Key(now, ip, ua, code.ID)
 	}
 	return models.Scan{
 		ID:             id.New(id.Scan, now),
@@ -108,7 +109,6 @@ func (s *server) newScan(r *http.Request, code models.Code, source string) model
 		Timestamp:      now,
 		Source:         source,
 		DestinationURL: code.DestinationURL,
-		IP:             ipText,
 		Country:        clean(res.Geo.Country, 100),
 		CountryCode:    clean(res.Geo.CountryCode, 2),
 		Region:         clean(res.Geo.Region, 100),
@@ -125,6 +125,7 @@ func (s *server) newScan(r *http.Request, code models.Code, source string) model
 		UserAgent:      clean(ua, 1024),
 		IsBot:          res.Bot.IsBot,
 		BotReason:      clean(res.Bot.Reason, 32),
+		VisitorKey:     visitorKey,
 	}
 }
 

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -59,13 +60,14 @@ func TestRedirectRecordsScans(t *testing.T) {
 			// and DispatchedAt are checked below.
 			want := models.Scan{
 				WorkspaceID: e.wsID, CodeID: codeID, Slug: "menu", CodeName: "Code menu", Source: tc.source,
-				DestinationURL: "https://example.com/menu?x=1", IP: "198.51.100.7", UserAgent: ua, Referrer: "https://news.example/post",
+				DestinationURL: "https://example.com/menu?x=1", UserAgent: ua, Referrer: "https://news.example/post",
 				Country: "United Kingdom", CountryCode: "GB", Region: "England", City: "London",
 				Latitude: &lat, Longitude: &lon, Timezone: "Europe/London",
 				DeviceType: "mobile", Browser: "Safari", BrowserVersion: "17.0", OS: "iOS", OSVersion: "17.1",
 				IsBot: true, BotReason: "head_request",
+				VisitorKey: testVisitors(t).Key(s.Timestamp, netip.MustParseAddr("198.51.100.7"), ua, codeID),
 			}
-			if diff := cmp.Diff(want, s, cmpopts.IgnoreFields(models.Scan{}, "ID", "Timestamp", "DispatchedAt")); diff != "" {
+			if diff := cmp.Diff(want, s, cmpopts.IgnoreFields(models.Scan{}, "ID", "Timestamp", "DispatchedAt", "IsUnique")); diff != "" {
 				t.Errorf("scan %d (-want +got):\n%s", i, diff)
 			}
 			if !strings.HasPrefix(s.ID, "scan_") {
@@ -73,6 +75,10 @@ func TestRedirectRecordsScans(t *testing.T) {
 			}
 			if s.Timestamp.IsZero() || s.Timestamp.Nanosecond()%1000 != 0 {
 				t.Errorf("timestamp %v", s.Timestamp)
+			}
+			// One client: its first scan of the code today is its unique one.
+			if s.IsUnique != (i == 0) {
+				t.Errorf("scan %d unique = %v", i, s.IsUnique)
 			}
 			if s.DispatchedAt == nil { // the code has no endpoint
 				t.Errorf("a scan no endpoint takes waits in the outbox")
@@ -122,7 +128,7 @@ func TestRedirectClientIP(t *testing.T) {
 		e := newEnv(t, kind, func(o *api.Options) {
 			o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 		})
-		e.createCode("ip", "https://example.com")
+		codeID := e.createCode("ip", "https://example.com")["id"].(string)
 		cases := []struct {
 			name, remote, xff, want string
 		}{
@@ -140,9 +146,16 @@ func TestRedirectClientIP(t *testing.T) {
 			if rec := e.do(r); rec.Code != http.StatusFound {
 				t.Fatalf("%s: %d", tc.name, rec.Code)
 			}
-			scans := e.scans()
-			if got := scans[len(scans)-1].IP; got != tc.want {
-				t.Errorf("%s: IP %q, want %q", tc.name, got, tc.want)
+			if got := e.enricher.lastInput().IP; got != netip.MustParseAddr(tc.want) {
+				t.Errorf("%s: IP %v, want %s", tc.name, got, tc.want)
+			}
+			// The IP is not stored: the scan keeps the visitor key it makes.
+			sc := e.scans()[len(e.scans())-1]
+			if want := testVisitors(t).Key(sc.Timestamp, netip.MustParseAddr(tc.want), sc.UserAgent, codeID); sc.VisitorKey != want {
+				t.Errorf("%s: visitor key %q, want %q", tc.name, sc.VisitorKey, want)
+			}
+			if row := fmt.Sprintf("%+v", sc); strings.Contains(row, tc.want) {
+				t.Errorf("%s: the stored scan holds the IP: %s", tc.name, row)
 			}
 		}
 	})
@@ -243,7 +256,7 @@ func TestOverRealHTTP(t *testing.T) {
 			}
 		}
 		scans := e.scans()
-		if len(scans) != 2 || scans[0].IP != "127.0.0.1" || scans[0].UserAgent != "real-client/1.0" || scans[1].Source != "link" {
+		if len(scans) != 2 || e.enricher.lastInput().IP != netip.MustParseAddr("127.0.0.1") || scans[0].UserAgent != "real-client/1.0" || scans[1].Source != "link" {
 			t.Fatalf("scans = %+v", scans)
 		}
 	})

@@ -21,6 +21,12 @@ type ScanRecorder interface {
 	Record(ctx context.Context, scan models.Scan) error
 }
 
+// VisitorKeyer computes a scan's visitor key (internal/visitor): the same
+// for one client, code and UTC day, unlinkable across days.
+type VisitorKeyer interface {
+	Key(t time.Time, ip netip.Addr, userAgent, codeID string) string
+}
+
 // Enricher derives geo, device and bot verdict from a request.
 type Enricher interface {
 	Enrich(in enrich.Input) enrich.Result
@@ -28,9 +34,12 @@ type Enricher interface {
 
 // Options are the dependencies of the router.
 type Options struct {
-	Store          Store
-	Recorder       ScanRecorder
-	Enricher       Enricher // nil: scans are recorded without geo/device/bot data
+	Store    Store
+	Recorder ScanRecorder
+	Enricher Enricher // nil: scans are recorded without geo/device/bot data
+	// Visitors keys each scan's visitor; nil: scans have no visitor key and
+	// none is a unique visitor.
+	Visitors       VisitorKeyer
 	TrustedProxies []netip.Prefix
 	PublicBaseURL  string // e.g. "http://localhost:8080": for qr_url/link_url in code answers
 	Logger         *slog.Logger
@@ -70,6 +79,7 @@ type server struct {
 	store    Store
 	recorder ScanRecorder
 	enricher Enricher
+	visitors VisitorKeyer
 	trusted  []netip.Prefix
 	baseURL  string
 	log      *slog.Logger
@@ -94,6 +104,7 @@ func NewRouter(opts Options) *gin.Engine {
 		store:    opts.Store,
 		recorder: opts.Recorder,
 		enricher: opts.Enricher,
+		visitors: opts.Visitors,
 		trusted:  opts.TrustedProxies,
 		baseURL:  strings.TrimRight(opts.PublicBaseURL, "/"),
 		log:      opts.Logger,

@@ -19,12 +19,9 @@ import (
 	"github.com/scanforge/scanforge/models"
 )
 
-// autoMigrateModels is what GORM's AutoMigrate makes of today's models.
-func autoMigrateModels(db *gorm.DB) error { return autoMigrate(db, &models.Endpoint{}) }
-
-func autoMigrate(db *gorm.DB, endpoint any) error {
+func autoMigrate(db *gorm.DB, endpoint, scan any) error {
 	if err := db.AutoMigrate(&models.Workspace{}, &models.APIKey{}, &models.Code{}, endpoint,
-		&models.EndpointCode{}, &models.Scan{}); err != nil {
+		&models.EndpointCode{}, scan); err != nil {
 		return err
 	}
 	for _, index := range []string{"idx_scans_dispatched_at", "idx_scans_workspace_id"} {
@@ -58,7 +55,40 @@ func (releaseEndpoint) TableName() string { return "endpoints" }
 
 // autoMigrateRelease is Migrate as the releases before versioned migrations
 // had it: it makes the databases those releases left behind.
-func autoMigrateRelease(db *gorm.DB) error { return autoMigrate(db, &releaseEndpoint{}) }
+func autoMigrateRelease(db *gorm.DB) error { return autoMigrate(db, &releaseEndpoint{}, &releaseScan{}) }
+
+// releaseScan is the Scan model of the last release before versioned
+// migrations, with the client IP the scans table kept then.
+type releaseScan struct {
+	ID             string     `gorm:"primaryKey;size:40;index:idx_scans_code_time,priority:3;index:idx_scans_pending,where:dispatched_at IS NULL"`
+	WorkspaceID    string     `gorm:"size:40;not null"`
+	CodeID         string     `gorm:"size:40;not null;index:idx_scans_code_time,priority:1"`
+	Slug           string     `gorm:"size:64;not null"`
+	CodeName       string     `gorm:"size:200"`
+	Timestamp      time.Time  `gorm:"not null;index:idx_scans_code_time,priority:2"`
+	Source         string     `gorm:"size:8;not null"`
+	DestinationURL string     `gorm:"size:2048;not null"`
+	IP             string     `gorm:"size:45"`
+	Country        string     `gorm:"size:100"`
+	CountryCode    string     `gorm:"size:2"`
+	Region         string     `gorm:"size:100"`
+	City           string     `gorm:"size:100"`
+	Latitude       *float64   ``
+	Longitude      *float64   ``
+	Timezone       string     `gorm:"size:64"`
+	DeviceType     string     `gorm:"size:16"`
+	Browser        string     `gorm:"size:64"`
+	BrowserVersion string     `gorm:"size:64"`
+	OS             string     `gorm:"size:64"`
+	OSVersion      string     `gorm:"size:64"`
+	Referrer       string     `gorm:"size:2048"`
+	UserAgent      string     `gorm:"size:1024"`
+	IsBot          bool       `gorm:"not null"`
+	BotReason      string     `gorm:"size:32"`
+	DispatchedAt   *time.Time ``
+}
+
+func (releaseScan) TableName() string { return "scans" }
 
 // openEmpty opens a fresh database of kind without any schema.
 func openEmpty(t *testing.T, kind string) (*gorm.DB, string) {
@@ -195,17 +225,34 @@ func sameSchema(t *testing.T, wantName string, want []string, gotName string, go
 	}
 }
 
+// migration1Only is the embedded migrations up to version 1.
+func migration1Only(t *testing.T) fs.FS {
+	t.Helper()
+	files := fstest.MapFS{}
+	for _, dir := range []string{"postgres", "sqlite"} {
+		path := "migrations/" + dir + "/00001_initial_schema.sql"
+		b, err := fs.ReadFile(models.MigrationFiles, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[path] = &fstest.MapFile{Data: b}
+	}
+	return files
+}
+
 // Migration 1 makes, column by column and index by index, the schema the
-// GORM models describe (what AutoMigrate made before); columns of later
-// migrations are tagged "-:migration" in the models.
+// last release's GORM models described (what AutoMigrate made before).
 func TestMigrationsMakeTheAutoMigrateSchema(t *testing.T) {
 	for _, kind := range testdb.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			auto, _ := openEmpty(t, kind)
-			if err := autoMigrateModels(auto); err != nil {
+			if err := autoMigrateRelease(auto); err != nil {
 				t.Fatal(err)
 			}
-			migrated := testdb.Open(t, kind)
+			migrated, _ := openEmpty(t, kind)
+			if _, err := models.MigrateSchemaFS(context.Background(), migrated, migration1Only(t)); err != nil {
+				t.Fatal(err)
+			}
 			want := describeSchema(t, auto)
 			got := describeSchema(t, migrated)
 			sameSchema(t, "AutoMigrate", want, "migrations", got)
@@ -266,11 +313,17 @@ func TestMigrateUpgradesAnAutoMigratedDatabase(t *testing.T) {
 			}
 			scan := fullScan(1, time.Now().UTC())
 			scan.WorkspaceID, scan.CodeID = ws.ID, code.ID
-			// A plain row: the outbox's insert asks about columns of the
-			// current schema.
-			if err := db.Create(&scan).Error; err != nil {
-				t.Fatal(err)
+			// Two scans of one visitor, one of another, each with its IP.
+			at := scan.Timestamp
+			for i, ip := range []string{"203.0.113.7", "203.0.113.7", "198.51.100.1"} {
+				r := releaseScan{ID: fmt.Sprintf("%s_%d", scan.ID, i), WorkspaceID: ws.ID, CodeID: code.ID, Slug: "spring",
+					Timestamp: at.Add(time.Duration(i) * time.Millisecond), Source: "qr", DestinationURL: "https://example.com/",
+					IP: ip, City: scan.City, UserAgent: scan.UserAgent}
+				if err := db.Create(&r).Error; err != nil {
+					t.Fatal(err)
+				}
 			}
+			scan.ID += "_0"
 
 			err = models.CheckSchema(ctx, db)
 			if !errors.Is(err, models.ErrSchemaOutdated) || !strings.Contains(err.Error(), "run `scanforge migrate`") {
@@ -295,6 +348,19 @@ func TestMigrateUpgradesAnAutoMigratedDatabase(t *testing.T) {
 			}
 			if got, err := s.GetScan(ctx, ws.ID, scan.ID); err != nil || got.City != scan.City {
 				t.Fatalf("scan after upgrade: %+v, %v", got, err)
+			}
+			// The IP is gone; each visitor's first scan of the day is unique,
+			// and the rollups count the scans that were there.
+			var uniques []string
+			if err := db.Raw(`SELECT id FROM scans WHERE is_unique ORDER BY id`).Scan(&uniques).Error; err != nil {
+				t.Fatal(err)
+			}
+			if want := []string{scan.ID, strings.TrimSuffix(scan.ID, "_0") + "_2"}; !slices.Equal(uniques, want) {
+				t.Errorf("unique scans after upgrade: %v, want %v", uniques, want)
+			}
+			st, err := s.ScanStats(ctx, ws.ID, code.ID, models.ScanFilter{From: at.Truncate(24 * time.Hour), To: at.Truncate(24*time.Hour).AddDate(0, 0, 1)})
+			if err != nil || st.Total != 3 || st.Visitors != 2 {
+				t.Errorf("stats after upgrade: %d scans, %d visitors, %v; want 3 and 2", st.Total, st.Visitors, err)
 			}
 			if again, err := models.MigrateSchema(ctx, db); err != nil || again != version {
 				t.Fatalf("second migrate: version %d, %v; want %d", again, err, version)

@@ -109,30 +109,34 @@ type EndpointCode struct {
 // The outbox reads idx_scans_pending, which holds only the pending scans:
 // every index costs each redirect an insert, so there are no others.
 type Scan struct {
-	ID             string     `gorm:"primaryKey;size:40;index:idx_scans_code_time,priority:3;index:idx_scans_pending,where:dispatched_at IS NULL" json:"id"`
-	WorkspaceID    string     `gorm:"size:40;not null" json:"workspace_id"`
-	CodeID         string     `gorm:"size:40;not null;index:idx_scans_code_time,priority:1" json:"code_id"`
-	Slug           string     `gorm:"size:64;not null" json:"slug"`
-	CodeName       string     `gorm:"size:200" json:"code_name"`
-	Timestamp      time.Time  `gorm:"not null;index:idx_scans_code_time,priority:2" json:"timestamp"`
-	Source         string     `gorm:"size:8;not null" json:"source"`
-	DestinationURL string     `gorm:"size:2048;not null" json:"destination_url"`
-	IP             string     `gorm:"size:45" json:"-"`
-	Country        string     `gorm:"size:100" json:"country"`
-	CountryCode    string     `gorm:"size:2" json:"country_code"`
-	Region         string     `gorm:"size:100" json:"region"`
-	City           string     `gorm:"size:100" json:"city"`
-	Latitude       *float64   `json:"latitude"`
-	Longitude      *float64   `json:"longitude"`
-	Timezone       string     `gorm:"size:64" json:"timezone"`
-	DeviceType     string     `gorm:"size:16" json:"device_type"`
-	Browser        string     `gorm:"size:64" json:"browser"`
-	BrowserVersion string     `gorm:"size:64" json:"browser_version"`
-	OS             string     `gorm:"size:64" json:"os"`
-	OSVersion      string     `gorm:"size:64" json:"os_version"`
-	Referrer       string     `gorm:"size:2048" json:"referrer"`
-	UserAgent      string     `gorm:"size:1024" json:"user_agent"`
-	IsBot          bool       `gorm:"not null" json:"is_bot"`
-	BotReason      string     `gorm:"size:32" json:"bot_reason"`
-	DispatchedAt   *time.Time `json:"-"`
+	ID             string    `gorm:"primaryKey;size:40;index:idx_scans_code_time,priority:3;index:idx_scans_pending,where:dispatched_at IS NULL" json:"id"`
+	WorkspaceID    string    `gorm:"size:40;not null" json:"workspace_id"`
+	CodeID         string    `gorm:"size:40;not null;index:idx_scans_code_time,priority:1" json:"code_id"`
+	Slug           string    `gorm:"size:64;not null" json:"slug"`
+	CodeName       string    `gorm:"size:200" json:"code_name"`
+	Timestamp      time.Time `gorm:"not null;index:idx_scans_code_time,priority:2" json:"timestamp"`
+	Source         string    `gorm:"size:8;not null" json:"source"`
+	DestinationURL string    `gorm:"size:2048;not null" json:"destination_url"`
+	Country        string    `gorm:"size:100" json:"country"`
+	CountryCode    string    `gorm:"size:2" json:"country_code"`
+	Region         string    `gorm:"size:100" json:"region"`
+	City           string    `gorm:"size:100" json:"city"`
+	Latitude       *float64  `json:"latitude"`
+	Longitude      *float64  `json:"longitude"`
+	Timezone       string    `gorm:"size:64" json:"timezone"`
+	DeviceType     string    `gorm:"size:16" json:"device_type"`
+	Browser        string    `gorm:"size:64" json:"browser"`
+	BrowserVersion string    `gorm:"size:64" json:"browser_version"`
+	OS             string    `gorm:"size:64" json:"os"`
+	OSVersion      string    `gorm:"size:64" json:"os_version"`
+	Referrer       string    `gorm:"size:2048" json:"referrer"`
+	UserAgent      string    `gorm:"size:1024" json:"user_agent"`
+	IsBot          bool      `gorm:"not null" json:"is_bot"`
+	BotReason      string    `gorm:"size:32" json:"bot_reason"`
+	// VisitorKey is the day's visitor key (internal/visitor): no IP is
+	// stored. IsUnique says the scan is its visitor's first of the code
+	// that UTC day; InsertScans decides it.
+	VisitorKey   string     `gorm:"size:32;not null;default:''" json:"-"`
+	IsUnique     bool       `gorm:"not null;default:false" json:"unique"`
+	DispatchedAt *time.Time `json:"-"`
 }

@@ -1,10 +1,12 @@
 package models
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,18 +24,18 @@ import (
 // TestScanColumnsMatchModel keeps it in step with the Scan model.
 var scanColumns = []string{
 	"id", "workspace_id", "code_id", "slug", "code_name", `"timestamp"`, "source", "destination_url",
-	"ip", "country", "country_code", "region", "city", "latitude", "longitude", "timezone",
+	"country", "country_code", "region", "city", "latitude", "longitude", "timezone",
 	"device_type", "browser", "browser_version", "os", "os_version", "referrer", "user_agent",
-	"is_bot", "bot_reason", "dispatched_at",
+	"is_bot", "bot_reason", "visitor_key", "is_unique", "dispatched_at",
 }
 
 // scanValues appends sc's values to vals, in the order of scanColumns.
 func scanValues(vals []any, sc *Scan) []any {
 	return append(vals,
 		sc.ID, sc.WorkspaceID, sc.CodeID, sc.Slug, sc.CodeName, sc.Timestamp, sc.Source, sc.DestinationURL,
-		sc.IP, sc.Country, sc.CountryCode, sc.Region, sc.City, sc.Latitude, sc.Longitude, sc.Timezone,
+		sc.Country, sc.CountryCode, sc.Region, sc.City, sc.Latitude, sc.Longitude, sc.Timezone,
 		sc.DeviceType, sc.Browser, sc.BrowserVersion, sc.OS, sc.OSVersion, sc.Referrer, sc.UserAgent,
-		sc.IsBot, sc.BotReason, sc.DispatchedAt,
+		sc.IsBot, sc.BotReason, sc.VisitorKey, sc.IsUnique, sc.DispatchedAt,
 	)
 }
 
@@ -52,6 +54,8 @@ type outboxStatements struct {
 	insert   *sql.Stmt  // SQLite: one row (PostgreSQL: insertScansPostgres)
 	values   []any      // SQLite: the row being inserted, reused (guarded by mu)
 	takers   *sql.Stmt  // SQLite: does an endpoint take scans of (workspace, code, bot)?
+	visitor  *sql.Stmt  // SQLite: add a visitor of a code and day, unless there
+	rollup   *sql.Stmt  // SQLite: add a batch's scans to the rollups
 	dispatch *sql.Stmt  // mark a list of scan IDs dispatched
 	// SQLite's transaction statements, prepared: database/sql's Tx would
 	// have SQLite parse BEGIN and COMMIT again for every batch.
@@ -109,6 +113,7 @@ func (st *outboxStatements) prepare(ctx context.Context, db *gorm.DB) (err error
 	}
 	for stmt, query := range map[**sql.Stmt]string{
 		&st.insert: sqliteInsertScan, &st.dispatch: sqliteMarkDispatched, &st.takers: sqliteTakers,
+		&st.visitor: sqliteInsertVisitor, &st.rollup: sqliteRollupUpsert,
 		&st.begin: "BEGIN IMMEDIATE", &st.commit: "COMMIT", &st.rollback: "ROLLBACK",
 	} {
 		if *stmt, err = st.sqlite.PrepareContext(ctx, query); err != nil {
@@ -150,6 +155,7 @@ var (
 	// Asked apart from the insert: SQLite runs an INSERT with a subquery or
 	// RETURNING under a statement journal, which costs more than the query.
 	sqliteTakers         = "SELECT " + fmt.Sprintf(takerExists, "?1", "?2", "?3")
+	sqliteInsertVisitor  = "INSERT INTO scan_visitors (code_id, day, visitor_key) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
 	sqliteMarkDispatched = "UPDATE scans SET dispatched_at = ? WHERE id IN (SELECT value FROM json_each(?))"
 
 	postgresMarkDispatched = "UPDATE scans SET dispatched_at = $1 WHERE id = ANY($2::text[])"
@@ -180,6 +186,34 @@ func (s *Store) InsertScans(ctx context.Context, scans []Scan) error {
 		return fmt.Errorf("insert %d scans: %w", len(scans), err)
 	}
 	return nil
+}
+
+// byVisitor returns the scans in the order their visitors go into
+// scan_visitors on PostgreSQL, by (code, day, visitor key), and for each
+// whether it is the first of the batch of its visitor, code and day: only
+// those may be their visitor's first of the day, which the database
+// decides. A scan without a visitor key never is. In that order every
+// group commit waits for another's uncommitted visitors in one direction
+// only, so two replicas that see the same visitors at once cannot
+// deadlock, however many statements their batches take.
+func byVisitor(scans []Scan) (rows []*Scan, first []bool) {
+	type visit struct{ code, day, key string }
+	visits := make(map[*Scan]visit, len(scans))
+	rows = make([]*Scan, len(scans))
+	for i := range scans {
+		sc := &scans[i]
+		rows[i] = sc
+		visits[sc] = visit{sc.CodeID, sc.Timestamp.UTC().Format(time.DateOnly), sc.VisitorKey}
+	}
+	slices.SortStableFunc(rows, func(a, b *Scan) int {
+		va, vb := visits[a], visits[b]
+		return cmp.Or(cmp.Compare(va.code, vb.code), cmp.Compare(va.day, vb.day), cmp.Compare(va.key, vb.key))
+	})
+	first = make([]bool, len(rows))
+	for i, sc := range rows {
+		first[i] = sc.VisitorKey != "" && (i == 0 || visits[rows[i-1]] != visits[sc])
+	}
+	return rows, first
 }
 
 // SubscribedEndpoints returns the endpoints that take a scan of codeID in

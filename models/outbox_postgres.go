@@ -85,33 +85,43 @@ func postgresRowsOf(rest int) int {
 
 // postgresInsertOf returns the INSERT of n scans. Each row decides its
 // dispatched_at by the endpoint check ($1 is now, for a scan no endpoint
-// takes) and the statement returns the IDs of the pending scans only: on
-// the busiest path, scans of codes without webhooks, it returns nothing.
-// Parameters are cast to their column's type: in a VALUES list PostgreSQL
-// would take them for text.
+// takes) and its is_unique by adding its visitor to scan_visitors: it is
+// the visitor's first scan of the code that day when the row is new. The
+// statement returns the scans that are pending or unique only: on the
+// busiest path, repeat scans of codes without webhooks, it returns
+// nothing. Parameters are cast to their column's type: in a VALUES list
+// PostgreSQL would take them for text.
 func postgresInsertOf(n int) string {
-	cols := scanColumns[:len(scanColumns)-1] // all but dispatched_at
-	names := make([]string, len(cols))
+	cols := scanColumns[:len(scanColumns)-2] // all but is_unique and dispatched_at
+	names := make([]string, len(cols)+1)
 	for i := range cols {
 		names[i] = fmt.Sprintf("c%d", i)
 	}
+	names[len(cols)] = "vday" // the scan's UTC day when it may be its visitor's first, else NULL
+	perRow := len(names)
 	col := func(name string) string { return fmt.Sprintf("v.c%d", slices.Index(cols, name)) }
 	rows := make([]string, n)
 	for r := range rows {
-		params := make([]string, len(cols))
-		for c, col := range cols {
-			typ, ok := postgresCasts[col]
-			if !ok {
-				typ = "text"
+		params := make([]string, perRow)
+		for c := range params {
+			typ := "text"
+			if c < len(cols) {
+				if t, ok := postgresCasts[cols[c]]; ok {
+					typ = t
+				}
 			}
-			params[c] = fmt.Sprintf("$%d::%s", 2+r*len(cols)+c, typ)
+			params[c] = fmt.Sprintf("$%d::%s", 2+r*perRow+c, typ)
 		}
 		rows[r] = "(" + strings.Join(params, ", ") + ")"
 	}
-	return "WITH inserted AS (INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") SELECT " + strings.Join(names, ", ") +
+	return "WITH v(" + strings.Join(names, ", ") + ") AS (VALUES " + strings.Join(rows, ", ") + ")" +
+		", visitors AS (INSERT INTO scan_visitors (code_id, day, visitor_key) SELECT " + col("code_id") + ", v.vday, " + col("visitor_key") +
+		" FROM v WHERE v.vday IS NOT NULL ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING RETURNING code_id, day, visitor_key)" +
+		", inserted AS (INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") SELECT " + strings.Join(names[:len(cols)], ", ") +
+		", EXISTS (SELECT 1 FROM visitors n WHERE n.code_id = " + col("code_id") + " AND n.day = v.vday AND n.visitor_key = " + col("visitor_key") + ")" +
 		", CASE WHEN " + fmt.Sprintf(takerExists, col("workspace_id"), col("code_id"), col("is_bot")) + " THEN NULL ELSE $1::timestamptz END" +
-		" FROM (VALUES " + strings.Join(rows, ", ") + ") AS v(" + strings.Join(names, ", ") + ")" +
-		" RETURNING id, dispatched_at) SELECT id FROM inserted WHERE dispatched_at IS NULL"
+		" FROM v RETURNING id, dispatched_at, is_unique)" +
+		" SELECT id, dispatched_at IS NULL, is_unique FROM inserted WHERE dispatched_at IS NULL OR is_unique"
 }
 
 // postgresCasts are the scan columns that are not text. Coordinates are
@@ -141,7 +151,8 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, s
 		}
 	}()
 	byID := make(map[string]*Scan, len(scans))
-	for rest := scans; len(rest) > 0; rest = rest[postgresRowsOf(len(rest)):] {
+	rows, first := byVisitor(scans)
+	for rest, done := rows, 0; len(rest) > 0; done, rest = done+postgresRowsOf(len(rest)), rest[postgresRowsOf(len(rest)):] {
 		n := postgresRowsOf(len(rest))
 		// Prepared once per connection, then a lookup.
 		insert := postgresInserts[n]()
@@ -153,13 +164,16 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, s
 		if params == nil {
 			params = new(pgParams)
 		}
-		params.encode(now, rest[:n])
+		params.encode(now, rest[:n], first[done:done+n])
 		statements = append(statements, statement{sd, params})
-		for i := range rest[:n] {
-			sc := &rest[i]
-			sc.DispatchedAt = &now
+		for _, sc := range rest[:n] {
+			sc.DispatchedAt, sc.IsUnique = &now, false
 			byID[sc.ID] = sc
 		}
+	}
+	rollup, err := conn.Prepare(ctx, "scanforge_rollup_scans", postgresRollupUpsert)
+	if err != nil {
+		return err
 	}
 	pipeline := conn.PgConn().StartPipeline(ctx)
 	for _, st := range statements {
@@ -167,6 +181,9 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, s
 		// free for reuse once this returns.
 		pipeline.SendQueryStatement(st.sd, st.params.params, postgresBinary, nil)
 	}
+	// The rollups last, in one statement for the whole batch: it locks its
+	// rows in key order (see rollupKey).
+	pipeline.SendQueryStatement(rollup, postgresRollupParams(rollupDeltas(rows, first)), postgresText, nil)
 	if err := pipeline.Sync(); err != nil {
 		return err // the pipeline is closed
 	}
@@ -175,14 +192,34 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, s
 			return errors.Join(err, pipeline.Close())
 		}
 	}
+	if err := discardResult(pipeline); err != nil {
+		return errors.Join(fmt.Errorf("rollups: %w", err), pipeline.Close())
+	}
 	return pipeline.Close()
+}
+
+// postgresText says that every parameter is in text format.
+var postgresText = []int16{0}
+
+// discardResult reads a statement's result that returns no rows.
+func discardResult(pipeline *pgconn.Pipeline) error {
+	res, err := pipeline.GetResults()
+	if err != nil {
+		return err
+	}
+	rows, ok := res.(*pgconn.ResultReader)
+	if !ok {
+		return fmt.Errorf("unexpected result %T", res)
+	}
+	_, err = rows.Close()
+	return err
 }
 
 // postgresBinary says that every parameter is in binary format.
 var postgresBinary = []int16{1}
 
-// markPendingOf reads one INSERT's result, the IDs of its pending scans,
-// and clears their DispatchedAt.
+// markPendingOf reads one INSERT's result, its pending and unique scans,
+// and clears their DispatchedAt or sets their IsUnique.
 func markPendingOf(pipeline *pgconn.Pipeline, byID map[string]*Scan) error {
 	res, err := pipeline.GetResults()
 	if err != nil {
@@ -193,8 +230,13 @@ func markPendingOf(pipeline *pgconn.Pipeline, byID map[string]*Scan) error {
 		return fmt.Errorf("insert: unexpected result %T", res)
 	}
 	for rows.NextRow() {
-		if sc, ok := byID[string(rows.Values()[0])]; ok {
-			sc.DispatchedAt = nil
+		// Booleans in text format: "t" or "f".
+		vals := rows.Values()
+		if sc, ok := byID[string(vals[0])]; ok {
+			if string(vals[1]) == "t" {
+				sc.DispatchedAt = nil
+			}
+			sc.IsUnique = string(vals[2]) == "t"
 		}
 	}
 	_, err = rows.Close()
@@ -202,16 +244,16 @@ func markPendingOf(pipeline *pgconn.Pipeline, byID map[string]*Scan) error {
 }
 
 // encode makes p the parameters of postgresInsertOf(len(scans)): now and
-// the scans, in PostgreSQL's binary format, column by column in
+// the scans (each with its day when firstInBatch says it may be its
+// visitor's first), in PostgreSQL's binary format, column by column in
 // scanColumns' order (TestInsertScansRoundTripsEveryColumn, whose text
 // columns all differ, catches any two swapped). It reuses p's buffers.
-func (p *pgParams) encode(now time.Time, scans []Scan) {
+func (p *pgParams) encode(now time.Time, scans []*Scan, firstInBatch []bool) {
 	p.buf = p.buf[:0]
 	clear(p.params) // no hold on arrays the buffer outgrew last time
 	p.params = p.params[:0]
 	p.time(now)
-	for i := range scans {
-		sc := &scans[i]
+	for i, sc := range scans {
 		p.text(sc.ID)
 		p.text(sc.WorkspaceID)
 		p.text(sc.CodeID)
@@ -220,7 +262,6 @@ func (p *pgParams) encode(now time.Time, scans []Scan) {
 		p.time(sc.Timestamp)
 		p.text(sc.Source)
 		p.text(sc.DestinationURL)
-		p.text(sc.IP)
 		p.text(sc.Country)
 		p.text(sc.CountryCode)
 		p.text(sc.Region)
@@ -237,6 +278,12 @@ func (p *pgParams) encode(now time.Time, scans []Scan) {
 		p.text(sc.UserAgent)
 		p.bool(sc.IsBot)
 		p.text(sc.BotReason)
+		p.text(sc.VisitorKey)
+		if firstInBatch[i] {
+			p.text(sc.Timestamp.UTC().Format(time.DateOnly))
+		} else {
+			p.params = append(p.params, nil)
+		}
 	}
 }
 

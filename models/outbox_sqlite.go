@@ -65,11 +65,38 @@ func insertScanRows(ctx context.Context, st *outboxStatements, scans []Scan, now
 	// BEGIN and COMMIT still answer to ctx.
 	rowCtx := context.WithoutCancel(ctx)
 	for i := range scans {
+		sc := &scans[i]
+		// The scan is its visitor's first of the code that day when the
+		// visitor is new to scan_visitors.
+		sc.IsUnique = false
+		if sc.VisitorKey != "" {
+			res, err := st.visitor.ExecContext(rowCtx, sc.CodeID, sc.Timestamp.UTC().Format(time.DateOnly), sc.VisitorKey)
+			if err != nil {
+				return fmt.Errorf("visitor: %w", err)
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("visitor: %w", err)
+			}
+			sc.IsUnique = n == 1
+		}
 		// One slice for every row: database/sql copies the values before
 		// the statement runs.
-		st.values = scanValues(st.values[:0], &scans[i])
+		st.values = scanValues(st.values[:0], sc)
 		if _, err := st.insert.ExecContext(rowCtx, st.values...); err != nil {
 			return err
+		}
+	}
+	ptrs := make([]*Scan, len(scans))
+	for i := range scans {
+		ptrs[i] = &scans[i]
+	}
+	for _, d := range rollupDeltas(ptrs, nil) {
+		k := d.key
+		_, err := st.rollup.ExecContext(rowCtx, k.code, k.workspace, k.grain, k.period, k.dim, k.k1, k.k2, k.k3, d.name,
+			d.humans, d.bots, d.humanVisitors, d.botVisitors)
+		if err != nil {
+			return fmt.Errorf("rollups: %w", err)
 		}
 	}
 	_, err = st.commit.ExecContext(ctx)

@@ -23,10 +23,11 @@ func fullScan(i int, at time.Time) models.Scan {
 	return models.Scan{
 		ID: fmt.Sprintf("scan_%04d", i), WorkspaceID: "ws_1", CodeID: "code_1", Slug: "spring", CodeName: "Spring “sale”",
 		Timestamp: at, Source: "qr", DestinationURL: "https://example.com/landing?x=1",
-		IP: "203.0.113.7", Country: "Germany", CountryCode: "DE", Region: "Bavaria", City: "München",
+		VisitorKey: fmt.Sprintf("%032x", i), Country: "Germany", CountryCode: "DE", Region: "Bavaria", City: "München",
 		Latitude: &lat, Longitude: &lon, Timezone: "Europe/Berlin",
 		DeviceType: "mobile", Browser: "Chrome", BrowserVersion: "124.0", OS: "Android", OSVersion: "14",
 		Referrer: "https://ref.example/", UserAgent: "Mozilla/5.0 (Linux; Android 14)", IsBot: i%2 == 1, BotReason: "crawler",
+		IsUnique: true, // each has a visitor of its own
 	}
 }
 

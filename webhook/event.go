@@ -37,6 +37,10 @@ type ScanCreated struct {
 	UserAgent      string    `json:"user_agent"`
 	DestinationURL string    `json:"destination_url"`
 	Bot            Bot       `json:"bot"`
+	// Unique is true for the visitor's first scan of this code on this UTC
+	// day. A visitor is a keyed hash of IP, user agent and code under a key
+	// of the day, never sent nor linkable across days.
+	Unique bool `json:"unique"`
 }
 
 // Code identifies the scanned code.

@@ -34,6 +34,7 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 		if key, err = devEncryptionKey(cfg.DataDir); err != nil {
 			return err
 		}
+		cfg.EncryptionKey = key // visitor keys derive from it too
 	}
 	storeOpts, err := secretStoreOptions(key)
 	if err != nil {

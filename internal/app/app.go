@@ -29,6 +29,7 @@ import (
 	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/recorder"
 	"github.com/scanforge/scanforge/internal/spool"
+	"github.com/scanforge/scanforge/internal/visitor"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/workflows"
 )
@@ -114,6 +115,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		recOpts.Spool, recOpts.InsertTimeout = sp, recordInsertTimeout
 	}
 	rec := recorder.New(a.Store, recOpts)
+	// Every replica derives the same day keys from the encryption key.
+	visitors, err := visitor.New(cfg.EncryptionKey)
+	if err != nil {
+		return err
+	}
 
 	deliveries := deliverylog.New(a.Temporal, deliverylog.Options{
 		Namespace:  a.namespace(),
@@ -126,6 +132,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Store:          a.Store,
 		Recorder:       rec,
 		Enricher:       enricher,
+		Visitors:       visitors,
 		TrustedProxies: cfg.TrustedProxies,
 		PublicBaseURL:  cfg.PublicURL,
 		AdminToken:     cfg.AdminToken,

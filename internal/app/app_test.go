@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/scanforge/scanforge/activities"
 	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/testdb"
+	"github.com/scanforge/scanforge/internal/visitor"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/webhook"
 	"github.com/scanforge/scanforge/workflows"
@@ -141,6 +143,7 @@ func TestScanBecomesSignedWebhook(t *testing.T) {
 				DestinationURL: "https://shop.example.com/spring",
 				Device:         webhook.Device{Type: "mobile", Browser: "Safari", BrowserVersion: data.Device.BrowserVersion, OS: "iOS", OSVersion: data.Device.OSVersion},
 				Bot:            webhook.Bot{IsBot: false},
+				Unique:         true, // the visitor's first scan of the code today
 			}
 			if !data.Timestamp.Equal(want.Timestamp) {
 				t.Fatalf("timestamp %v, want %v", data.Timestamp, want.Timestamp)
@@ -156,8 +159,11 @@ func TestScanBecomesSignedWebhook(t *testing.T) {
 			if diff := cmp.Diff(want, data); diff != "" {
 				t.Fatalf("event data (-want +got):\n%s", diff)
 			}
-			if scan.IP != "127.0.0.1" {
-				t.Fatalf("client IP = %q: X-Forwarded-For from an untrusted peer must be ignored", scan.IP)
+			// The visitor is the peer: X-Forwarded-For from an untrusted peer
+			// is ignored. No IP is stored, only the day's visitor key.
+			keyer, _ := visitor.New(testEncryptionKey)
+			if want := keyer.Key(scan.Timestamp, netip.MustParseAddr("127.0.0.1"), iPhoneSafari, codeID); scan.VisitorKey != want {
+				t.Fatalf("visitor key %q, want %q (of 127.0.0.1)", scan.VisitorKey, want)
 			}
 
 			var res workflows.DeliveryResult

@@ -74,8 +74,12 @@ func testConfig() config.Config {
 		LogLevel:          slog.LevelWarn,
 		// The receivers are httptest servers on 127.0.0.1: as in dev mode.
 		AllowPrivateNetworks: true,
+		EncryptionKey:        testEncryptionKey,
 	}
 }
+
+// testEncryptionKey is the stack's server secret: visitor keys derive from it.
+var testEncryptionKey = []byte("0123456789abcdef0123456789abcdef")
 
 // startTemporal starts an in-memory Temporal server and a client of it.
 func startTemporal(t *testing.T) (*devserver.Server, client.Client) {

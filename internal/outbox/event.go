@@ -34,6 +34,7 @@ func ScanCreatedEvent(s models.Scan) ([]byte, error) {
 		UserAgent:      s.UserAgent,
 		DestinationURL: s.DestinationURL,
 		Bot:            webhook.Bot{IsBot: s.IsBot, Reason: s.BotReason},
+		Unique:         s.IsUnique,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("scan %s: encode event data: %w", s.ID, err)

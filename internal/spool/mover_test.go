@@ -150,7 +150,7 @@ func TestMoverMovesInOrderOnce(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := want[7]
-			if got.IP != w.IP || got.UserAgent != w.UserAgent || got.Region != w.Region || *got.Latitude != *w.Latitude ||
+			if got.VisitorKey != w.VisitorKey || got.UserAgent != w.UserAgent || got.Region != w.Region || *got.Latitude != *w.Latitude ||
 				!got.Timestamp.Equal(w.Timestamp) || got.IsBot != w.IsBot || got.CodeName != w.CodeName {
 				t.Fatalf("stored %+v\nspooled %+v", got, w)
 			}

@@ -93,7 +93,7 @@ func finite(f *float64) *float64 {
 	return f
 }
 
-// record is models.Scan without its JSON tags, which hide fields (the IP)
+// record is models.Scan without its JSON tags, which hide fields (the visitor key)
 // from the API: converting between the two fails to compile when the model
 // gains, loses or changes a field, so the spool cannot fall behind it.
 type record struct {
@@ -105,7 +105,6 @@ type record struct {
 	Timestamp      time.Time
 	Source         string
 	DestinationURL string
-	IP             string
 	Country        string
 	CountryCode    string
 	Region         string
@@ -122,5 +121,7 @@ type record struct {
 	UserAgent      string
 	IsBot          bool
 	BotReason      string
+	VisitorKey     string
+	IsUnique       bool
 	DispatchedAt   *time.Time
 }

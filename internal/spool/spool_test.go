@@ -17,7 +17,7 @@ import (
 
 var quiet = slog.New(slog.DiscardHandler)
 
-// newScans returns scans scan_FROM… with every column set, the IP too.
+// newScans returns scans scan_FROM… with every column set, the visitor key too.
 func newScans(from, n int) []models.Scan {
 	out := make([]models.Scan, n)
 	for i := range out {
@@ -25,7 +25,7 @@ func newScans(from, n int) []models.Scan {
 		out[i] = models.Scan{
 			ID: fmt.Sprintf("scan_%06d", from+i), WorkspaceID: "ws_1", CodeID: "code_1", Slug: "spring", CodeName: "Spring – poster ✓",
 			Timestamp: time.Date(2026, 3, 1, 12, 0, 0, (from+i)*1000, time.UTC), Source: "qr", DestinationURL: "https://shop.example.com/spring?a=1&b=2",
-			IP: "203.0.113.7", Country: "France", CountryCode: "FR", Region: "Île-de-France", City: "Paris",
+			VisitorKey: fmt.Sprintf("%032x", i), Country: "France", CountryCode: "FR", Region: "Île-de-France", City: "Paris",
 			Latitude: &lat, Longitude: &lon, Timezone: "Europe/Paris", DeviceType: "mobile", Browser: "Safari",
 			BrowserVersion: "17.4", OS: "iOS", OSVersion: "17.4.1", Referrer: "https://ref.example/", UserAgent: "Mozilla/5.0 (iPhone)",
 			IsBot: i%2 == 1, BotReason: "ua",

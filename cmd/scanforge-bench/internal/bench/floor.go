@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net"
 	"net/http"
 	"sync"
@@ -90,11 +92,18 @@ func (f *floor) template(c *gin.Context) (models.Scan, error) {
 	device := enrich.New(nil).ParseDevice(ua) // once per slug: templates are cached
 	t := models.Scan{
 		WorkspaceID: code.WorkspaceID, CodeID: code.ID, Slug: code.Slug, CodeName: code.Name,
-		Source: "qr", DestinationURL: code.DestinationURL, IP: ip,
+		Source: "qr", DestinationURL: code.DestinationURL, VisitorKey: floorVisitorKey(ip, ua),
 		DeviceType: device.Type, Browser: device.Browser, BrowserVersion: device.BrowserVersion,
 		OS: device.OS, OSVersion: device.OSVersion,
 		Referrer: c.Request.Referer(), UserAgent: ua,
 	}
 	f.templates[slug] = t
 	return t, nil
+}
+
+// floorVisitorKey stands in for the day's visitor key (internal/visitor):
+// 32 hex digits of a hash of the client.
+func floorVisitorKey(ip, ua string) string {
+	sum := sha256.Sum256([]byte(ip + "\x00" + ua))
+	return hex.EncodeToString(sum[:16])
 }

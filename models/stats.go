@@ -1,0 +1,330 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// StatsTopN is how many keys each breakdown of ScanStats lists at most.
+const StatsTopN = 50
+
+// Bucket is one key of a breakdown, how many scans have it, and how many
+// of them were their visitor's first of the code that day (Visitors). An
+// empty Key counts the scans without that information (e.g. no geo for a
+// private IP).
+type Bucket struct {
+	Key         string `json:"key"`
+	Name        string `json:"name,omitempty"`         // by country: the country's English name
+	CountryCode string `json:"country_code,omitempty"` // by region and city
+	Region      string `json:"region,omitempty"`       // by city
+	Count       int64  `json:"count"`
+	Visitors    int64  `json:"visitors"`
+}
+
+// DayCount is the number of scans and of unique visitors on one UTC day
+// (Date is YYYY-MM-DD).
+type DayCount struct {
+	Date     string `json:"date"`
+	Count    int64  `json:"count"`
+	Visitors int64  `json:"visitors"`
+}
+
+// ScanStats are the totals and breakdowns of a code's scans in a time range.
+// Breakdowns list at most StatsTopN keys, by count descending, then key.
+// Visitors counts each visitor once per UTC day (visitor keys of different
+// days cannot be linked), under its first scan of that day: a visitor who
+// comes back on three days counts three times.
+type ScanStats struct {
+	Total        int64      `json:"total"`
+	Humans       int64      `json:"humans"`
+	Bots         int64      `json:"bots"`
+	Visitors     int64      `json:"visitors"`
+	ByDay        []DayCount `json:"by_day"` // every day of the range, zeros included
+	ByCountry    []Bucket   `json:"by_country"`
+	ByRegion     []Bucket   `json:"by_region"`
+	ByCity       []Bucket   `json:"by_city"`
+	ByDeviceType []Bucket   `json:"by_device_type"`
+	ByBrowser    []Bucket   `json:"by_browser"`
+	ByOS         []Bucket   `json:"by_os"`
+	BySource     []Bucket   `json:"by_source"`
+	ByBotReason  []Bucket   `json:"by_bot_reason"`
+}
+
+// ScanStats counts workspaceID's scans of codeID that pass f (which should
+// have a time range: ByDay spans From to To) and breaks them down.
+//
+// Whole UTC days of the range are read from the rollups (scan_rollups:
+// months where a whole month is in the range, days elsewhere), and so are
+// the parts of days at its ends, less the scans of the rest of their day
+// when that is the shorter time: the default range, the last 30 days up to
+// now, reads the rollups and the scans of less than half a day at each end.
+// All in one snapshot, so a scan recorded meanwhile is counted in full or
+// not at all. A filter on source, country or device type is answered from
+// the scans alone: the rollups count each dimension apart.
+func (s *Store) ScanStats(ctx context.Context, workspaceID, codeID string, f ScanFilter) (ScanStats, error) {
+	acc := newStatsAcc()
+	var err error
+	if f.Source != "" || f.CountryCode != "" || f.DeviceType != "" || f.From.IsZero() || f.To.IsZero() {
+		err = addScanStats(s.db.WithContext(ctx), acc, workspaceID, codeID, f, 1)
+	} else {
+		var opts *sql.TxOptions
+		if s.db.Name() == "postgres" { // SQLite's read transactions are snapshots already
+			opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+		}
+		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			return addStats(tx, acc, workspaceID, codeID, f)
+		}, opts)
+	}
+	if err != nil {
+		return ScanStats{}, fmt.Errorf("scan stats of code %q: %w", codeID, err)
+	}
+	return acc.result(f.From, f.To), nil
+}
+
+// halfDay is the longest part of a day counted from its scans; a longer
+// one is the day's rollups less the scans of the rest of the day.
+const halfDay = 12 * time.Hour
+
+func addStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, f ScanFilter) error {
+	from, to := f.From.UTC(), f.To.UTC()
+	// part adds the scans of [a, b), a part of the day that starts at day.
+	part := func(day, a, b time.Time) error {
+		if b.Sub(a) <= halfDay {
+			return addScanStats(db, acc, workspaceID, codeID, f.between(a, b), 1)
+		}
+		next := day.AddDate(0, 0, 1)
+		if err := addRollupStats(db, acc, workspaceID, codeID, f.Bots, day, next); err != nil {
+			return err
+		}
+		if day.Before(a) {
+			if err := addScanStats(db, acc, workspaceID, codeID, f.between(day, a), -1); err != nil {
+				return err
+			}
+		}
+		if b.Before(next) {
+			return addScanStats(db, acc, workspaceID, codeID, f.between(b, next), -1)
+		}
+		return nil
+	}
+	if startOfDay(from).Equal(startOfDay(to)) {
+		return part(startOfDay(from), from, to)
+	}
+	firstDay := startOfDay(from) // whole days: [firstDay, lastDay)
+	if firstDay.Before(from) {
+		if err := part(firstDay, from, firstDay.AddDate(0, 0, 1)); err != nil {
+			return err
+		}
+		firstDay = firstDay.AddDate(0, 0, 1)
+	}
+	lastDay := startOfDay(to)
+	if firstDay.Before(lastDay) {
+		if err := addRollupStats(db, acc, workspaceID, codeID, f.Bots, firstDay, lastDay); err != nil {
+			return err
+		}
+	}
+	if lastDay.Before(to) {
+		return part(lastDay, lastDay, to)
+	}
+	return nil
+}
+
+// between is f over [from, to) instead.
+func (f ScanFilter) between(from, to time.Time) ScanFilter {
+	f.From, f.To = from, to
+	return f
+}
+
+func startOfDay(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// statsRow is one row of the scans' stats query: a group of one of three
+// groupings (see addScanStats), its scans (N) and unique visitors (V).
+type statsRow struct {
+	Grouping           string
+	K1, K2, K3, K4, K5 string
+	Name               string
+	IsBot              bool
+	N, V               int64
+}
+
+// dayExprs returns the SQL that groups scans by UTC day and the text
+// (YYYY-MM-DD) of that group.
+func dayExprs(db *gorm.DB) (group, text string) {
+	if db.Dialector.Name() == "postgres" {
+		day := `("timestamp" AT TIME ZONE 'UTC')::date`
+		return day, `to_char(` + day + `, 'YYYY-MM-DD')`
+	}
+	// SQLite keeps times as text that starts with the date ("2026-11-27
+	// 23:59:59.123456 +0000 UTC"), and the store writes them in UTC.
+	day := `substr("timestamp", 1, 10)`
+	return day, day
+}
+
+// addScanStats counts the scans that pass f themselves, times sign (-1
+// takes them away). One statement
+// groups the matching rows three ways, each read straight through the
+// (code_id, timestamp) index: by (day, is_bot); by (country, region,
+// city); by (device type, browser, OS, source, is_bot, bot reason). These
+// groups are few, and every total and breakdown is a sum over one of them.
+func addScanStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, f ScanFilter, sign int64) error {
+	cond, args := f.where(workspaceID, codeID)
+	dayGroup, dayText := dayExprs(db)
+	const counts = `count(*) AS n, sum(CASE WHEN is_unique THEN 1 ELSE 0 END) AS v`
+	query := `SELECT 'day' AS grouping, ` + dayText + ` AS k1, '' AS k2, '' AS k3, '' AS k4, '' AS k5, '' AS name, is_bot, ` + counts + `
+	FROM scans WHERE ` + cond + ` GROUP BY ` + dayGroup + `, is_bot
+UNION ALL SELECT 'geo', country_code, region, city, '', '', max(country), false, ` + counts + `
+	FROM scans WHERE ` + cond + ` GROUP BY country_code, region, city
+UNION ALL SELECT 'client', device_type, browser, os, source, bot_reason, '', is_bot, ` + counts + `
+	FROM scans WHERE ` + cond + ` GROUP BY device_type, browser, os, source, is_bot, bot_reason`
+	var rows []statsRow
+	if err := db.Raw(query, slices.Concat(args, args, args)...).Scan(&rows).Error; err != nil {
+		return err
+	}
+	for _, r := range rows {
+		t := tally{sign * r.N, sign * r.V}
+		switch r.Grouping {
+		case "day":
+			acc.addDay(r.K1, r.IsBot, t)
+		case "geo":
+			acc.addGeo(r.K1, r.K2, r.K3, r.Name, t)
+		case "client":
+			acc.device.add(Bucket{Key: r.K1}, t)
+			acc.browser.add(Bucket{Key: r.K2}, t)
+			acc.os.add(Bucket{Key: r.K3}, t)
+			acc.source.add(Bucket{Key: r.K4}, t)
+			if r.IsBot {
+				acc.reason.add(Bucket{Key: r.K5}, t)
+			}
+		}
+	}
+	return nil
+}
+
+// rollupRow is a sum of scan_rollups rows.
+type rollupRow struct {
+	Dim, K1, K2, K3, Name                    string
+	Humans, Bots, HumanVisitors, BotVisitors int64
+}
+
+// split returns r's humans and bots as the bot filter b lets them count.
+func (r rollupRow) split(b BotFilter) (humans, bots tally) {
+	if b != BotsOnly {
+		humans = tally{r.Humans, r.HumanVisitors}
+	}
+	if b != BotsExclude {
+		bots = tally{r.Bots, r.BotVisitors}
+	}
+	return humans, bots
+}
+
+// addRollupStats counts the scans of the whole UTC days [first, last) from
+// the rollups: each day's totals from its day rows; the breakdowns from
+// the month rows of the whole months in the range and the day rows of the
+// days around them.
+func addRollupStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, bots BotFilter, first, last time.Time) error {
+	month := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC) }
+	day := func(t time.Time) string { return t.Format(time.DateOnly) }
+	// Periods as [from, to) of a grain, added or (sign -1) taken away.
+	type span struct {
+		sign            int
+		grain, from, to string
+	}
+	days := func(sign int, from, to time.Time) span { return span{sign, "d", day(from), day(to)} }
+	months := func(sign int, from, to time.Time) span {
+		return span{sign, "m", from.Format("2006-01"), to.Format("2006-01")}
+	}
+	// Month by month: whole months as month rows (one span for a run of
+	// them); part of a month as its days, or as its month less its other
+	// days when those are fewer.
+	var spans []span
+	for at := first; at.Before(last); {
+		start := month(at)
+		end := start.AddDate(0, 1, 0)
+		to := end
+		if last.Before(end) {
+			to = last
+		}
+		switch inside := to.Sub(at); {
+		case at.Equal(start) && to.Equal(end):
+			if n := len(spans); n > 0 && spans[n-1].grain == "m" && spans[n-1].sign == 1 && spans[n-1].to == start.Format("2006-01") {
+				spans[n-1].to = end.Format("2006-01")
+			} else {
+				spans = append(spans, months(1, start, end))
+			}
+		case end.Sub(start)-inside < inside:
+			spans = append(spans, months(1, start, end))
+			if start.Before(at) {
+				spans = append(spans, days(-1, start, at))
+			}
+			if to.Before(end) {
+				spans = append(spans, days(-1, to, end))
+			}
+		default:
+			spans = append(spans, days(1, at, to))
+		}
+		at = to
+	}
+	const sums = `sum(humans) AS humans, sum(bots) AS bots, sum(human_visitors) AS human_visitors, sum(bot_visitors) AS bot_visitors`
+	var parts []string
+	var args []any
+	// One range of the primary key per span and dimension.
+	for _, sp := range spans {
+		for _, d := range rollupDims {
+			parts = append(parts, fmt.Sprintf(`SELECT dim, k1, k2, k3, name, %[1]d * humans AS humans, %[1]d * bots AS bots,
+	%[1]d * human_visitors AS human_visitors, %[1]d * bot_visitors AS bot_visitors FROM scan_rollups
+	WHERE code_id = ? AND workspace_id = ? AND grain = ? AND dim = ? AND period >= ? AND period < ?`, sp.sign))
+			args = append(args, codeID, workspaceID, sp.grain, d.name, sp.from, sp.to)
+		}
+	}
+	query := `SELECT dim, k1, k2, k3, max(name) AS name, ` + sums + ` FROM (` + joinUnion(parts) + `) AS r GROUP BY dim, k1, k2, k3`
+	var rows []rollupRow
+	if err := db.Raw(query, args...).Scan(&rows).Error; err != nil {
+		return fmt.Errorf("rollups: %w", err)
+	}
+	for _, r := range rows {
+		humans, botTally := r.split(bots)
+		both := tally{humans.scans + botTally.scans, humans.visitors + botTally.visitors}
+		switch r.Dim {
+		case "geo":
+			acc.addGeo(r.K1, r.K2, r.K3, r.Name, both)
+		case "device":
+			acc.device.add(Bucket{Key: r.K1}, both)
+		case "browser":
+			acc.browser.add(Bucket{Key: r.K1}, both)
+		case "os":
+			acc.os.add(Bucket{Key: r.K1}, both)
+		case "source":
+			acc.source.add(Bucket{Key: r.K1}, both)
+		case "reason":
+			acc.reason.add(Bucket{Key: r.K1}, botTally)
+		}
+	}
+	// Every scan has one source: a day's source rows add up to its scans.
+	rows = rows[:0]
+	err := db.Raw(`SELECT period AS k1, `+sums+` FROM scan_rollups
+	WHERE code_id = ? AND workspace_id = ? AND grain = 'd' AND dim = 'source' AND period >= ? AND period < ? GROUP BY period`,
+		codeID, workspaceID, day(first), day(last)).Scan(&rows).Error
+	if err != nil {
+		return fmt.Errorf("rollups by day: %w", err)
+	}
+	for _, r := range rows {
+		humans, botTally := r.split(bots)
+		acc.addDay(r.K1, false, humans)
+		acc.addDay(r.K1, true, botTally)
+	}
+	return nil
+}
+
+func joinUnion(parts []string) string {
+	out := parts[0]
+	for _, p := range parts[1:] {
+		out += "\nUNION ALL " + p
+	}
+	return out
+}
