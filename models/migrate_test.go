@@ -20,11 +20,11 @@ import (
 )
 
 // autoMigrateModels is what GORM's AutoMigrate makes of today's models.
-func autoMigrateModels(db *gorm.DB) error { return autoMigrate(db, &models.Endpoint{}) }
+func autoMigrateModels(db *gorm.DB) error { return autoMigrate(db, &models.Endpoint{}, &models.Scan{}) }
 
-func autoMigrate(db *gorm.DB, endpoint any) error {
+func autoMigrate(db *gorm.DB, endpoint, scan any) error {
 	if err := db.AutoMigrate(&models.Workspace{}, &models.APIKey{}, &models.Code{}, endpoint,
-		&models.EndpointCode{}, &models.Scan{}); err != nil {
+		&models.EndpointCode{}, scan); err != nil {
 		return err
 	}
 	for _, index := range []string{"idx_scans_dispatched_at", "idx_scans_workspace_id"} {
@@ -58,7 +58,42 @@ func (releaseEndpoint) TableName() string { return "endpoints" }
 
 // autoMigrateRelease is Migrate as the releases before versioned migrations
 // had it: it makes the databases those releases left behind.
-func autoMigrateRelease(db *gorm.DB) error { return autoMigrate(db, &releaseEndpoint{}) }
+func autoMigrateRelease(db *gorm.DB) error {
+	return autoMigrate(db, &releaseEndpoint{}, &releaseScan{})
+}
+
+// releaseScan is models.Scan as the last release before versioned
+// migrations had it.
+type releaseScan struct {
+	ID             string    `gorm:"primaryKey;size:40;index:idx_scans_code_time,priority:3;index:idx_scans_pending,where:dispatched_at IS NULL"`
+	WorkspaceID    string    `gorm:"size:40;not null"`
+	CodeID         string    `gorm:"size:40;not null;index:idx_scans_code_time,priority:1"`
+	Slug           string    `gorm:"size:64;not null"`
+	CodeName       string    `gorm:"size:200"`
+	Timestamp      time.Time `gorm:"not null;index:idx_scans_code_time,priority:2"`
+	Source         string    `gorm:"size:8;not null"`
+	DestinationURL string    `gorm:"size:2048;not null"`
+	IP             string    `gorm:"size:45"`
+	Country        string    `gorm:"size:100"`
+	CountryCode    string    `gorm:"size:2"`
+	Region         string    `gorm:"size:100"`
+	City           string    `gorm:"size:100"`
+	Latitude       *float64
+	Longitude      *float64
+	Timezone       string `gorm:"size:64"`
+	DeviceType     string `gorm:"size:16"`
+	Browser        string `gorm:"size:64"`
+	BrowserVersion string `gorm:"size:64"`
+	OS             string `gorm:"size:64"`
+	OSVersion      string `gorm:"size:64"`
+	Referrer       string `gorm:"size:2048"`
+	UserAgent      string `gorm:"size:1024"`
+	IsBot          bool   `gorm:"not null"`
+	BotReason      string `gorm:"size:32"`
+	DispatchedAt   *time.Time
+}
+
+func (releaseScan) TableName() string { return "scans" }
 
 // openEmpty opens a fresh database of kind without any schema.
 func openEmpty(t *testing.T, kind string) (*gorm.DB, string) {
@@ -264,9 +299,10 @@ func TestMigrateUpgradesAnAutoMigratedDatabase(t *testing.T) {
 			if err := old.CreateCode(ctx, &code); err != nil {
 				t.Fatal(err)
 			}
-			scan := fullScan(1, time.Now().UTC())
-			scan.WorkspaceID, scan.CodeID = ws.ID, code.ID
-			if err := old.InsertScans(ctx, []models.Scan{scan}); err != nil {
+			// A scan as that release stored it (today's insert writes later columns).
+			scan := releaseScan{ID: "scan_0001", WorkspaceID: ws.ID, CodeID: code.ID, Slug: "spring",
+				Timestamp: time.Now().UTC(), Source: "qr", DestinationURL: "https://example.com/", City: "München"}
+			if err := db.Create(&scan).Error; err != nil {
 				t.Fatal(err)
 			}
 

@@ -124,4 +124,8 @@ type Scan struct {
 	IsBot          bool       `gorm:"not null" json:"is_bot"`
 	BotReason      string     `gorm:"size:32" json:"bot_reason"`
 	DispatchedAt   *time.Time `json:"-"`
+	// TraceParent is the W3C traceparent of the span that recorded the
+	// scan, "" (NULL) when untraced: a scan the outbox's poll dispatches
+	// after a restart continues its trace (migration 7).
+	TraceParent string `gorm:"type:text" json:"-"`
 }

@@ -24,7 +24,7 @@ var scanColumns = []string{
 	"id", "workspace_id", "code_id", "slug", "code_name", `"timestamp"`, "source", "destination_url",
 	"ip", "country", "country_code", "region", "city", "latitude", "longitude", "timezone",
 	"device_type", "browser", "browser_version", "os", "os_version", "referrer", "user_agent",
-	"is_bot", "bot_reason", "dispatched_at",
+	"is_bot", "bot_reason", "dispatched_at", "trace_parent",
 }
 
 // scanValues appends sc's values to vals, in the order of scanColumns.
@@ -33,8 +33,16 @@ func scanValues(vals []any, sc *Scan) []any {
 		sc.ID, sc.WorkspaceID, sc.CodeID, sc.Slug, sc.CodeName, sc.Timestamp, sc.Source, sc.DestinationURL,
 		sc.IP, sc.Country, sc.CountryCode, sc.Region, sc.City, sc.Latitude, sc.Longitude, sc.Timezone,
 		sc.DeviceType, sc.Browser, sc.BrowserVersion, sc.OS, sc.OSVersion, sc.Referrer, sc.UserAgent,
-		sc.IsBot, sc.BotReason, sc.DispatchedAt,
+		sc.IsBot, sc.BotReason, sc.DispatchedAt, nullIfEmpty(sc.TraceParent),
 	)
+}
+
+// nullIfEmpty stores "" as NULL, for optional columns such as trace_parent.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // outboxStatements are the outbox's prepared statements.

@@ -90,7 +90,8 @@ func postgresRowsOf(rest int) int {
 // Parameters are cast to their column's type: in a VALUES list PostgreSQL
 // would take them for text.
 func postgresInsertOf(n int) string {
-	cols := scanColumns[:len(scanColumns)-1] // all but dispatched_at
+	// Every column but dispatched_at, which the statement computes.
+	cols := slices.DeleteFunc(slices.Clone(scanColumns), func(c string) bool { return c == "dispatched_at" })
 	names := make([]string, len(cols))
 	for i := range cols {
 		names[i] = fmt.Sprintf("c%d", i)
@@ -108,7 +109,7 @@ func postgresInsertOf(n int) string {
 		}
 		rows[r] = "(" + strings.Join(params, ", ") + ")"
 	}
-	return "WITH inserted AS (INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") SELECT " + strings.Join(names, ", ") +
+	return "WITH inserted AS (INSERT INTO scans (" + strings.Join(cols, ", ") + ", dispatched_at) SELECT " + strings.Join(names, ", ") +
 		", CASE WHEN " + fmt.Sprintf(takerExists, col("workspace_id"), col("code_id"), col("is_bot")) + " THEN NULL ELSE $1::timestamptz END" +
 		" FROM (VALUES " + strings.Join(rows, ", ") + ") AS v(" + strings.Join(names, ", ") + ")" +
 		" RETURNING id, dispatched_at) SELECT id FROM inserted WHERE dispatched_at IS NULL"
@@ -237,12 +238,14 @@ func (p *pgParams) encode(now time.Time, scans []Scan) {
 		p.text(sc.UserAgent)
 		p.bool(sc.IsBot)
 		p.text(sc.BotReason)
+		p.optionalText(sc.TraceParent)
 	}
 }
 
 // pgParams builds parameters in PostgreSQL's binary format in one buffer:
 // text as its bytes, timestamptz as microseconds since 2000, boolean as
-// one byte, numeric (declared text::numeric) as decimal text; nil is NULL.
+// one byte, numeric (declared text::numeric) as decimal text; nil is NULL
+// (an unknown coordinate, an untraced scan's trace_parent).
 // When the buffer grows, the parameters already made keep the old array,
 // which nothing writes again.
 type pgParams struct {
@@ -260,6 +263,15 @@ func (p *pgParams) text(s string) {
 	start := len(p.buf)
 	p.buf = append(p.buf, s...)
 	p.done(start)
+}
+
+// optionalText writes s as text, or NULL when it is empty.
+func (p *pgParams) optionalText(s string) {
+	if s == "" {
+		p.params = append(p.params, nil)
+		return
+	}
+	p.text(s)
 }
 
 func (p *pgParams) time(t time.Time) {

@@ -123,4 +123,5 @@ type record struct {
 	IsBot          bool
 	BotReason      string
 	DispatchedAt   *time.Time
+	TraceParent    string `json:",omitempty"`
 }
