@@ -18,10 +18,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/activity"
 
 	"github.com/scanforge/scanforge/internal/destination"
 	"github.com/scanforge/scanforge/internal/metrics"
+	"github.com/scanforge/scanforge/internal/tracing"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/webhook"
 )
@@ -103,6 +105,9 @@ type Deliverer struct {
 	// ended with a result (the outbox of the same process frees the
 	// delivery's in-flight token with it).
 	Finished func(workflowID string)
+	// Tracing traces each POST as a child of the attempt's span and sends
+	// its W3C traceparent to the receiver; nil: off.
+	Tracing *tracing.Tracing
 }
 
 // NewDeliverer returns a Deliverer with defaults and an HTTP client built by
@@ -244,12 +249,15 @@ func (d *Deliverer) post(ctx context.Context, ep models.Endpoint, in AttemptInpu
 	timeout := d.timeout()
 	reqCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	reqCtx, span := d.Tracing.Start(reqCtx, "POST", trace.SpanKindClient)
+	defer endPostSpan(span, res)
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, ep.URL, bytes.NewReader(body))
 	if err != nil {
 		res.Outcome = OutcomeFailed
 		res.Error = "invalid endpoint URL: " + err.Error()
 		return
 	}
+	startPostSpan(span, req, ep.ID, in.Attempt)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", d.userAgent())
 	req.Header.Set(HeaderEventID, in.EventID)
@@ -258,6 +266,7 @@ func (d *Deliverer) post(ctx context.Context, ep models.Endpoint, in AttemptInpu
 	if bodySig != "" {
 		req.Header.Set(webhook.HeaderBodySignature, bodySig)
 	}
+	d.Tracing.Inject(reqCtx, req.Header) // traceparent: the receiver's span is a child of this one
 	res.RequestHeaders = maskedRequestHeaders(req.Header)
 
 	resp, err := d.Client.Do(req)

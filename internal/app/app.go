@@ -28,6 +28,7 @@ import (
 	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/recorder"
 	"github.com/scanforge/scanforge/internal/spool"
+	"github.com/scanforge/scanforge/internal/tracing"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/workflows"
 )
@@ -57,6 +58,10 @@ type App struct {
 	// says what is wrong; an error with IsPermanent() true reads as a
 	// configuration mistake rather than a server not up yet.
 	TemporalCheck func(context.Context) error
+	// Tracing traces each scan from the redirect to the webhook POST; nil:
+	// off. The Temporal client must have been dialled with its
+	// TemporalInterceptors, which carry the trace through Temporal.
+	Tracing *tracing.Tracing
 
 	finishes *outbox.Finishes // set by Run: Serve and Work share one process
 }
@@ -96,6 +101,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Finishes:    a.finishes,
 		Logger:      a.Logger.With("component", "outbox"),
 		Metrics:     a.Metrics,
+		Tracing:     a.Tracing,
 	})
 	committed := func(scans []models.Scan) { a.Metrics.ScansRecorded(len(scans)); dispatcher.Handoff(scans) }
 	sp, mover, err := a.spool(committed)
@@ -106,6 +112,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		MaxWait:   recordMaxWait,
 		Committed: committed,
 		Logger:    a.Logger.With("component", "recorder"),
+		Tracing:   a.Tracing,
 	}
 	if sp != nil {
 		defer sp.Close()
@@ -124,6 +131,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Now:            time.Now,
 		Extra:          a.health,
 		Metrics:        a.Metrics,
+		Tracing:        a.Tracing,
 		// The SSRF guard's early check; the dial-time one is in Work.
 		EndpointURLCheck: a.egressGuard().CheckURL,
 		RateLimit:        api.RateLimit{PerSecond: float64(cfg.APIRateLimit), Burst: cfg.APIRateBurst},
@@ -317,6 +325,7 @@ func (a *App) Work(ctx context.Context) error {
 	deliverer.Timeout = a.Config.DeliveryTimeout
 	deliverer.Logger = a.Logger.With("component", "deliverer")
 	deliverer.Metrics = a.Metrics
+	deliverer.Tracing = a.Tracing
 	if a.finishes != nil {
 		deliverer.Finished = a.finishes.AttemptFinished
 	}

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
@@ -25,6 +27,7 @@ import (
 
 	"github.com/scanforge/scanforge/internal/destination"
 	"github.com/scanforge/scanforge/internal/metrics"
+	"github.com/scanforge/scanforge/internal/tracing"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/webhook"
 	"github.com/scanforge/scanforge/workflows"
@@ -77,6 +80,10 @@ type Options struct {
 	// still running after it (an endpoint being retried) waits on a durable
 	// timer and costs nothing meanwhile. Default 10s.
 	InFlightFor time.Duration
+	// Tracing traces each delivery start as a child of the span that
+	// recorded its scan (the scan's TraceParent); the Temporal client's
+	// interceptor carries the trace on into the workflow. nil: off.
+	Tracing *tracing.Tracing
 }
 
 // Dispatcher drains pending scans into delivery workflows.
@@ -335,7 +342,13 @@ func (d *Dispatcher) dispatch(ctx context.Context, scans []models.Scan) error {
 // start starts the delivery of scan to ep once fewer than MaxInFlight
 // deliveries are running; the delivery then counts as running, within
 // life, until it finishes or InFlightFor has passed.
-func (d *Dispatcher) start(ctx, life context.Context, scan models.Scan, ep models.Endpoint, payload []byte) error {
+func (d *Dispatcher) start(ctx, life context.Context, scan models.Scan, ep models.Endpoint, payload []byte) (err error) {
+	ctx, span := d.opts.Tracing.Start(d.opts.Tracing.WithTraceParent(ctx, scan.TraceParent), "dispatch", trace.SpanKindProducer)
+	defer func() { tracing.End(span, err) }()
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("scanforge.scan.id", scan.ID), attribute.String("scanforge.endpoint.id", ep.ID),
+			attribute.String("scanforge.workflow.id", workflows.DeliveryWorkflowID(scan.ID, ep.ID)))
+	}
 	select {
 	case d.inFlight <- struct{}{}:
 	case <-ctx.Done():
@@ -413,6 +426,7 @@ func (d *Dispatcher) startWorkflow(ctx context.Context, scan models.Scan, ep mod
 	run, err := d.starter.ExecuteWorkflow(ctx, opts, workflows.WorkflowName, in)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
+		trace.SpanFromContext(ctx).SetAttributes(attribute.Bool("scanforge.delivery.already_started", true))
 		d.opts.Metrics.WorkflowStart(metrics.StartAlreadyStarted)
 		return nil, nil // delivered or delivering already: the ID makes the start idempotent
 	}
