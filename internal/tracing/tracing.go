@@ -131,14 +131,6 @@ func End(span trace.Span, err error) {
 	span.End()
 }
 
-// Tracer returns ScanForge's tracer (a no-op one when off).
-func (t *Tracing) Tracer() trace.Tracer {
-	if t == nil {
-		return noop.Tracer{}
-	}
-	return t.tracer
-}
-
 // Shutdown exports the spans still buffered and stops the exporter.
 func (t *Tracing) Shutdown(ctx context.Context) error {
 	if t == nil {
