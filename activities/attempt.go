@@ -15,10 +15,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/activity"
 
 	"github.com/scanforge/scanforge/internal/destination"
 	"github.com/scanforge/scanforge/internal/metrics"
+	"github.com/scanforge/scanforge/internal/tracing"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/webhook"
 )
@@ -111,6 +113,9 @@ type Deliverer struct {
 	// Notifier tells the workspace's operational endpoints when an
 	// endpoint is disabled or a delivery gives up; nil: nobody.
 	Notifier Notifier
+	// Tracing traces each POST as a child of the attempt's span and sends
+	// its W3C traceparent to the receiver; nil: off.
+	Tracing *tracing.Tracing
 }
 
 // Options tune a Deliverer; the zero value is a working default.
@@ -122,10 +127,11 @@ type Options struct {
 	Logger    *slog.Logger
 	Metrics   *metrics.Registry
 	Finished  func(workflowID string)
-	// Health, AutoDisable and Notifier: see Deliverer.
+	// Health, AutoDisable, Notifier and Tracing: see Deliverer.
 	Health      HealthStore
 	AutoDisable AutoDisable
 	Notifier    Notifier
+	Tracing     *tracing.Tracing
 }
 
 // NewDeliverer returns a Deliverer of the endpoints in store, with the HTTP
@@ -144,6 +150,7 @@ func NewDeliverer(store EndpointStore, opts Options) *Deliverer {
 		Health:      opts.Health,
 		AutoDisable: opts.AutoDisable,
 		Notifier:    opts.Notifier,
+		Tracing:     opts.Tracing,
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -292,12 +299,15 @@ func (d *Deliverer) post(ctx context.Context, ep models.Endpoint, in AttemptInpu
 	timeout := d.timeout()
 	reqCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	reqCtx, span := d.Tracing.Start(reqCtx, "POST", trace.SpanKindClient)
+	defer endPostSpan(span, res)
 	req, err := http.NewRequestWithContext(reqCtx, http.MethodPost, ep.URL, bytes.NewReader(body))
 	if err != nil {
 		res.Outcome = OutcomeFailed
 		res.Error = "invalid endpoint URL: " + err.Error()
 		return
 	}
+	startPostSpan(span, req, ep.ID, in.Attempt)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", d.userAgent())
 	req.Header.Set(HeaderEventID, in.EventID)
@@ -306,6 +316,7 @@ func (d *Deliverer) post(ctx context.Context, ep models.Endpoint, in AttemptInpu
 	if bodySig != "" {
 		req.Header.Set(webhook.HeaderBodySignature, bodySig)
 	}
+	d.Tracing.Inject(reqCtx, req.Header) // traceparent: the receiver's span is a child of this one
 	res.RequestHeaders = maskedRequestHeaders(req.Header)
 
 	resp, err := d.Client.Do(req)

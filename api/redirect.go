@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/scanforge/scanforge/internal/clientip"
 	"github.com/scanforge/scanforge/internal/enrich"
@@ -36,8 +38,20 @@ const unavailablePage = `<!doctype html>
 
 // redirect answers a scan of a code: record it, durably, then 302 to the
 // code's current destination. A failure to record never stops the redirect.
+//
+// Its span is the root of the scan's trace. A traceparent the request may
+// carry is not followed: scanners are the public, and their trace IDs
+// would let anyone pick, and collide with, the IDs of our traces.
 func (s *server) redirect(source string) gin.HandlerFunc {
 	return func(c *gin.Context) {
+		// A root span: nothing before it put one in the request's context.
+		ctx, span := s.tracing.Start(c.Request.Context(), "redirect", trace.SpanKindServer)
+		defer span.End()
+		if span.IsRecording() {
+			span.SetAttributes(attribute.String("http.request.method", c.Request.Method),
+				attribute.String("http.route", c.FullPath()), attribute.String("scanforge.scan.source", source))
+			defer func() { span.SetAttributes(attribute.Int("http.response.status_code", c.Writer.Status())) }()
+		}
 		// Each scan must reach us: no cache may answer in our place.
 		c.Header("Cache-Control", "no-store")
 		slug := c.Param("slug")
@@ -45,13 +59,13 @@ func (s *server) redirect(source string) gin.HandlerFunc {
 			s.notActive(c)
 			return
 		}
-		code, err := s.codes.get(c.Request.Context(), slug)
+		code, err := s.codes.get(ctx, slug)
 		if errors.Is(err, models.ErrNotFound) {
 			s.notActive(c)
 			return
 		}
 		if err != nil {
-			s.log.ErrorContext(c.Request.Context(), "code lookup failed", "request_id", requestID(c), "slug", slug, "error", err)
+			s.log.ErrorContext(ctx, "code lookup failed", "request_id", requestID(c), "slug", slug, "error", err)
 			c.Data(http.StatusServiceUnavailable, "text/html; charset=utf-8", []byte(unavailablePage))
 			return
 		}
@@ -61,9 +75,12 @@ func (s *server) redirect(source string) gin.HandlerFunc {
 		}
 
 		scan := s.newScan(c.Request, code, source)
+		if span.IsRecording() {
+			span.SetAttributes(attribute.String("scanforge.scan.id", scan.ID), attribute.String("scanforge.code.id", code.ID))
+		}
 		// The scan is recorded even if the scanner hangs up meanwhile; the
 		// recorder bounds the wait (app: recordMaxWait).
-		ctx := context.WithoutCancel(c.Request.Context())
+		ctx = context.WithoutCancel(ctx)
 		if err := s.recorder.Record(ctx, scan); err != nil {
 			s.log.ErrorContext(ctx, "scan not recorded", "request_id", requestID(c),
 				"scan_id", scan.ID, "code_id", code.ID, "error", err)

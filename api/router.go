@@ -13,6 +13,7 @@ import (
 	"github.com/scanforge/scanforge/internal/enrich"
 	"github.com/scanforge/scanforge/internal/id"
 	"github.com/scanforge/scanforge/internal/metrics"
+	"github.com/scanforge/scanforge/internal/tracing"
 	"github.com/scanforge/scanforge/models"
 )
 
@@ -72,6 +73,8 @@ type Options struct {
 	// last known state while the database is unavailable; 0:
 	// DefaultCodeStaleFor.
 	CodeStaleFor time.Duration
+	// Tracing traces each redirect, the root of its scan's trace; nil: off.
+	Tracing *tracing.Tracing
 }
 
 // server holds what every handler needs.
@@ -85,6 +88,7 @@ type server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	codes    *codeCache // the redirect path's slug lookups
+	tracing  *tracing.Tracing
 
 	endpointURLCheck func(ctx context.Context, rawURL string) error
 
@@ -109,6 +113,7 @@ func NewRouter(opts Options) *gin.Engine {
 		baseURL:  strings.TrimRight(opts.PublicBaseURL, "/"),
 		log:      opts.Logger,
 		now:      opts.Now,
+		tracing:  opts.Tracing,
 
 		endpointURLCheck: opts.EndpointURLCheck,
 

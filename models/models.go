@@ -133,6 +133,10 @@ type Scan struct {
 	UserAgent      string    `gorm:"size:1024" json:"user_agent"`
 	IsBot          bool      `gorm:"not null" json:"is_bot"`
 	BotReason      string    `gorm:"size:32" json:"bot_reason"`
+	// TraceParent is the W3C traceparent of the span that recorded the
+	// scan, "" (NULL) when untraced: a scan the outbox's poll dispatches
+	// after a restart continues its trace (migration 7).
+	TraceParent string `gorm:"type:text" json:"-"`
 	// VisitorKey is the day's visitor key (internal/visitor): no IP is
 	// stored. IsUnique says the scan is its visitor's first of the code
 	// that UTC day; InsertScans decides it.

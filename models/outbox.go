@@ -26,7 +26,7 @@ var scanColumns = []string{
 	"id", "workspace_id", "code_id", "slug", "code_name", `"timestamp"`, "source", "destination_url",
 	"country", "country_code", "region", "city", "latitude", "longitude", "timezone",
 	"device_type", "browser", "browser_version", "os", "os_version", "referrer", "user_agent",
-	"is_bot", "bot_reason", "visitor_key", "is_unique", "dispatched_at",
+	"is_bot", "bot_reason", "trace_parent", "visitor_key", "is_unique", "dispatched_at",
 }
 
 // scanValues appends sc's values to vals, in the order of scanColumns.
@@ -35,8 +35,16 @@ func scanValues(vals []any, sc *Scan) []any {
 		sc.ID, sc.WorkspaceID, sc.CodeID, sc.Slug, sc.CodeName, sc.Timestamp, sc.Source, sc.DestinationURL,
 		sc.Country, sc.CountryCode, sc.Region, sc.City, sc.Latitude, sc.Longitude, sc.Timezone,
 		sc.DeviceType, sc.Browser, sc.BrowserVersion, sc.OS, sc.OSVersion, sc.Referrer, sc.UserAgent,
-		sc.IsBot, sc.BotReason, sc.VisitorKey, sc.IsUnique, sc.DispatchedAt,
+		sc.IsBot, sc.BotReason, nullIfEmpty(sc.TraceParent), sc.VisitorKey, sc.IsUnique, sc.DispatchedAt,
 	)
+}
+
+// nullIfEmpty stores "" as NULL, for optional columns such as trace_parent.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // outboxStatements are the outbox's prepared statements.

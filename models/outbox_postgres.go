@@ -278,6 +278,7 @@ func (p *pgParams) encode(now time.Time, scans []*Scan, firstInBatch []bool) {
 		p.text(sc.UserAgent)
 		p.bool(sc.IsBot)
 		p.text(sc.BotReason)
+		p.optionalText(sc.TraceParent)
 		p.text(sc.VisitorKey)
 		if firstInBatch[i] {
 			p.text(sc.Timestamp.UTC().Format(time.DateOnly))
@@ -289,7 +290,8 @@ func (p *pgParams) encode(now time.Time, scans []*Scan, firstInBatch []bool) {
 
 // pgParams builds parameters in PostgreSQL's binary format in one buffer:
 // text as its bytes, timestamptz as microseconds since 2000, boolean as
-// one byte, numeric (declared text::numeric) as decimal text; nil is NULL.
+// one byte, numeric (declared text::numeric) as decimal text; nil is NULL
+// (an unknown coordinate, an untraced scan's trace_parent).
 // When the buffer grows, the parameters already made keep the old array,
 // which nothing writes again.
 type pgParams struct {
@@ -307,6 +309,15 @@ func (p *pgParams) text(s string) {
 	start := len(p.buf)
 	p.buf = append(p.buf, s...)
 	p.done(start)
+}
+
+// optionalText writes s as text, or NULL when it is empty.
+func (p *pgParams) optionalText(s string) {
+	if s == "" {
+		p.params = append(p.params, nil)
+		return
+	}
+	p.text(s)
 }
 
 func (p *pgParams) time(t time.Time) {

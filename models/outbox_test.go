@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -27,7 +28,8 @@ func fullScan(i int, at time.Time) models.Scan {
 		Latitude: &lat, Longitude: &lon, Timezone: "Europe/Berlin",
 		DeviceType: "mobile", Browser: "Chrome", BrowserVersion: "124.0", OS: "Android", OSVersion: "14",
 		Referrer: "https://ref.example/", UserAgent: "Mozilla/5.0 (Linux; Android 14)", IsBot: i%2 == 1, BotReason: "crawler",
-		IsUnique: true, // each has a visitor of its own
+		IsUnique:    true, // each has a visitor of its own
+		TraceParent: fmt.Sprintf("00-4bf92f3577b34da6a3ce929d0e0e%04d-00f067aa0ba902b7-01", i),
 	}
 }
 
@@ -54,6 +56,7 @@ func TestInsertScansRoundTripsEveryColumn(t *testing.T) {
 		one := fullScan(0, at)
 		one.Latitude, one.Longitude = nil, nil // unknown location: NULL, not 0
 		one.Referrer, one.BotReason = "", ""   // empty text: '', not NULL
+		one.TraceParent = ""                   // untraced: NULL
 		// A coordinate whose shortest decimal needs all 17 digits comes
 		// back as the same float64 (15 digits, as float8 → numeric gives,
 		// would not).
@@ -92,6 +95,26 @@ func TestInsertScansRoundTripsEveryColumn(t *testing.T) {
 		}
 		if nulls != 0 {
 			t.Fatalf("%d scans with empty text stored as NULL", nulls)
+		}
+		var untraced []string
+		if err := s.DB().Raw("SELECT id FROM scans WHERE trace_parent IS NULL").Scan(&untraced).Error; err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(untraced, []string{one.ID}) {
+			t.Fatalf("scans with a NULL trace_parent: %v, want only %s", untraced, one.ID)
+		}
+		// The poll reads the traceparent back with the scan.
+		pending, err := s.PendingScans(ctx, at.Add(time.Hour), 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sc := range pending {
+			if want := fullScan(0, at); sc.ID != one.ID && sc.TraceParent == "" || sc.ID == one.ID && sc.TraceParent != "" {
+				t.Fatalf("pending scan %s has traceparent %q (a full scan's looks like %q)", sc.ID, sc.TraceParent, want.TraceParent)
+			}
+		}
+		if len(pending) != 1+len(batch)+len(large) {
+			t.Fatalf("%d pending scans, want %d", len(pending), 1+len(batch)+len(large))
 		}
 	})
 }

@@ -40,7 +40,12 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	stack, err := app.StartDev(ctx, app.DevOptions{Config: cfg, Logger: logger, StoreOptions: storeOpts})
+	tr, stopTracing, err := startTracing(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	stack, err := app.StartDev(ctx, app.DevOptions{Config: cfg, Logger: logger, StoreOptions: storeOpts, Tracing: tr})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/scanforge/scanforge/internal/config"
 	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/internal/temporalconn"
+	"github.com/scanforge/scanforge/internal/tracing"
 	"github.com/scanforge/scanforge/models"
 )
 
@@ -50,13 +51,36 @@ func production(mode config.Mode) (config.Config, *slog.Logger, *models.Store, e
 }
 
 // temporalTarget is how serve and worker reach Temporal; the SDK's metrics
-// go to reg.
-func temporalTarget(cfg config.Config, logger *slog.Logger, reg *metrics.Registry) (*temporalconn.Target, client.Options, error) {
+// go to reg, and the trace of each scan goes through it with tr.
+func temporalTarget(cfg config.Config, logger *slog.Logger, reg *metrics.Registry, tr *tracing.Tracing) (*temporalconn.Target, client.Options, error) {
 	target, err := temporalconn.New(cfg)
 	if err != nil {
 		return nil, client.Options{}, fmt.Errorf("temporal connection: %w", err)
 	}
-	return target, target.ClientOptions(logger, reg.Temporal()), nil
+	opts := target.ClientOptions(logger, reg.Temporal())
+	if opts.Interceptors, err = tr.TemporalInterceptors(); err != nil {
+		return nil, client.Options{}, err
+	}
+	return target, opts, nil
+}
+
+// startTracing builds the tracing cfg asks for; stop exports the spans
+// still buffered, within a bound.
+func startTracing(ctx context.Context, cfg config.Config, logger *slog.Logger) (tr *tracing.Tracing, stop func(), err error) {
+	tr, err = tracing.New(ctx, cfg, version, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tr.Enabled() {
+		logger.Info("tracing: exporting by OTLP", "protocol", cfg.Tracing.TracesProtocol, "sampler", cfg.Tracing.Sampler)
+	}
+	return tr, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(ctx); err != nil {
+			logger.Warn("tracing: spans not exported at shutdown", "error", err)
+		}
+	}, nil
 }
 
 // runServe runs the API, redirects, scan recorder and outbox. It connects to
@@ -68,7 +92,12 @@ func runServe(ctx context.Context) error {
 		return err
 	}
 	reg := metrics.New()
-	target, opts, err := temporalTarget(cfg, logger, reg)
+	tr, stopTracing, err := startTracing(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	target, opts, err := temporalTarget(cfg, logger, reg, tr)
 	if err != nil {
 		return err
 	}
@@ -87,7 +116,7 @@ func runServe(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	logger.Info("serving", "addr", ln.Addr().String(), "public_url", cfg.PublicURL)
-	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, GeoIPReload: hangups(), Metrics: reg,
+	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, GeoIPReload: hangups(), Metrics: reg, Tracing: tr,
 		TemporalCheck: func(ctx context.Context) error { return target.Check(ctx, tc) }}
 	return a.Serve(ctx, ln)
 }
@@ -109,7 +138,12 @@ func runWorker(ctx context.Context) error {
 	}
 	defer opsLn.Close()
 	reg := metrics.New()
-	target, opts, err := temporalTarget(cfg, logger, reg)
+	tr, stopTracing, err := startTracing(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	target, opts, err := temporalTarget(cfg, logger, reg, tr)
 	if err != nil {
 		return err
 	}
@@ -135,7 +169,7 @@ func runWorker(ctx context.Context) error {
 	defer tc.Close()
 	logger.Info("worker polling", "temporal", cfg.TemporalAddress, "namespace", cfg.TemporalNamespace,
 		"metrics", "http://"+opsLn.Addr().String()+"/metrics")
-	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, Metrics: reg,
+	a := &app.App{Config: cfg, Store: store, Temporal: tc, Logger: logger, Metrics: reg, Tracing: tr,
 		TemporalCheck: func(ctx context.Context) error { return target.Check(ctx, tc) }}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.ServeOps(gctx, opsLn) })

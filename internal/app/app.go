@@ -30,6 +30,7 @@ import (
 	"github.com/scanforge/scanforge/internal/recorder"
 	"github.com/scanforge/scanforge/internal/spool"
 	"github.com/scanforge/scanforge/internal/visitor"
+	"github.com/scanforge/scanforge/internal/tracing"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/workflows"
 )
@@ -59,6 +60,10 @@ type App struct {
 	// says what is wrong; an error with IsPermanent() true reads as a
 	// configuration mistake rather than a server not up yet.
 	TemporalCheck func(context.Context) error
+	// Tracing traces each scan from the redirect to the webhook POST; nil:
+	// off. The Temporal client must have been dialled with its
+	// TemporalInterceptors, which carry the trace through Temporal.
+	Tracing *tracing.Tracing
 
 	finishes *outbox.Finishes // set by Run: Serve and Work share one process
 }
@@ -99,6 +104,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ParkFor:     cfg.ParkFor,
 		Logger:      a.Logger.With("component", "outbox"),
 		Metrics:     a.Metrics,
+		Tracing:     a.Tracing,
 	})
 	committed := func(scans []models.Scan) { a.Metrics.ScansRecorded(len(scans)); dispatcher.Handoff(scans) }
 	sp, mover, err := a.spool(committed)
@@ -109,6 +115,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		MaxWait:   recordMaxWait,
 		Committed: committed,
 		Logger:    a.Logger.With("component", "recorder"),
+		Tracing:   a.Tracing,
 	}
 	if sp != nil {
 		defer sp.Close()
@@ -140,6 +147,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Now:            time.Now,
 		Extra:          a.health,
 		Metrics:        a.Metrics,
+		Tracing:        a.Tracing,
 		// The SSRF guard's early check; the dial-time one is in Work.
 		EndpointURLCheck: a.egressGuard().CheckURL,
 		RateLimit:        api.RateLimit{PerSecond: float64(cfg.APIRateLimit), Burst: cfg.APIRateBurst},
@@ -339,6 +347,7 @@ func (a *App) Work(ctx context.Context) error {
 		Health:      a.Store,
 		AutoDisable: activities.AutoDisable{After: a.Config.AutoDisableAfter, GiveUps: a.Config.AutoDisableGiveUps},
 		Notifier:    opevents.New(a.Store, a.Temporal, opSchedule, a.Logger.With("component", "opevents")),
+		Tracing:     a.Tracing,
 	}
 	if a.finishes != nil {
 		opts.Finished = a.finishes.AttemptFinished

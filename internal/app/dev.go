@@ -14,6 +14,7 @@ import (
 	"github.com/scanforge/scanforge/internal/config"
 	"github.com/scanforge/scanforge/internal/devserver"
 	"github.com/scanforge/scanforge/internal/metrics"
+	"github.com/scanforge/scanforge/internal/tracing"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/workflows"
 )
@@ -28,6 +29,7 @@ type DevStack struct {
 	Client   client.Client
 	Store    *models.Store
 	Metrics  *metrics.Registry
+	Tracing  *tracing.Tracing // nil: off
 }
 
 // DevOptions are what callers of StartDev choose for themselves.
@@ -39,6 +41,9 @@ type DevOptions struct {
 	// DynamicConfig overrides the embedded server's tuned dynamic config
 	// (experiments only).
 	DynamicConfig map[string]any
+	// Tracing is the process's tracing (the client gets its Temporal
+	// interceptors); nil: off.
+	Tracing *tracing.Tracing
 }
 
 // StartDev starts the dev stack's parts. Close stops them.
@@ -58,7 +63,11 @@ func StartDev(ctx context.Context, opts DevOptions) (*DevStack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded temporal: %w", err)
 	}
-	d := &DevStack{Temporal: ts, Metrics: metrics.New()}
+	d := &DevStack{Temporal: ts, Metrics: metrics.New(), Tracing: opts.Tracing}
+	interceptors, err := opts.Tracing.TemporalInterceptors()
+	if err != nil {
+		return nil, errors.Join(err, d.Close())
+	}
 
 	db, err := models.Open(cfg.DatabaseURL)
 	if err != nil {
@@ -73,6 +82,7 @@ func StartDev(ctx context.Context, opts DevOptions) (*DevStack, error) {
 		Namespace:      ts.Namespace(),
 		Logger:         sdklog.NewStructuredLogger(logger.With("component", "temporal-client")),
 		MetricsHandler: d.Metrics.Temporal(),
+		Interceptors:   interceptors,
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("temporal client: %w", err), d.Close())
@@ -83,7 +93,7 @@ func StartDev(ctx context.Context, opts DevOptions) (*DevStack, error) {
 // App returns the App that dev runs on the stack: API, redirects, outbox
 // and worker in this process, workflow starts handed eagerly to the worker.
 func (d *DevStack) App(cfg config.Config, logger *slog.Logger) *App {
-	return &App{Config: cfg, Store: d.Store, Temporal: d.Client, Logger: logger, EagerStart: true, Metrics: d.Metrics}
+	return &App{Config: cfg, Store: d.Store, Temporal: d.Client, Logger: logger, EagerStart: true, Metrics: d.Metrics, Tracing: d.Tracing}
 }
 
 // Close stops what StartDev started, client first.

@@ -24,6 +24,7 @@ import (
 	"github.com/scanforge/scanforge/internal/devserver"
 	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/internal/testdb"
+	"github.com/scanforge/scanforge/internal/tracing"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/workflows"
 )
@@ -42,6 +43,7 @@ type stack struct {
 	logger       *slog.Logger         // the app's logger; testLogger() when nil
 	configure    func(*config.Config) // adjusts testConfig() for this stack; optional
 	metrics      *metrics.Registry    // the app's metrics; optional
+	tracing      *tracing.Tracing     // the app's tracing, and the client's interceptors; optional
 }
 
 // withLogger makes the stack's app log to logger (e.g. to capture its output).
@@ -114,7 +116,14 @@ func dialTemporal(t *testing.T, addr, namespace string) client.Client {
 // API key, and runs the app (serve + work) until the test ends.
 func newStack(t *testing.T, kind string, opts ...func(*stack)) *stack {
 	t.Helper()
+	s := &stack{t: t}
+	for _, opt := range opts {
+		opt(s)
+	}
 	srv, c := startTemporal(t)
+	if s.tracing != nil {
+		c = dialTracedTemporal(t, srv, s.tracing)
+	}
 	store := models.NewStore(testdb.Open(t, kind), time.Now, models.WithSecretBox(testdb.SecretBox(t)))
 	ctx := context.Background()
 	ws, err := store.CreateWorkspace(ctx, "test")
@@ -125,10 +134,7 @@ func newStack(t *testing.T, kind string, opts ...func(*stack)) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{t: t, apiKey: key, store: store, temporal: c, temporalAddr: srv.FrontendAddress()}
-	for _, opt := range opts {
-		opt(s)
-	}
+	s.apiKey, s.store, s.temporal, s.temporalAddr = key, store, c, srv.FrontendAddress()
 	s.start(func(a *app.App, ln net.Listener, ctx context.Context) error { return a.Run(ctx, ln) })
 	return s
 }
@@ -150,7 +156,7 @@ func (s *stack) start(run func(a *app.App, ln net.Listener, ctx context.Context)
 	if logger == nil {
 		logger = testLogger()
 	}
-	s.app = &app.App{Config: cfg, Store: s.store, Temporal: s.temporal, Logger: logger, EagerStart: true, Metrics: s.metrics}
+	s.app = &app.App{Config: cfg, Store: s.store, Temporal: s.temporal, Logger: logger, EagerStart: true, Metrics: s.metrics, Tracing: s.tracing}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(s.app, ln, ctx) }()

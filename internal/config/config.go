@@ -90,6 +90,8 @@ type Config struct {
 
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
+
+	Tracing Tracing // OpenTelemetry (dev, serve, worker)
 }
 
 // Variable names.
@@ -299,6 +301,10 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 	if is(ModeDev, ModeServe) {
 		c.APIRateLimit, _ = l.intRange(envAPIRateLimit, defaultAPIRateLimit, 0, 100000, "0 turns the limit off")
 		c.APIRateBurst, _ = l.intRange(envAPIRateBurst, defaultAPIRateBurst, 1, 100000, "")
+	}
+
+	if is(ModeDev, ModeServe, ModeWorker) {
+		c.Tracing = l.tracing()
 	}
 
 	c.LogLevel = l.logLevel(envLogLevel, defaultLogLevel)

@@ -108,6 +108,7 @@ func TestLoadDefaults(t *testing.T) {
 			AllowPrivateNetworks: true,
 			APIRateLimit:         20,
 			APIRateBurst:         40,
+			Tracing:              defaultTracing,
 		}},
 		{ModeServe, Config{
 			Mode:              ModeServe,
@@ -133,6 +134,7 @@ func TestLoadDefaults(t *testing.T) {
 			LogFormat:         "json",
 			APIRateLimit:      20,
 			APIRateBurst:      40,
+			Tracing:           defaultTracing,
 		}},
 		{ModeWorker, Config{
 			Mode:               ModeWorker,
@@ -147,6 +149,7 @@ func TestLoadDefaults(t *testing.T) {
 			MetricsAddr:        ":9090",
 			LogLevel:           slog.LevelInfo,
 			LogFormat:          "json",
+			Tracing:            defaultTracing,
 		}},
 		{ModeMigrate, Config{
 			Mode:        ModeMigrate,
@@ -530,6 +533,14 @@ func TestRedacted(t *testing.T) {
 		envAPIRateBurst:          "40",
 		envLogLevel:              "info",
 		envLogFormat:             "json",
+		envOTLPEndpoint:          "",
+		envOTLPTracesEndpoint:    "",
+		envOTLPProtocol:          "http/protobuf",
+		envOTLPTracesProtocol:    "http/protobuf",
+		envOTelServiceName:       "scanforge",
+		envOTelSampler:           "parentbased_always_on",
+		envOTelSamplerArg:        "",
+		envOTelSDKDisabled:       "false",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Redacted()\n got %v\nwant %v", got, want)

@@ -30,7 +30,7 @@ func Variables() []Variable {
 	devServe := []Mode{ModeDev, ModeServe}
 	temporalModes := []Mode{ModeDev, ModeServe, ModeWorker}
 	serveWorker := []Mode{ModeServe, ModeWorker}
-	return []Variable{
+	vars := []Variable{
 		{
 			Name: envDataDir, Default: code(defaultDataDir), Modes: dev,
 			Description: "Directory of the dev-mode SQLite databases (`app.db`, `temporal.db`).",
@@ -234,6 +234,7 @@ func Variables() []Variable {
 			effective:   func(c Config) string { return c.LogFormat },
 		},
 	}
+	return append(vars, tracingVariables()...)
 }
 
 // Reference renders the variables as a Markdown table for the README.

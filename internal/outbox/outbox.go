@@ -9,10 +9,13 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/scanforge/scanforge/internal/metrics"
+	"github.com/scanforge/scanforge/internal/tracing"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/webhook"
 	"github.com/scanforge/scanforge/workflows"
@@ -70,6 +73,10 @@ type Options struct {
 	// RevisionParking). Zero, or an earlier Revision: such endpoints get
 	// no delivery, as before parking existed.
 	ParkFor time.Duration
+	// Tracing traces each delivery start as a child of the span that
+	// recorded its scan (the scan's TraceParent); the Temporal client's
+	// interceptor carries the trace on into the workflow. nil: off.
+	Tracing *tracing.Tracing
 }
 
 // Dispatcher drains pending scans into delivery workflows.
@@ -343,7 +350,13 @@ func (d *Dispatcher) withoutParking(endpoints []models.Endpoint) []models.Endpoi
 // deliveries are running; the delivery then counts as running, within
 // life, until it finishes or InFlightFor has passed. A delivery to an
 // endpoint that does not take deliveries parks at once and does not count.
-func (d *Dispatcher) start(ctx, life context.Context, scan models.Scan, ep models.Endpoint, payload []byte) error {
+func (d *Dispatcher) start(ctx, life context.Context, scan models.Scan, ep models.Endpoint, payload []byte) (err error) {
+	ctx, span := d.opts.Tracing.Start(d.opts.Tracing.WithTraceParent(ctx, scan.TraceParent), "dispatch", trace.SpanKindProducer)
+	defer func() { tracing.End(span, err) }()
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("scanforge.scan.id", scan.ID), attribute.String("scanforge.endpoint.id", ep.ID),
+			attribute.String("scanforge.workflow.id", workflows.DeliveryWorkflowID(scan.ID, ep.ID)))
+	}
 	if !ep.TakesDeliveries() {
 		_, err := d.startWorkflow(ctx, scan, ep, payload)
 		return err
@@ -416,6 +429,7 @@ func (d *Dispatcher) startWorkflow(ctx context.Context, scan models.Scan, ep mod
 		Eager:   d.opts.EagerStart,
 	})
 	if errors.Is(err, workflows.ErrAlreadyStarted) {
+		trace.SpanFromContext(ctx).SetAttributes(attribute.Bool("scanforge.delivery.already_started", true))
 		d.opts.Metrics.WorkflowStart(metrics.StartAlreadyStarted)
 		return nil, nil // delivered or delivering already
 	}

@@ -9,6 +9,10 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/scanforge/scanforge/internal/tracing"
 	"github.com/scanforge/scanforge/models"
 )
 
@@ -53,6 +57,7 @@ type Recorder struct {
 	spool     Spool               // nil: none
 	timeout   time.Duration       // bound of one insert
 	logger    *slog.Logger
+	tracing   *tracing.Tracing
 }
 
 // Options tune a Recorder.
@@ -75,6 +80,9 @@ type Options struct {
 	// spooled before their redirects stop waiting.
 	InsertTimeout time.Duration
 	Logger        *slog.Logger // default slog.Default()
+	// Tracing traces each Record as a child of its context's span (the
+	// redirect), and writes that span's traceparent into the scan; nil: off.
+	Tracing *tracing.Tracing
 }
 
 // New returns a Recorder writing to store.
@@ -102,13 +110,23 @@ func New(store Inserter, opts Options) *Recorder {
 		spool:     opts.Spool,
 		timeout:   opts.InsertTimeout,
 		logger:    opts.Logger,
+		tracing:   opts.Tracing,
 	}
 }
 
 // Record queues scan and blocks until it is durable, the insert failed,
 // ctx ends or MaxWait has passed (the scan may still be written after
-// those two).
-func (r *Recorder) Record(ctx context.Context, scan models.Scan) error {
+// those two). Traced, the scan carries the traceparent of the span of its
+// recording, so that its deliveries continue the trace, whether the
+// dispatcher gets the scan from memory or, later, from the database.
+func (r *Recorder) Record(ctx context.Context, scan models.Scan) (err error) {
+	ctx, span := r.tracing.Start(ctx, "record scan", trace.SpanKindInternal)
+	defer func() { tracing.End(span, err) }()
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("scanforge.scan.id", scan.ID))
+	}
+	// Also when the span is not sampled: its flags tell the later spans so.
+	scan.TraceParent = r.tracing.TraceParent(ctx)
 	req := request{scan: scan, done: make(chan error, 1)}
 	select {
 	case <-r.stopped:

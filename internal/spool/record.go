@@ -121,6 +121,7 @@ type record struct {
 	UserAgent      string
 	IsBot          bool
 	BotReason      string
+	TraceParent    string `json:",omitempty"`
 	VisitorKey     string
 	IsUnique       bool
 	DispatchedAt   *time.Time

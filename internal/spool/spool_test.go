@@ -30,6 +30,9 @@ func newScans(from, n int) []models.Scan {
 			BrowserVersion: "17.4", OS: "iOS", OSVersion: "17.4.1", Referrer: "https://ref.example/", UserAgent: "Mozilla/5.0 (iPhone)",
 			IsBot: i%2 == 1, BotReason: "ua",
 		}
+		if i%2 == 0 { // traced; the others are not
+			out[i].TraceParent = fmt.Sprintf("00-4bf92f3577b34da6a3ce929d0e%06d-00f067aa0ba902b7-01", from+i)
+		}
 	}
 	return out
 }
