@@ -181,9 +181,23 @@ type docsSchema struct {
 var methodOrder = []string{"get", "post", "put", "patch", "delete"}
 
 func renderDocsPage(raw []byte) ([]byte, error) {
+	page, err := buildDocsPage(raw)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := docsTemplate.Execute(&buf, page); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// buildDocsPage is what the docs page and the Markdown reference show of
+// the OpenAPI document raw.
+func buildDocsPage(raw []byte) (docsPage, error) {
 	var doc oasDocument
 	if err := json.Unmarshal(raw, &doc); err != nil {
-		return nil, err
+		return docsPage{}, err
 	}
 	page := docsPage{Title: doc.Info.Title, Version: doc.Info.Version, Description: doc.Info.Description}
 	groups := map[string]*docsGroup{}
@@ -204,7 +218,7 @@ func renderDocsPage(raw []byte) ([]byte, error) {
 		var shared []oasParameter
 		if raw, ok := item["parameters"]; ok {
 			if err := json.Unmarshal(raw, &shared); err != nil {
-				return nil, fmt.Errorf("%s: parameters: %w", path, err)
+				return docsPage{}, fmt.Errorf("%s: parameters: %w", path, err)
 			}
 		}
 		for _, method := range methodOrder {
@@ -214,7 +228,7 @@ func renderDocsPage(raw []byte) ([]byte, error) {
 			}
 			d, op, err := doc.operation(path, method, raw, shared)
 			if err != nil {
-				return nil, err
+				return docsPage{}, err
 			}
 			tag := "Other"
 			if len(op.Tags) > 0 {
@@ -241,7 +255,7 @@ func renderDocsPage(raw []byte) ([]byte, error) {
 	for _, name := range hooks {
 		d, _, err := doc.operation(name, "post", doc.Webhooks[name]["post"], nil)
 		if err != nil {
-			return nil, err
+			return docsPage{}, err
 		}
 		d.Anchor = "webhook-" + name
 		d.Schema = strings.TrimPrefix(EventSchemaPath(name), "/api/v1/")
@@ -282,11 +296,7 @@ func renderDocsPage(raw []byte) ([]byte, error) {
 		page.Schemas = append(page.Schemas, ds)
 	}
 
-	var buf bytes.Buffer
-	if err := docsTemplate.Execute(&buf, page); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return page, nil
 }
 
 // operation is one operation of doc as the page shows it.
