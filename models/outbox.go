@@ -154,7 +154,7 @@ var (
 	sqliteInsertScan = "INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ", roll_seq) VALUES (" +
 		strings.Repeat("?, ", len(scanColumns)) + "?)"
 	// The watermark too: the scans it covers may have been deleted since.
-	sqliteLastRollSeq = "SELECT max(coalesce((SELECT max(roll_seq) FROM scans), 0), (SELECT seq FROM rollup_watermark))"
+	sqliteLastRollSeq = "SELECT max(coalesce((" + lastRollSeq + "), 0), (SELECT seq FROM rollup_watermark))"
 	// Asked apart from the insert: SQLite runs an INSERT with a subquery or
 	// RETURNING under a statement journal, which costs more than the query.
 	sqliteTakers         = "SELECT " + fmt.Sprintf(takerExists, "?1", "?2", "?3")

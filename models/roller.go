@@ -14,6 +14,10 @@ import (
 	"gorm.io/gorm"
 )
 
+// lastRollSeq is the highest roll_seq, read from the end of its partial
+// index (a bare max(roll_seq) cannot use it on SQLite, and reads every scan).
+const lastRollSeq = `SELECT roll_seq FROM scans WHERE roll_seq IS NOT NULL ORDER BY roll_seq DESC LIMIT 1`
+
 // rollBatch is the most roll_seq values one roll covers: on SQLite the
 // writer waits for the roll, so a backlog goes in slices.
 const rollBatch = 20000
@@ -116,7 +120,7 @@ func (s *Store) rollTx(ctx context.Context, f func(tx *gorm.DB, last int64) (int
 				return err
 			}
 			var last int64
-			if err := tx.Raw(`SELECT coalesce(max(roll_seq), 0) FROM scans`).Row().Scan(&last); err != nil {
+			if err := tx.Raw(`SELECT coalesce((`+lastRollSeq+`), 0)`).Row().Scan(&last); err != nil {
 				return err
 			}
 			n, err = f(tx, last)
@@ -156,7 +160,7 @@ func (s *Store) settledSeq(ctx context.Context) (int64, error) {
 			}
 			return err
 		}
-		return tx.Raw(`SELECT coalesce(max(roll_seq), 0) FROM scans`).Row().Scan(&last)
+		return tx.Raw(`SELECT coalesce((`+lastRollSeq+`), 0)`).Row().Scan(&last)
 	})
 	if errors.Is(err, errBusy) {
 		return 0, nil // nothing settled: the roll does nothing this time
