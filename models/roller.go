@@ -20,7 +20,7 @@ const lastRollSeq = `SELECT roll_seq FROM scans WHERE roll_seq IS NOT NULL ORDER
 
 // rollBatch is the most roll_seq values one roll covers: on SQLite the
 // writer waits for the roll, so a backlog goes in slices.
-const rollBatch = 20000
+const rollBatch = 5000
 
 // RollScans folds the scans past the watermark into the rollups, up to
 // rollBatch of them, and returns how many roll_seq values it covered (0:
@@ -120,7 +120,7 @@ func (s *Store) rollTx(ctx context.Context, f func(tx *gorm.DB, last int64) (int
 				return err
 			}
 			var last int64
-			if err := tx.Raw(`SELECT coalesce((`+lastRollSeq+`), 0)`).Row().Scan(&last); err != nil {
+			if err := tx.Raw(`SELECT coalesce((` + lastRollSeq + `), 0)`).Row().Scan(&last); err != nil {
 				return err
 			}
 			n, err = f(tx, last)
@@ -160,7 +160,7 @@ func (s *Store) settledSeq(ctx context.Context) (int64, error) {
 			}
 			return err
 		}
-		return tx.Raw(`SELECT coalesce((`+lastRollSeq+`), 0)`).Row().Scan(&last)
+		return tx.Raw(`SELECT coalesce((` + lastRollSeq + `), 0)`).Row().Scan(&last)
 	})
 	if errors.Is(err, errBusy) {
 		return 0, nil // nothing settled: the roll does nothing this time

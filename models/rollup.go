@@ -83,4 +83,3 @@ const rollupColumns = "code_id, workspace_id, grain, period, dim, k1, k2, k3, na
 const rollupUpdate = `ON CONFLICT (` + rollupKey + `) DO UPDATE SET humans = scan_rollups.humans + excluded.humans,
 	bots = scan_rollups.bots + excluded.bots, human_visitors = scan_rollups.human_visitors + excluded.human_visitors,
 	bot_visitors = scan_rollups.bot_visitors + excluded.bot_visitors, name = %s(scan_rollups.name, excluded.name)`
-
