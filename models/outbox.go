@@ -150,7 +150,7 @@ const endpointTakes = `e.workspace_id = %[1]s AND NOT e.operational AND (NOT e.h
 const takerExists = `EXISTS (SELECT 1 FROM endpoints e WHERE ` + endpointTakes + `)`
 
 var (
-	// On SQLite the writer numbers the scans itself (roll_seq, see rollup.go).
+	// On SQLite the writer numbers the scans itself (roll_seq, see roller.go).
 	sqliteInsertScan = "INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ", roll_seq) VALUES (" +
 		strings.Repeat("?, ", len(scanColumns)) + "?)"
 	// The watermark too: the scans it covers may have been deleted since.
