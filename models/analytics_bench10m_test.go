@@ -11,7 +11,7 @@ import (
 )
 
 // A year of 10 million scans of one code, as its rollups: the schema
-// bench_analytics_v5_rollups10m holds scan_rollups only, filled directly
+// bench_analytics_v6_rollups10m holds scan_rollups only, filled directly
 // with what 10,220,000 scans spread like the seeded million (2,000 cities
 // in 200 regions and 20 countries, 10 device types, 8 browsers, 6 OSes, 2
 // sources, 7 bot reasons) make: every city every day (2,000 × 14 scans a

@@ -1,6 +1,10 @@
 package models
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+)
 
 // PostgresMaxRows lets the external tests send PostgreSQL batches that take
 // several INSERTs.
@@ -23,3 +27,18 @@ func (s *Store) ScanStatsFromScans(workspaceID, codeID string, f ScanFilter) (Sc
 	}
 	return acc.result(f.From, f.To), nil
 }
+
+// RollScansThenCrash rolls as RollScans does, and fails the roll's
+// transaction after its rollup upserts, as a crash before COMMIT would.
+func (s *Store) RollScansThenCrash(ctx context.Context) error {
+	_, err := s.rollScans(ctx, func() error { return errCrash })
+	if !errors.Is(err, errCrash) {
+		return fmt.Errorf("roll did not crash: %v", err)
+	}
+	return nil
+}
+
+var errCrash = errors.New("crash before commit")
+
+// RollBatch is the most roll_seq values one roll covers.
+const RollBatch = rollBatch

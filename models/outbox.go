@@ -63,7 +63,7 @@ type outboxStatements struct {
 	values   []any      // SQLite: the row being inserted, reused (guarded by mu)
 	takers   *sql.Stmt  // SQLite: does an endpoint take scans of (workspace, code, bot)?
 	visitor  *sql.Stmt  // SQLite: add a visitor of a code and day, unless there
-	rollup   *sql.Stmt  // SQLite: add a batch's scans to the rollups
+	lastSeq  *sql.Stmt  // SQLite: the highest roll_seq given so far
 	dispatch *sql.Stmt  // mark a list of scan IDs dispatched
 	// SQLite's transaction statements, prepared: database/sql's Tx would
 	// have SQLite parse BEGIN and COMMIT again for every batch.
@@ -121,7 +121,7 @@ func (st *outboxStatements) prepare(ctx context.Context, db *gorm.DB) (err error
 	}
 	for stmt, query := range map[**sql.Stmt]string{
 		&st.insert: sqliteInsertScan, &st.dispatch: sqliteMarkDispatched, &st.takers: sqliteTakers,
-		&st.visitor: sqliteInsertVisitor, &st.rollup: sqliteRollupUpsert,
+		&st.visitor: sqliteInsertVisitor, &st.lastSeq: sqliteLastRollSeq,
 		&st.begin: "BEGIN IMMEDIATE", &st.commit: "COMMIT", &st.rollback: "ROLLBACK",
 	} {
 		if *stmt, err = st.sqlite.PrepareContext(ctx, query); err != nil {
@@ -158,8 +158,11 @@ const endpointTakes = `e.workspace_id = %[1]s AND NOT e.operational AND (NOT e.h
 const takerExists = `EXISTS (SELECT 1 FROM endpoints e WHERE ` + endpointTakes + `)`
 
 var (
-	sqliteInsertScan = "INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") VALUES (" +
-		strings.TrimSuffix(strings.Repeat("?, ", len(scanColumns)), ", ") + ")"
+	// On SQLite the writer numbers the scans itself (roll_seq, see roller.go).
+	sqliteInsertScan = "INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ", roll_seq) VALUES (" +
+		strings.Repeat("?, ", len(scanColumns)) + "?)"
+	// The watermark too: the scans it covers may have been deleted since.
+	sqliteLastRollSeq = "SELECT max(coalesce((" + lastRollSeq + "), 0), (SELECT seq FROM rollup_watermark))"
 	// Asked apart from the insert: SQLite runs an INSERT with a subquery or
 	// RETURNING under a statement journal, which costs more than the query.
 	sqliteTakers         = "SELECT " + fmt.Sprintf(takerExists, "?1", "?2", "?3")

@@ -171,19 +171,12 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, s
 			byID[sc.ID] = sc
 		}
 	}
-	rollup, err := conn.Prepare(ctx, "scanforge_rollup_scans", postgresRollupUpsert)
-	if err != nil {
-		return err
-	}
 	pipeline := conn.PgConn().StartPipeline(ctx)
 	for _, st := range statements {
 		// Encoded into the connection's buffer here: the parameters are
 		// free for reuse once this returns.
 		pipeline.SendQueryStatement(st.sd, st.params.params, postgresBinary, nil)
 	}
-	// The rollups last, in one statement for the whole batch: it locks its
-	// rows in key order (see rollupKey).
-	pipeline.SendQueryStatement(rollup, postgresRollupParams(rollupDeltas(rows, first)), postgresText, nil)
 	if err := pipeline.Sync(); err != nil {
 		return err // the pipeline is closed
 	}
@@ -192,27 +185,7 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, s
 			return errors.Join(err, pipeline.Close())
 		}
 	}
-	if err := discardResult(pipeline); err != nil {
-		return errors.Join(fmt.Errorf("rollups: %w", err), pipeline.Close())
-	}
 	return pipeline.Close()
-}
-
-// postgresText says that every parameter is in text format.
-var postgresText = []int16{0}
-
-// discardResult reads a statement's result that returns no rows.
-func discardResult(pipeline *pgconn.Pipeline) error {
-	res, err := pipeline.GetResults()
-	if err != nil {
-		return err
-	}
-	rows, ok := res.(*pgconn.ResultReader)
-	if !ok {
-		return fmt.Errorf("unexpected result %T", res)
-	}
-	_, err = rows.Close()
-	return err
 }
 
 // postgresBinary says that every parameter is in binary format.

@@ -59,6 +59,12 @@ func insertScanRows(ctx context.Context, st *outboxStatements, scans []Scan, now
 	if err := markPending(ctx, st.takers, scans, now); err != nil {
 		return err
 	}
+	// Numbered under the write lock, so in commit order: the roller's
+	// watermark never passes a scan still to come.
+	var seq int64
+	if err := st.lastSeq.QueryRowContext(ctx).Scan(&seq); err != nil {
+		return fmt.Errorf("roll_seq: %w", err)
+	}
 	// The rows go in under a context without cancellation: given one that
 	// can end, the driver starts a goroutine per statement to interrupt it,
 	// one per scan. Inserting a row into a local file takes microseconds;
@@ -82,21 +88,10 @@ func insertScanRows(ctx context.Context, st *outboxStatements, scans []Scan, now
 		}
 		// One slice for every row: database/sql copies the values before
 		// the statement runs.
-		st.values = scanValues(st.values[:0], sc)
+		seq++
+		st.values = append(scanValues(st.values[:0], sc), seq)
 		if _, err := st.insert.ExecContext(rowCtx, st.values...); err != nil {
 			return err
-		}
-	}
-	ptrs := make([]*Scan, len(scans))
-	for i := range scans {
-		ptrs[i] = &scans[i]
-	}
-	for _, d := range rollupDeltas(ptrs, nil) {
-		k := d.key
-		_, err := st.rollup.ExecContext(rowCtx, k.code, k.workspace, k.grain, k.period, k.dim, k.k1, k.k2, k.k3, d.name,
-			d.humans, d.bots, d.humanVisitors, d.botVisitors)
-		if err != nil {
-			return fmt.Errorf("rollups: %w", err)
 		}
 	}
 	_, err = st.commit.ExecContext(ctx)

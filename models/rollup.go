@@ -1,19 +1,14 @@
 package models
 
-// Daily and monthly rollups of the scans (scan_rollups), kept in step with
-// them by InsertScans in the group commit's transaction, so that stats over
+// Daily and monthly rollups of the scans (scan_rollups), so that stats over
 // a long range add up a few rows per day or month instead of every scan.
+// They are folded in off the redirect path (roller.go): the rollups count
+// the scans up to rollup_watermark, by insertion order (roll_seq), and
+// stats add the few scans past it.
 
 import (
-	"cmp"
-	"context"
 	"fmt"
-	"slices"
-	"strconv"
 	"strings"
-	"time"
-
-	"gorm.io/gorm"
 )
 
 // A rollup row counts one code's scans of one period (grain "d": a UTC day
@@ -88,165 +83,3 @@ const rollupColumns = "code_id, workspace_id, grain, period, dim, k1, k2, k3, na
 const rollupUpdate = `ON CONFLICT (` + rollupKey + `) DO UPDATE SET humans = scan_rollups.humans + excluded.humans,
 	bots = scan_rollups.bots + excluded.bots, human_visitors = scan_rollups.human_visitors + excluded.human_visitors,
 	bot_visitors = scan_rollups.bot_visitors + excluded.bot_visitors, name = %s(scan_rollups.name, excluded.name)`
-
-// rollupRowKey is the primary key of a scan_rollups row.
-type rollupRowKey struct{ code, workspace, grain, period, dim, k1, k2, k3 string }
-
-// rollupDelta is what a batch adds to one rollup row. cands are the scans
-// among them that may be their visitor's first of the day (PostgreSQL
-// decides it in the database; on SQLite the visitors are counted already).
-type rollupDelta struct {
-	key                                      rollupRowKey
-	name                                     string
-	humans, bots, humanVisitors, botVisitors int64
-	cands                                    []string
-}
-
-// rollupDeltas adds up, in Go, what scans add to the rollups: 12 rows per
-// scan (2 grains × 6 dimensions) become a few per batch. first, when not
-// nil, marks the scans whose uniqueness the database decides later (see
-// byVisitor); without it IsUnique counts. The rows are in key order, the
-// order every group commit locks them in.
-func rollupDeltas(scans []*Scan, first []bool) []rollupDelta {
-	byKey := make(map[rollupRowKey]*rollupDelta, 16)
-	for i, sc := range scans {
-		day := sc.Timestamp.UTC().Format(time.DateOnly)
-		for _, period := range [...][2]string{{"d", day}, {"m", day[:7]}} {
-			for _, d := range [...]struct{ dim, k1, k2, k3, name string }{
-				{"geo", sc.CountryCode, sc.Region, sc.City, sc.Country},
-				{"device", sc.DeviceType, "", "", ""},
-				{"browser", sc.Browser, "", "", ""},
-				{"os", sc.OS, "", "", ""},
-				{"source", sc.Source, "", "", ""},
-				{"reason", sc.BotReason, "", "", ""},
-			} {
-				if d.dim == "reason" && !sc.IsBot {
-					continue // by_bot_reason counts bots only
-				}
-				k := rollupRowKey{sc.CodeID, sc.WorkspaceID, period[0], period[1], d.dim, d.k1, d.k2, d.k3}
-				r := byKey[k]
-				if r == nil {
-					r = &rollupDelta{key: k}
-					byKey[k] = r
-				}
-				r.name = max(r.name, d.name)
-				unique := first == nil && sc.IsUnique
-				if sc.IsBot {
-					r.bots++
-					if unique {
-						r.botVisitors++
-					}
-				} else {
-					r.humans++
-					if unique {
-						r.humanVisitors++
-					}
-				}
-				if first != nil && first[i] {
-					r.cands = append(r.cands, sc.ID)
-				}
-			}
-		}
-	}
-	out := make([]rollupDelta, 0, len(byKey))
-	for _, r := range byKey {
-		out = append(out, *r)
-	}
-	slices.SortFunc(out, func(a, b rollupDelta) int {
-		x, y := a.key, b.key
-		return cmp.Or(cmp.Compare(x.code, y.code), cmp.Compare(x.workspace, y.workspace), cmp.Compare(x.grain, y.grain),
-			cmp.Compare(x.dim, y.dim), cmp.Compare(x.period, y.period), cmp.Compare(x.k1, y.k1), cmp.Compare(x.k2, y.k2), cmp.Compare(x.k3, y.k3))
-	})
-	return out
-}
-
-// sqliteRollupUpsert adds one rollupDelta.
-var sqliteRollupUpsert = `INSERT INTO scan_rollups (` + rollupColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ` +
-	fmt.Sprintf(rollupUpdate, "max")
-
-// postgresRollupUpsert adds a batch's rollupDeltas, sent as arrays; the
-// visitors of each row are its candidate scans (pairs of row number and
-// scan ID) that the batch's INSERTs found unique. Each candidate is looked
-// up by its ID alone (the LATERAL with OFFSET 0 is not flattened): a plan
-// made for an unknown number of candidates must not read the scans table.
-var postgresRollupUpsert = `WITH r AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-		$7::text[], $8::text[], $9::text[], $10::bigint[], $11::bigint[])
-		WITH ORDINALITY AS r(code_id, workspace_id, grain, period, dim, k1, k2, k3, name, humans, bots, n)),
-	u AS (SELECT c.id, s.is_bot FROM unnest($12::text[]) AS c(id)
-		CROSS JOIN LATERAL (SELECT s.is_bot FROM scans s WHERE s.id = c.id AND s.is_unique OFFSET 0) AS s),
-	m AS (SELECT m.n, sum(CASE WHEN u.is_bot THEN 0 ELSE 1 END) AS hv, sum(CASE WHEN u.is_bot THEN 1 ELSE 0 END) AS bv
-		FROM unnest($13::bigint[], $14::text[]) AS m(n, id) JOIN u ON u.id = m.id GROUP BY m.n)
-INSERT INTO scan_rollups (` + rollupColumns + `)
-SELECT r.code_id, r.workspace_id, r.grain, r.period, r.dim, r.k1, r.k2, r.k3, r.name, r.humans, r.bots, coalesce(m.hv, 0), coalesce(m.bv, 0)
-FROM r LEFT JOIN m ON m.n = r.n ORDER BY ` + rollupKey + ` ` + fmt.Sprintf(rollupUpdate, "greatest")
-
-// postgresRollupParams returns the parameters of postgresRollupUpsert, in
-// PostgreSQL's text format.
-func postgresRollupParams(deltas []rollupDelta) [][]byte {
-	cols := make([]*strings.Builder, 14)
-	for i := range cols {
-		cols[i] = &strings.Builder{}
-		cols[i].WriteByte('{')
-	}
-	add := func(col int, v string, quote bool) {
-		b := cols[col]
-		if b.Len() > 1 {
-			b.WriteByte(',')
-		}
-		if !quote {
-			b.WriteString(v)
-			return
-		}
-		b.WriteByte('"')
-		for _, c := range []byte(v) {
-			if c == '"' || c == '\\' {
-				b.WriteByte('\\')
-			}
-			b.WriteByte(c)
-		}
-		b.WriteByte('"')
-	}
-	for i, d := range deltas {
-		k := d.key
-		for c, v := range []string{k.code, k.workspace, k.grain, k.period, k.dim, k.k1, k.k2, k.k3, d.name} {
-			add(c, v, true)
-		}
-		add(9, strconv.FormatInt(d.humans, 10), false)
-		add(10, strconv.FormatInt(d.bots, 10), false)
-		for _, id := range d.cands {
-			if k.grain == "d" && k.dim == "source" { // each candidate once
-				add(11, id, true)
-			}
-			add(12, strconv.Itoa(i+1), false)
-			add(13, id, true)
-		}
-	}
-	out := make([][]byte, len(cols))
-	for i, b := range cols {
-		b.WriteByte('}')
-		out[i] = []byte(b.String())
-	}
-	return out
-}
-
-// RebuildRollups makes scan_rollups again from the scans, in one
-// transaction, as the migration that created it did. On PostgreSQL it
-// locks the rollups first: a group commit that inserted its scans before
-// the rebuild read them waits, and adds its rollups after it.
-func (s *Store) RebuildRollups(ctx context.Context) error {
-	dialect := s.db.Name()
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if dialect == "postgres" {
-			if err := tx.Exec(`LOCK TABLE scan_rollups IN EXCLUSIVE MODE`).Error; err != nil {
-				return fmt.Errorf("rebuild rollups: %w", err)
-			}
-		}
-		if err := tx.Exec(`DELETE FROM scan_rollups`).Error; err != nil {
-			return fmt.Errorf("rebuild rollups: %w", err)
-		}
-		if err := tx.Exec(`INSERT INTO scan_rollups (` + rollupColumns + `) ` + rollupSelect(dialect, "scans AS s")).Error; err != nil {
-			return fmt.Errorf("rebuild rollups: %w", err)
-		}
-		return nil
-	})
-}

@@ -17,7 +17,8 @@ import (
 // batches (several INSERTs on PostgreSQL, repeat visitors within and across
 // batches), late scans of earlier days and months, and deleted codes; over
 // ranges of whole days, whole months, and parts of days, with every bot
-// filter. Rebuilding them from the scans gives the same rows.
+// filter; before the roller folded the last scans in (stats add them from
+// the scans) and after. Rebuilding them from the scans gives the same rows.
 func TestRollupsCountWhatTheScansCount(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
@@ -75,6 +76,14 @@ func TestRollupsCountWhatTheScansCount(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			switch batch {
+			case 10, 30: // rolled in part: the rest is the stats' raw tail
+				rollAll(t, s)
+			case 25: // a roll that crashes before its commit counts nothing
+				if err := s.RollScansThenCrash(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
 		}
 
 		// Each visitor's first scan of a code and day is unique, and only it.
@@ -107,44 +116,38 @@ func TestRollupsCountWhatTheScansCount(t *testing.T) {
 			{time.Date(2026, 2, 3, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 27, 0, 0, 0, 0, time.UTC)},
 			{time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC), time.Date(2026, 2, 25, 6, 0, 0, 0, time.UTC)},
 		}
-		for _, c := range codes {
-			for _, r := range ranges {
-				for _, bots := range []models.BotFilter{models.BotsInclude, models.BotsExclude, models.BotsOnly} {
-					f := models.ScanFilter{From: r[0], To: r[1], Bots: bots}
-					got, err := s.ScanStats(ctx, c.ws, c.id, f)
-					if err != nil {
-						t.Fatal(err)
-					}
-					want, err := s.ScanStatsFromScans(c.ws, c.id, f)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if want.Total == 0 && r[0].Equal(day(-70)) && bots == models.BotsInclude {
-						t.Fatalf("code %s has no scans: the test tests nothing", c.id)
-					}
-					if !reflect.DeepEqual(got, want) {
-						t.Fatalf("code %s, %v..%v, bots %q:\nrollups %+v\nscans   %+v", c.id, r[0], r[1], bots, got, want)
+		check := func(stage string) {
+			for _, c := range codes {
+				for _, r := range ranges {
+					for _, bots := range []models.BotFilter{models.BotsInclude, models.BotsExclude, models.BotsOnly} {
+						f := models.ScanFilter{From: r[0], To: r[1], Bots: bots}
+						got, err := s.ScanStats(ctx, c.ws, c.id, f)
+						if err != nil {
+							t.Fatal(err)
+						}
+						want, err := s.ScanStatsFromScans(c.ws, c.id, f)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if want.Total == 0 && r[0].Equal(day(-70)) && bots == models.BotsInclude {
+							t.Fatalf("code %s has no scans: the test tests nothing", c.id)
+						}
+						if !reflect.DeepEqual(got, want) {
+							t.Fatalf("%s: code %s, %v..%v, bots %q:\nrollups %+v\nscans   %+v", stage, c.id, r[0], r[1], bots, got, want)
+						}
 					}
 				}
 			}
 		}
+		check("scans of the last ten batches not rolled yet")
+		rollAll(t, s)
+		check("every scan rolled")
 
-		type row struct {
-			CodeID, WorkspaceID, Grain, Period, Dim, K1, K2, K3, Name string
-			Humans, Bots, HumanVisitors, BotVisitors                  int64
-		}
-		read := func() []row {
-			var rows []row
-			if err := s.DB().Raw(`SELECT * FROM scan_rollups ORDER BY code_id, workspace_id, grain, period, dim, k1, k2, k3`).Scan(&rows).Error; err != nil {
-				t.Fatal(err)
-			}
-			return rows
-		}
-		kept := read()
+		kept := readRollups(t, s)
 		if err := s.RebuildRollups(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if rebuilt := read(); !reflect.DeepEqual(kept, rebuilt) {
+		if rebuilt := readRollups(t, s); !reflect.DeepEqual(kept, rebuilt) {
 			t.Fatalf("rollups kept in step (%d rows) differ from rebuilt ones (%d rows)", len(kept), len(rebuilt))
 		}
 	})
@@ -152,7 +155,8 @@ func TestRollupsCountWhatTheScansCount(t *testing.T) {
 
 // Replicas that record the same visitors at once agree on who is unique:
 // one scan per visitor, code and day, whatever replica recorded it; and
-// their rollup upserts of the same rows neither deadlock nor lose counts.
+// their rollers, racing each other and the inserts, neither lose nor
+// double a count.
 func TestReplicasAgreeOnUniqueVisitors(t *testing.T) {
 	for _, kind := range testdb.Kinds {
 		t.Run(kind, func(t *testing.T) {
@@ -197,6 +201,12 @@ func TestReplicasAgreeOnUniqueVisitors(t *testing.T) {
 							errs <- err
 							return
 						}
+						// Every replica rolls as it records: rollers race
+						// each other and the other replicas' inserts.
+						if _, err := s.RollScans(ctx); err != nil {
+							errs <- err
+							return
+						}
 					}
 				}()
 			}
@@ -206,8 +216,140 @@ func TestReplicasAgreeOnUniqueVisitors(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := replicas[0]
-			for _, code := range []string{"code_0", "code_1"} {
-				f := models.ScanFilter{From: at.Truncate(24 * time.Hour), To: at.Truncate(24*time.Hour).AddDate(0, 0, 1)}
+			for _, stage := range []string{"rolled in part", "rolled"} {
+				if stage == "rolled" {
+					rollAll(t, s)
+				}
+				for _, code := range []string{"code_0", "code_1"} {
+					f := models.ScanFilter{From: at.Truncate(24 * time.Hour), To: at.Truncate(24*time.Hour).AddDate(0, 0, 1)}
+					got, err := s.ScanStats(ctx, "ws", code, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want, err := s.ScanStatsFromScans("ws", code, f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					// 3 replicas × 20 batches × 40 scans of the code; 5 visitors.
+					if got.Total != 2400 || got.Visitors != 5 || !reflect.DeepEqual(got, want) {
+						t.Fatalf("%s, %s: %d scans, %d visitors, want 2400 and 5; rollups %+v\nscans %+v", stage, code, got.Total, got.Visitors, got, want)
+					}
+				}
+			}
+			kept := readRollups(t, s)
+			if err := s.RebuildRollups(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if rebuilt := readRollups(t, s); !reflect.DeepEqual(kept, rebuilt) {
+				t.Fatalf("rollups rolled by racing replicas (%d rows) differ from rebuilt ones (%d rows)", len(kept), len(rebuilt))
+			}
+		})
+	}
+}
+
+// rollAll runs the roller until it has nothing left to fold in.
+func rollAll(t *testing.T, s *models.Store) {
+	t.Helper()
+	for {
+		n, err := s.RollScans(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+type rollupRow struct {
+	CodeID, WorkspaceID, Grain, Period, Dim, K1, K2, K3, Name string
+	Humans, Bots, HumanVisitors, BotVisitors                  int64
+}
+
+// readRollups returns every scan_rollups row, in key order.
+func readRollups(t *testing.T, s *models.Store) []rollupRow {
+	t.Helper()
+	var rows []rollupRow
+	if err := s.DB().Raw(`SELECT * FROM scan_rollups ORDER BY code_id, workspace_id, grain, period, dim, k1, k2, k3`).Scan(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// A roll that crashes before its commit leaves nothing behind, and rollers
+// that run at once over the same range count it once: the rollups equal
+// rebuilt ones. Scans recorded after a roll with older IDs and timestamps
+// (as from the spool) are rolled too: the roller goes by insertion order.
+func TestRollerIsIdempotent(t *testing.T) {
+	for _, kind := range testdb.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			ctx := context.Background()
+			u := testdb.URL(t, kind)
+			var stores []*models.Store
+			for i := range 4 {
+				db, err := models.Open(u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() {
+					if sqlDB, err := db.DB(); err == nil {
+						sqlDB.Close()
+					}
+				})
+				if i == 0 {
+					if err := models.Migrate(db); err != nil {
+						t.Fatal(err)
+					}
+				}
+				stores = append(stores, models.NewStore(db, time.Now))
+			}
+			s := stores[0]
+			at := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+			insert := func(prefix string, at time.Time, n int) {
+				var scans []models.Scan
+				for i := range n {
+					scans = append(scans, models.Scan{
+						ID: fmt.Sprintf("%s_%04d", prefix, i), WorkspaceID: "ws", CodeID: fmt.Sprintf("code_%d", i%3),
+						Slug: "s", Timestamp: at.Add(time.Duration(i) * time.Minute), Source: "qr",
+						DestinationURL: "https://example.com/", Browser: fmt.Sprintf("b%d", i%4), IsBot: i%5 == 0,
+						VisitorKey: fmt.Sprintf("%032d", i%7),
+					})
+				}
+				if err := s.InsertScans(ctx, scans); err != nil {
+					t.Fatal(err)
+				}
+			}
+			insert("scan_b", at, 300)
+			rollAll(t, s)
+			insert("scan_a", at.AddDate(0, -1, 0), 200) // lower IDs, a month earlier
+			for range 2 {
+				if err := s.RollScansThenCrash(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var wg sync.WaitGroup
+			errs := make(chan error, len(stores))
+			for _, r := range stores {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for range 5 {
+						if _, err := r.RollScans(ctx); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			rollAll(t, s)
+			for c := range 3 {
+				f := models.ScanFilter{From: at.AddDate(0, -2, 0), To: at.AddDate(0, 0, 1)}
+				code := fmt.Sprintf("code_%d", c)
 				got, err := s.ScanStats(ctx, "ws", code, f)
 				if err != nil {
 					t.Fatal(err)
@@ -216,10 +358,16 @@ func TestReplicasAgreeOnUniqueVisitors(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				// 3 replicas × 20 batches × 40 scans of the code; 5 visitors.
-				if got.Total != 2400 || got.Visitors != 5 || !reflect.DeepEqual(got, want) {
-					t.Fatalf("%s: %d scans, %d visitors, want 2400 and 5; rollups %+v\nscans %+v", code, got.Total, got.Visitors, got, want)
+				if got.Total == 0 || !reflect.DeepEqual(got, want) {
+					t.Fatalf("%s:\nrollups %+v\nscans   %+v", code, got, want)
 				}
+			}
+			kept := readRollups(t, s)
+			if err := s.RebuildRollups(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if rebuilt := readRollups(t, s); !reflect.DeepEqual(kept, rebuilt) {
+				t.Fatalf("rollups of crashed and racing rolls (%d rows) differ from rebuilt ones (%d rows)", len(kept), len(rebuilt))
 			}
 		})
 	}

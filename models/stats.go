@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	"gorm.io/gorm"
@@ -59,13 +60,14 @@ type ScanStats struct {
 // have a time range: ByDay spans From to To) and breaks them down.
 //
 // Whole UTC days of the range are read from the rollups (scan_rollups:
-// months where a whole month is in the range, days elsewhere), and so are
-// the parts of days at its ends, less the scans of the rest of their day
-// when that is the shorter time: the default range, the last 30 days up to
-// now, reads the rollups and the scans of less than half a day at each end.
-// All in one snapshot, so a scan recorded meanwhile is counted in full or
-// not at all. A filter on source, country or device type is answered from
-// the scans alone: the rollups count each dimension apart.
+// months where a whole month is in the range, days elsewhere) plus the
+// scans the roller has not folded in yet (past rollup_watermark), and so
+// are the parts of days at its ends, less the scans of the rest of their
+// day when that is the shorter time: the default range, the last 30 days
+// up to now, reads the rollups and the scans of less than half a day at
+// each end. All in one snapshot, so a scan recorded or rolled meanwhile is
+// counted once. A filter on source, country or device type is answered
+// from the scans alone: the rollups count each dimension apart.
 func (s *Store) ScanStats(ctx context.Context, workspaceID, codeID string, f ScanFilter) (ScanStats, error) {
 	acc := newStatsAcc()
 	var err error
@@ -92,6 +94,18 @@ const halfDay = 12 * time.Hour
 
 func addStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, f ScanFilter) error {
 	from, to := f.From.UTC(), f.To.UTC()
+	var watermark int64
+	if err := db.Raw(`SELECT seq FROM rollup_watermark WHERE id = 1`).Row().Scan(&watermark); err != nil {
+		return fmt.Errorf("rollup watermark: %w", err)
+	}
+	// addRollupStats counts the days [first, last) as the scans do: the
+	// rollups, and the scans past the watermark.
+	addRollupStats := func(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, bots BotFilter, first, last time.Time) error {
+		if err := addRolledStats(db, acc, workspaceID, codeID, bots, first, last); err != nil {
+			return err
+		}
+		return addUnrolledStats(db, acc, workspaceID, codeID, f.between(first, last), watermark)
+	}
 	// part adds the scans of [a, b), a part of the day that starts at day.
 	part := func(day, a, b time.Time) error {
 		if b.Sub(a) <= halfDay {
@@ -174,14 +188,33 @@ func dayExprs(db *gorm.DB) (group, text string) {
 // groups are few, and every total and breakdown is a sum over one of them.
 func addScanStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, f ScanFilter, sign int64) error {
 	cond, args := f.where(workspaceID, codeID)
+	return countScans(db, acc, "scans", cond, args, sign)
+}
+
+// addUnrolledStats counts the scans that pass f and that the rollups do
+// not count yet: those past the watermark, a second's worth, found by
+// their roll_seq (on SQLite the planner is told so: it would walk the
+// code's scans of the whole range instead).
+func addUnrolledStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, f ScanFilter, watermark int64) error {
+	cond, args := f.where(workspaceID, codeID)
+	table := "scans"
+	if db.Dialector.Name() != "postgres" {
+		table = "scans INDEXED BY idx_scans_roll_seq"
+	}
+	// The watermark in the SQL text: PostgreSQL then plans for the few rows past it.
+	return countScans(db, acc, table, cond+" AND roll_seq > "+strconv.FormatInt(watermark, 10), args, 1)
+}
+
+// countScans adds the scans of table that match cond, times sign.
+func countScans(db *gorm.DB, acc *statsAcc, table, cond string, args []any, sign int64) error {
 	dayGroup, dayText := dayExprs(db)
 	const counts = `count(*) AS n, sum(CASE WHEN is_unique THEN 1 ELSE 0 END) AS v`
 	query := `SELECT 'day' AS grouping, ` + dayText + ` AS k1, '' AS k2, '' AS k3, '' AS k4, '' AS k5, '' AS name, is_bot, ` + counts + `
-	FROM scans WHERE ` + cond + ` GROUP BY ` + dayGroup + `, is_bot
+	FROM ` + table + ` WHERE ` + cond + ` GROUP BY ` + dayGroup + `, is_bot
 UNION ALL SELECT 'geo', country_code, region, city, '', '', max(country), false, ` + counts + `
-	FROM scans WHERE ` + cond + ` GROUP BY country_code, region, city
+	FROM ` + table + ` WHERE ` + cond + ` GROUP BY country_code, region, city
 UNION ALL SELECT 'client', device_type, browser, os, source, bot_reason, '', is_bot, ` + counts + `
-	FROM scans WHERE ` + cond + ` GROUP BY device_type, browser, os, source, is_bot, bot_reason`
+	FROM ` + table + ` WHERE ` + cond + ` GROUP BY device_type, browser, os, source, is_bot, bot_reason`
 	var rows []statsRow
 	if err := db.Raw(query, slices.Concat(args, args, args)...).Scan(&rows).Error; err != nil {
 		return err
@@ -223,11 +256,11 @@ func (r rollupRow) split(b BotFilter) (humans, bots tally) {
 	return humans, bots
 }
 
-// addRollupStats counts the scans of the whole UTC days [first, last) from
-// the rollups: each day's totals from its day rows; the breakdowns from
-// the month rows of the whole months in the range and the day rows of the
-// days around them.
-func addRollupStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, bots BotFilter, first, last time.Time) error {
+// addRolledStats counts the scans of the whole UTC days [first, last)
+// that the rollups count: each day's totals from its day rows; the
+// breakdowns from the month rows of the whole months in the range and the
+// day rows of the days around them.
+func addRolledStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, bots BotFilter, first, last time.Time) error {
 	month := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC) }
 	day := func(t time.Time) string { return t.Format(time.DateOnly) }
 	// Periods as [from, to) of a grain, added or (sign -1) taken away.

@@ -167,6 +167,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	ckptDone := make(chan struct{})
 	go func() { a.checkpointWAL(ckptCtx); close(ckptDone) }()
 
+	rollCtx, stopRolls := context.WithCancel(context.WithoutCancel(ctx))
+	rollDone := make(chan struct{})
+	go func() { a.rollScans(rollCtx); close(rollDone) }()
+
 	moverCtx, stopMover := context.WithCancel(context.WithoutCancel(ctx))
 	moverDone := make(chan struct{})
 	go func() {
@@ -200,6 +204,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	<-moverDone
 	stopCheckpoints()
 	<-ckptDone
+	stopRolls()
+	<-rollDone
 	stopDispatcher()
 	<-dispDone
 	if err2 != nil && !errors.Is(err2, http.ErrServerClosed) {

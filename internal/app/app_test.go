@@ -166,6 +166,25 @@ func TestScanBecomesSignedWebhook(t *testing.T) {
 				t.Fatalf("visitor key %q, want %q (of 127.0.0.1)", scan.VisitorKey, want)
 			}
 
+			// Serve's roller folds the scan into the stats rollups, off the
+			// redirect path, within a second or so.
+			rolled := time.Now().Add(10 * time.Second)
+			for {
+				var humans int64
+				err := s.store.DB().Raw(`SELECT coalesce(sum(humans), 0) FROM scan_rollups WHERE code_id = ? AND grain = 'd' AND dim = 'source'`, codeID).
+					Row().Scan(&humans)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if humans == 1 {
+					break
+				}
+				if humans > 1 || time.Now().After(rolled) {
+					t.Fatalf("rollups count %d scans of the code, want 1", humans)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+
 			var res workflows.DeliveryResult
 			wfID := workflows.DeliveryWorkflowID(scan.ID, endpointID)
 			if err := s.temporal.GetWorkflow(context.Background(), wfID, "").Get(context.Background(), &res); err != nil {
