@@ -98,7 +98,9 @@ func (d *Deliverer) GaveUp(ctx context.Context, in GaveUpInput) (bool, error) {
 			LastStatus: in.Last.StatusCode, LastError: in.Last.Error, Message: in.Message,
 		})
 		if err != nil {
-			d.logger().Warn("operational event not sent", "type", webhook.TypeDeliveryGaveUp, "error", err)
+			// Retried by the local activity: an operational endpoint may get
+			// the event twice, never miss it.
+			return false, fmt.Errorf("send %s: %w", webhook.TypeDeliveryGaveUp, err)
 		}
 	}
 	if d.Health == nil {
