@@ -20,7 +20,7 @@ type Starter interface {
 
 // Start is one delivery to start.
 type Start struct {
-	WorkflowID string // DeliveryWorkflowID or TestWorkflowID
+	WorkflowID string // DeliveryWorkflowID, TestWorkflowID or OperationalWorkflowID
 	Input      DeliveryInput
 	// Fields is the endpoint's field policy: only the fields it lets
 	// through enter the input, hence history.
@@ -41,9 +41,8 @@ var ErrAlreadyStarted = errors.New("delivery already started")
 
 // StartDelivery is the one door through which deliveries start: the
 // outbox's scans, test events, operational events and replays to another
-// endpoint. A running
-// delivery with the same ID is returned as is; a closed one is
-// ErrAlreadyStarted.
+// endpoint. A running delivery with the same ID is returned as is; a
+// closed one is ErrAlreadyStarted (unless Again).
 func StartDelivery(ctx context.Context, s Starter, st Start) (client.WorkflowRun, error) {
 	payload, err := destination.PayloadFor(st.Fields, st.Input.Payload)
 	if err != nil {
