@@ -55,7 +55,9 @@ func (releaseEndpoint) TableName() string { return "endpoints" }
 
 // autoMigrateRelease is Migrate as the releases before versioned migrations
 // had it: it makes the databases those releases left behind.
-func autoMigrateRelease(db *gorm.DB) error { return autoMigrate(db, &releaseEndpoint{}, &releaseScan{}) }
+func autoMigrateRelease(db *gorm.DB) error {
+	return autoMigrate(db, &releaseEndpoint{}, &releaseScan{})
+}
 
 // releaseScan is the Scan model of the last release before versioned
 // migrations, with the client IP the scans table kept then.
@@ -225,21 +227,6 @@ func sameSchema(t *testing.T, wantName string, want []string, gotName string, go
 	}
 }
 
-// migration1Only is the embedded migrations up to version 1.
-func migration1Only(t *testing.T) fs.FS {
-	t.Helper()
-	files := fstest.MapFS{}
-	for _, dir := range []string{"postgres", "sqlite"} {
-		path := "migrations/" + dir + "/00001_initial_schema.sql"
-		b, err := fs.ReadFile(models.MigrationFiles, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[path] = &fstest.MapFile{Data: b}
-	}
-	return files
-}
-
 // Migration 1 makes, column by column and index by index, the schema the
 // last release's GORM models described (what AutoMigrate made before).
 func TestMigrationsMakeTheAutoMigrateSchema(t *testing.T) {
@@ -250,7 +237,7 @@ func TestMigrationsMakeTheAutoMigrateSchema(t *testing.T) {
 				t.Fatal(err)
 			}
 			migrated, _ := openEmpty(t, kind)
-			if _, err := models.MigrateSchemaFS(context.Background(), migrated, migration1Only(t)); err != nil {
+			if _, err := models.MigrateSchemaFS(context.Background(), migrated, migrationsUpTo(t, 1)); err != nil {
 				t.Fatal(err)
 			}
 			want := describeSchema(t, auto)

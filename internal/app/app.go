@@ -29,8 +29,8 @@ import (
 	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/recorder"
 	"github.com/scanforge/scanforge/internal/spool"
-	"github.com/scanforge/scanforge/internal/visitor"
 	"github.com/scanforge/scanforge/internal/tracing"
+	"github.com/scanforge/scanforge/internal/visitor"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/workflows"
 )
