@@ -191,6 +191,9 @@ func deliver(ctx workflow.Context, in DeliveryInput, p *parker) (DeliveryResult,
 		if err != nil {
 			state.record(ctx, StateFailed, lastStatus, attempt-1)
 			msg := fmt.Sprintf("gave up: attempt %d could not run: %v", attempt, err)
+			if p != nil {
+				noteGaveUp(ctx, in, attempt-1, activities.AttemptResult{Attempt: attempt, Error: err.Error()}, msg)
+			}
 			return DeliveryResult{}, temporal.NewNonRetryableApplicationError(msg, ErrTypeDeliveryGaveUp, err)
 		}
 		logger.Info("Delivery attempt finished", "Attempt", attempt, "Outcome", res.Outcome,
