@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -136,7 +137,11 @@ type BurstReport struct {
 	DeliveriesPerSecond      float64 `json:"deliveries_per_second"`
 	CPUSeconds               float64 `json:"process_cpu_seconds"`         // from the first scan to the last webhook
 	CPUPerDeliveryMS         float64 `json:"process_cpu_ms_per_delivery"` // redirect included
-	PeakRSSMiB               float64 `json:"peak_rss_mib"`
+	// The production shape: CPU per delivery of each process (serve,
+	// worker, temporal, postgres) and of all of them together.
+	CPUPerDeliveryMSByProcess    map[string]float64 `json:"cpu_ms_per_delivery_by_process,omitempty"`
+	CPUPerDeliveryMSAllProcesses float64            `json:"cpu_ms_per_delivery_all_processes,omitempty"`
+	PeakRSSMiB                   float64            `json:"peak_rss_mib"`
 }
 
 // Target is one performance target and how the run did against it.
@@ -382,6 +387,14 @@ func writeBurst(w io.Writer, title string, b BurstReport) {
 	fmt.Fprintf(w, "| end-to-end deliveries/s | %.1f |\n", b.DeliveriesPerSecond)
 	fmt.Fprintf(w, "| unique event IDs received | %d (missing %d, duplicates %d) |\n", b.Received, b.Missing, b.Duplicates)
 	fmt.Fprintf(w, "| process CPU | %.1f s (%.2f ms per delivery) |\n", b.CPUSeconds, b.CPUPerDeliveryMS)
+	if len(b.CPUPerDeliveryMSByProcess) > 0 {
+		names := slices.Sorted(maps.Keys(b.CPUPerDeliveryMSByProcess))
+		parts := make([]string, len(names))
+		for i, n := range names {
+			parts[i] = fmt.Sprintf("%s %.2f", n, b.CPUPerDeliveryMSByProcess[n])
+		}
+		fmt.Fprintf(w, "| CPU ms per delivery by process | %s; all %.2f |\n", strings.Join(parts, ", "), b.CPUPerDeliveryMSAllProcesses)
+	}
 	fmt.Fprintf(w, "| peak RSS after the burst | %.0f MiB |\n\n", b.PeakRSSMiB)
 }
 

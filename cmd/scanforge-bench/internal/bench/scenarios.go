@@ -53,38 +53,52 @@ func (s *stackRun) progress(format string, args ...any) {
 }
 
 func runStackScenarios(ctx context.Context, opts Options, name string, revision int) (*StackReport, error) {
-	env, desc, cleanup, err := stackEnv(opts, name)
-	if err != nil {
-		return nil, err
-	}
-	defer cleanup()
 	s := &stackRun{opts: opts, name: name}
-	if revision != 0 {
-		env = append(env, RevisionEnv+"="+strconv.Itoa(revision))
-		s.name = fmt.Sprintf("%s-r%d", name, revision)
-	}
-	s.progress("starting the stack process (%s)", desc)
 	began := time.Now()
-	s.stack, err = startChild(ctx, opts.Executable, roleStack, env, opts.ChildLogs)
-	if err != nil {
-		return nil, err
-	}
-	if name == StackPostgres {
-		// Counted only when PostgreSQL runs on this machine (its processes
-		// are visible); a remote server shows as 0.
-		s.stack.databaseCPU = procstat.PostgresCPU
+	var desc string
+	if isProduction(name) {
+		if revision != 0 {
+			return nil, fmt.Errorf("-revisions applies to the dev stacks only")
+		}
+		stack, d, cleanup, err := startProduction(ctx, opts, name)
+		if err != nil {
+			return nil, err
+		}
+		defer cleanup()
+		s.stack, desc = stack, d
+	} else {
+		env, d, cleanup, err := stackEnv(opts, name)
+		if err != nil {
+			return nil, err
+		}
+		defer cleanup()
+		desc = d
+		if revision != 0 {
+			env = append(env, RevisionEnv+"="+strconv.Itoa(revision))
+			s.name = fmt.Sprintf("%s-r%d", name, revision)
+		}
+		s.progress("starting the stack process (%s)", desc)
+		s.stack, err = startChild(ctx, opts.Executable, roleStack, env, opts.ChildLogs)
+		if err != nil {
+			return nil, err
+		}
+		if name == StackPostgres {
+			// Counted only when PostgreSQL runs on this machine (its processes
+			// are visible); a remote server shows as 0.
+			s.stack.databaseCPU = procstat.PostgresCPU
+		}
+		defer func() {
+			if err := s.stack.stop(); err != nil {
+				s.progress("stack process: %v", err)
+			}
+		}()
 	}
 	sr := &StackReport{
 		Name: s.name, Description: desc, Revision: revision,
 		StartupMS: s.stack.info.StartupMS, ProcessReadyMS: time.Since(began).Milliseconds(),
 	}
-	defer func() {
-		if err := s.stack.stop(); err != nil {
-			s.progress("stack process: %v", err)
-		}
-	}()
-	s.rcv, err = startReceiver("")
-	if err != nil {
+	var err error
+	if s.rcv, err = startReceiver(""); err != nil {
 		return sr, err
 	}
 	defer s.rcv.close()
@@ -110,6 +124,10 @@ func runStackScenarios(ctx context.Context, opts Options, name string, revision 
 		}},
 	} {
 		if len(opts.Scenarios) > 0 && !slices.Contains(opts.Scenarios, sc.name) {
+			continue
+		}
+		if isProduction(name) && !slices.Contains(productionScenarios, sc.name) {
+			s.progress("%s: not run on the production shape (it needs the dev stack's control server)", sc.name)
 			continue
 		}
 		stopProfile := s.profile(ctx, sc.name)
@@ -443,7 +461,7 @@ func (s *stackRun) burst(ctx context.Context, slug, group string, n, endpoints i
 	rep := BurstReport{Concurrency: z.BurstConcurrency, Endpoints: endpoints}
 	s.progress("burst: %d scans of %s at concurrency %d, %d endpoint(s)", n, slug, z.BurstConcurrency, endpoints)
 	req := scanRequest(s.stack.info.HTTP+"/q/"+slug, func(i int) string { return marker(group, i) })
-	cpu0 := s.stack.cpu()
+	cpu0, parts0 := s.stack.cpu(), s.stack.cpuByProcess("serve")
 	began := time.Now()
 	rep.Scans = measured(s.stack, func() run { return closedLoop(ctx, s.load, n, z.BurstConcurrency, req) })
 	answered := time.Now()
@@ -462,6 +480,7 @@ func (s *stackRun) burst(ctx context.Context, slug, group string, n, endpoints i
 	}
 	s.rcv.waitFor(ctx, group, want, z.IdleTimeout)
 	cpu := s.stack.cpu() - cpu0 // before the wait for late duplicates, when the process idles
+	parts := s.stack.cpuByProcess("serve")
 	// Let late duplicates (a retried attempt whose first POST did arrive) show.
 	time.Sleep(2 * time.Second)
 	g, _ := s.rcv.groupStats(group)
@@ -474,6 +493,16 @@ func (s *stackRun) burst(ctx context.Context, slug, group string, n, endpoints i
 	rep.CPUSeconds = round(cpu.Seconds(), 1)
 	if g.Unique > 0 {
 		rep.CPUPerDeliveryMS = round(cpu.Seconds()*1000/float64(g.Unique), 2)
+		if len(s.stack.parts) > 0 {
+			rep.CPUPerDeliveryMSByProcess = map[string]float64{}
+			var all time.Duration
+			for name, d := range parts {
+				used := d - parts0[name]
+				all += used
+				rep.CPUPerDeliveryMSByProcess[name] = round(used.Seconds()*1000/float64(g.Unique), 2)
+			}
+			rep.CPUPerDeliveryMSAllProcesses = round(all.Seconds()*1000/float64(g.Unique), 2)
+		}
 	}
 	rep.PeakRSSMiB, _ = s.stack.memory()
 	return rep, nil
