@@ -95,18 +95,23 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	defer closeGeo()
 
-	dispatcher := outbox.New(a.Store, a.Temporal, outbox.Options{
-		Concurrency: cfg.OutboxConcurrency,
-		Schedule:    Schedule(cfg),
-		EagerStart:  a.EagerStart,
-		Revision:    a.DeliveryRevision,
-		Finishes:    a.finishes,
-		ParkFor:     cfg.ParkFor,
-		Logger:      a.Logger.With("component", "outbox"),
-		Metrics:     a.Metrics,
-		Tracing:     a.Tracing,
-	})
-	committed := func(scans []models.Scan) { a.Metrics.ScansRecorded(len(scans)); dispatcher.Handoff(scans) }
+	dispatcher := a.dispatcher()
+	// The dispatcher runs here unless the worker drains the outbox; the
+	// backfills of new endpoints start from here either way.
+	runDispatcher := a.Config.OutboxIn != config.OutboxInWorker
+	var notifier *outbox.Notifier
+	if !runDispatcher && a.onPostgres() {
+		notifier = outbox.NewNotifier(a.Store.DB(), a.Logger.With("component", "outbox"))
+	}
+	committed := func(scans []models.Scan) {
+		a.Metrics.ScansRecorded(len(scans))
+		switch {
+		case runDispatcher:
+			dispatcher.Handoff(scans)
+		case notifier != nil:
+			notifier.Notify()
+		}
+	}
 	sp, mover, err := a.spool(committed)
 	if err != nil {
 		return err
@@ -182,7 +187,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 	dispCtx, stopDispatcher := context.WithCancel(context.WithoutCancel(ctx))
 	dispDone := make(chan struct{})
-	go func() { dispatcher.Run(dispCtx); close(dispDone) }()
+	go func() {
+		switch {
+		case runDispatcher:
+			dispatcher.Run(dispCtx)
+		case notifier != nil:
+			notifier.Run(dispCtx)
+		}
+		close(dispDone)
+	}()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -213,6 +226,38 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	return nil
 }
+
+// dispatcher returns the outbox dispatcher of this process's configuration.
+func (a *App) dispatcher() *outbox.Dispatcher {
+	cfg := a.Config
+	return outbox.New(a.Store, a.Temporal, outbox.Options{
+		Concurrency: cfg.OutboxConcurrency,
+		Schedule:    Schedule(cfg),
+		EagerStart:  a.EagerStart,
+		Revision:    a.DeliveryRevision,
+		Finishes:    a.finishes,
+		ParkFor:     cfg.ParkFor,
+		Logger:      a.Logger.With("component", "outbox"),
+		Metrics:     a.Metrics,
+		Tracing:     a.Tracing,
+	})
+}
+
+// drainOutbox runs the outbox dispatcher in the worker process
+// (SCANFORGE_OUTBOX_IN=worker) until ctx ends. On PostgreSQL one worker at a
+// time drains, woken by serve's notifications; on SQLite (one node) the
+// dispatcher polls.
+func (a *App) drainOutbox(ctx context.Context) {
+	d := a.dispatcher()
+	if a.onPostgres() {
+		outbox.RunLeader(ctx, a.Config.DatabaseURL, d, a.Logger.With("component", "outbox"))
+		return
+	}
+	d.Run(ctx)
+}
+
+// onPostgres reports whether the app database is PostgreSQL.
+func (a *App) onPostgres() bool { return a.Store.DB().Dialector.Name() == "postgres" }
 
 // recordMaxWait bounds how long a scanner waits for its scan to be made
 // durable. Past it the scan is logged as not recorded and the scanner
@@ -355,6 +400,12 @@ func (a *App) Work(ctx context.Context) error {
 		Notifier:    opevents.New(a.Store, a.Temporal, opSchedule, a.Logger.With("component", "opevents")),
 		Tracing:     a.Tracing,
 	}
+	drains := a.Config.Mode == config.ModeWorker && a.Config.OutboxIn == config.OutboxInWorker
+	if drains {
+		// Starts from this process's client are eager: the first attempt
+		// runs here, and tells the dispatcher when it ends.
+		a.EagerStart, a.finishes = true, outbox.NewFinishes()
+	}
 	if a.finishes != nil {
 		opts.Finished = a.finishes.AttemptFinished
 	}
@@ -368,7 +419,13 @@ func (a *App) Work(ctx context.Context) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	<-ctx.Done()
+	if drains {
+		// The dispatcher stops before the worker: its last starts still
+		// find a worker to run them.
+		a.drainOutbox(ctx)
+	} else {
+		<-ctx.Done()
+	}
 	w.Stop()
 	return nil
 }

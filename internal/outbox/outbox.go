@@ -91,7 +91,7 @@ type Dispatcher struct {
 
 	mu       sync.Mutex
 	handed   []models.Scan // committed scans handed over, not yet taken
-	overflow bool          // Handoff dropped scans: poll for them now
+	overflow bool          // Handoff dropped scans, or Wake: poll for them now
 }
 
 // New returns a Dispatcher.
@@ -158,6 +158,15 @@ func (d *Dispatcher) Handoff(scans []models.Scan) {
 		// overflow asks for reads them from there, oldest first.
 		d.handed, d.overflow = d.handed[:0], true
 	}
+	d.mu.Unlock()
+	d.notify()
+}
+
+// Wake tells the dispatcher that scans were committed elsewhere (by serve,
+// when the worker drains): it reads every pending scan at once.
+func (d *Dispatcher) Wake() {
+	d.mu.Lock()
+	d.overflow = true
 	d.mu.Unlock()
 	d.notify()
 }
