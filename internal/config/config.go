@@ -84,13 +84,13 @@ type Config struct {
 	AutoDisableAfter   time.Duration // disable an endpoint whose attempts all failed this long
 	AutoDisableGiveUps int           // … or after this many deliveries in a row gave up; 0: never
 
-	OutboxConcurrency int    // parallel workflow starts
+	OutboxConcurrency int // parallel workflow starts
 	// OutboxIn is the process that drains the outbox into deliveries in
 	// the production shape: OutboxInServe or OutboxInWorker (dev runs both
 	// in one process).
-	OutboxIn string
-	WorkerPollers     int    // task pollers per kind
-	MetricsAddr       string // worker: host:port of /metrics, /healthz, /readyz
+	OutboxIn      string
+	WorkerPollers int    // task pollers per kind
+	MetricsAddr   string // worker: host:port of /metrics, /healthz, /readyz
 
 	// Where deliveries may go (internal/netguard) and API abuse limits.
 	AllowPrivateNetworks bool           // loopback, RFC 1918, CGNAT, IPv6 ULA reachable; always true in dev
