@@ -95,7 +95,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	defer closeGeo()
 
-	dispatcher := outbox.New(a.Store, a.Temporal, outbox.Options{
+	writer := outbox.NewWriter(a.Store)
+	dispatcher := outbox.New(writer, a.Temporal, outbox.Options{
 		Concurrency: cfg.OutboxConcurrency,
 		Schedule:    Schedule(cfg),
 		EagerStart:  a.EagerStart,
@@ -106,8 +107,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Metrics:     a.Metrics,
 		Tracing:     a.Tracing,
 	})
-	committed := func(scans []models.Scan) { a.Metrics.ScansRecorded(len(scans)); dispatcher.Handoff(scans) }
-	sp, mover, err := a.spool(committed)
+	committed := func(recorded int, pending []models.Scan) {
+		a.Metrics.ScansRecorded(recorded)
+		dispatcher.Handoff(pending)
+	}
+	sp, mover, err := a.spool(writer, committed)
 	if err != nil {
 		return err
 	}
@@ -121,7 +125,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		defer sp.Close()
 		recOpts.Spool, recOpts.InsertTimeout = sp, recordInsertTimeout
 	}
-	rec := recorder.New(a.Store, recOpts)
+	rec := recorder.New(writer, recOpts)
 	// Every replica derives the same day keys from the encryption key.
 	visitors, err := visitor.New(cfg.EncryptionKey)
 	if err != nil {
@@ -165,7 +169,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 	ckptCtx, stopCheckpoints := context.WithCancel(context.WithoutCancel(ctx))
 	ckptDone := make(chan struct{})
-	go func() { a.checkpointWAL(ckptCtx); close(ckptDone) }()
+	go func() { a.checkpointWAL(ckptCtx, writer); close(ckptDone) }()
 
 	rollCtx, stopRolls := context.WithCancel(context.WithoutCancel(ctx))
 	rollDone := make(chan struct{})
@@ -228,7 +232,7 @@ const recordInsertTimeout = 3 * time.Second
 // spool opens the local spool of the configuration and its mover, which
 // hands the scans it stores to committed; nil, nil without a spool
 // directory.
-func (a *App) spool(committed func([]models.Scan)) (*spool.Spool, *spool.Mover, error) {
+func (a *App) spool(writer *outbox.Writer, committed func(int, []models.Scan)) (*spool.Spool, *spool.Mover, error) {
 	if a.Config.SpoolDir == "" {
 		return nil, nil, nil
 	}
@@ -237,7 +241,7 @@ func (a *App) spool(committed func([]models.Scan)) (*spool.Spool, *spool.Mover, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("SCANFORGE_SPOOL_DIR: %w", err)
 	}
-	mover := spool.NewMover(sp, a.Store, spool.MoverOptions{Committed: committed, Logger: logger})
+	mover := spool.NewMover(sp, writer, spool.MoverOptions{Committed: committed, Logger: logger})
 	a.Metrics.WatchSpool(func() metrics.Spool {
 		return metrics.Spool{Spooled: sp.Spooled(), Moved: mover.Moved(), Quarantined: mover.Quarantined(), Backlog: sp.Backlog()}
 	})
@@ -245,21 +249,21 @@ func (a *App) spool(committed func([]models.Scan)) (*spool.Spool, *spool.Mover, 
 }
 
 // checkpointWAL checkpoints the SQLite app database every second until
-// ctx ends (see models.Store.CheckpointWAL), and once more at the end.
+// ctx ends (see outbox.Writer.CheckpointWAL), and once more at the end.
 // Every second: a rarer checkpoint has more to copy and stalls the
 // writer's commits, and with them the redirects, for longer.
-func (a *App) checkpointWAL(ctx context.Context) {
+func (a *App) checkpointWAL(ctx context.Context, writer *outbox.Writer) {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			if _, err := a.Store.CheckpointWAL(context.WithoutCancel(ctx)); err != nil {
+			if _, err := writer.CheckpointWAL(context.WithoutCancel(ctx)); err != nil {
 				a.Logger.Warn("sqlite checkpoint", "error", err)
 			}
 			return
 		case <-ticker.C:
-			if _, err := a.Store.CheckpointWAL(ctx); err != nil && ctx.Err() == nil {
+			if _, err := writer.CheckpointWAL(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("sqlite checkpoint", "error", err)
 			}
 		}
