@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scanforge/scanforge/internal/id"
+	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/models"
 )
 
@@ -46,7 +47,7 @@ func (e *env) seedAPIScans(codeID string) []models.Scan {
 			VisitorKey: strings.Repeat(s.visitor, 32),
 		})
 	}
-	if err := e.store.InsertScans(context.Background(), scans); err != nil {
+	if _, err := outbox.NewWriter(e.store).InsertScans(context.Background(), scans); err != nil {
 		e.t.Fatal(err)
 	}
 	return scans

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/models"
 )
@@ -60,7 +61,7 @@ func TestRollupsCountWhatTheScansCount(t *testing.T) {
 		}
 		for batch := range 40 {
 			var scans []models.Scan
-			for range 1 + rng.IntN(models.PostgresMaxRows+20) {
+			for range 1 + rng.IntN(outbox.PostgresMaxRows+20) {
 				// Mostly today's scans; one in four late, from up to 70 days back.
 				at := now.Add(time.Duration(batch) * time.Minute)
 				if rng.IntN(4) == 0 {
@@ -68,7 +69,7 @@ func TestRollupsCountWhatTheScansCount(t *testing.T) {
 				}
 				scans = append(scans, newScan(at.Truncate(time.Microsecond)))
 			}
-			if err := s.InsertScans(ctx, scans); err != nil {
+			if err := insertScans(ctx, s, scans); err != nil {
 				t.Fatal(err)
 			}
 			if batch == 20 { // a deleted code keeps its scans, and so its rollups
@@ -197,7 +198,7 @@ func TestReplicasAgreeOnUniqueVisitors(t *testing.T) {
 								VisitorKey: fmt.Sprintf("%032d", (r+b+i)%5),
 							})
 						}
-						if err := s.InsertScans(ctx, scans); err != nil {
+						if err := insertScans(ctx, s, scans); err != nil {
 							errs <- err
 							return
 						}
@@ -315,7 +316,7 @@ func TestRollerIsIdempotent(t *testing.T) {
 						VisitorKey: fmt.Sprintf("%032d", i%7),
 					})
 				}
-				if err := s.InsertScans(ctx, scans); err != nil {
+				if err := insertScans(ctx, s, scans); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -95,7 +95,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	defer closeGeo()
 
-	dispatcher := a.dispatcher()
+	writer := outbox.NewWriter(a.Store)
+	dispatcher := a.dispatcher(writer)
 	// The dispatcher runs here unless the worker drains the outbox; the
 	// backfills of new endpoints start from here either way.
 	runDispatcher := a.Config.OutboxIn != config.OutboxInWorker
@@ -103,16 +104,16 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if !runDispatcher && a.onPostgres() {
 		notifier = outbox.NewNotifier(a.Store.DB(), a.Logger.With("component", "outbox"))
 	}
-	committed := func(scans []models.Scan) {
-		a.Metrics.ScansRecorded(len(scans))
+	committed := func(recorded int, pending []models.Scan) {
+		a.Metrics.ScansRecorded(recorded)
 		switch {
 		case runDispatcher:
-			dispatcher.Handoff(scans)
-		case notifier != nil:
+			dispatcher.Handoff(pending)
+		case notifier != nil && len(pending) > 0:
 			notifier.Notify()
 		}
 	}
-	sp, mover, err := a.spool(committed)
+	sp, mover, err := a.spool(writer, committed)
 	if err != nil {
 		return err
 	}
@@ -126,7 +127,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		defer sp.Close()
 		recOpts.Spool, recOpts.InsertTimeout = sp, recordInsertTimeout
 	}
-	rec := recorder.New(a.Store, recOpts)
+	rec := recorder.New(writer, recOpts)
 	// Every replica derives the same day keys from the encryption key.
 	visitors, err := visitor.New(cfg.EncryptionKey)
 	if err != nil {
@@ -170,7 +171,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 
 	ckptCtx, stopCheckpoints := context.WithCancel(context.WithoutCancel(ctx))
 	ckptDone := make(chan struct{})
-	go func() { a.checkpointWAL(ckptCtx); close(ckptDone) }()
+	go func() { a.checkpointWAL(ckptCtx, writer); close(ckptDone) }()
 
 	rollCtx, stopRolls := context.WithCancel(context.WithoutCancel(ctx))
 	rollDone := make(chan struct{})
@@ -228,9 +229,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 // dispatcher returns the outbox dispatcher of this process's configuration.
-func (a *App) dispatcher() *outbox.Dispatcher {
+func (a *App) dispatcher(writer *outbox.Writer) *outbox.Dispatcher {
 	cfg := a.Config
-	return outbox.New(a.Store, a.Temporal, outbox.Options{
+	return outbox.New(writer, a.Temporal, outbox.Options{
 		Concurrency: cfg.OutboxConcurrency,
 		Schedule:    Schedule(cfg),
 		EagerStart:  a.EagerStart,
@@ -248,7 +249,7 @@ func (a *App) dispatcher() *outbox.Dispatcher {
 // time drains, woken by serve's notifications; on SQLite (one node) the
 // dispatcher polls.
 func (a *App) drainOutbox(ctx context.Context) {
-	d := a.dispatcher()
+	d := a.dispatcher(outbox.NewWriter(a.Store))
 	if a.onPostgres() {
 		outbox.RunLeader(ctx, a.Config.DatabaseURL, d, a.Logger.With("component", "outbox"))
 		return
@@ -273,7 +274,7 @@ const recordInsertTimeout = 3 * time.Second
 // spool opens the local spool of the configuration and its mover, which
 // hands the scans it stores to committed; nil, nil without a spool
 // directory.
-func (a *App) spool(committed func([]models.Scan)) (*spool.Spool, *spool.Mover, error) {
+func (a *App) spool(writer *outbox.Writer, committed func(int, []models.Scan)) (*spool.Spool, *spool.Mover, error) {
 	if a.Config.SpoolDir == "" {
 		return nil, nil, nil
 	}
@@ -282,7 +283,7 @@ func (a *App) spool(committed func([]models.Scan)) (*spool.Spool, *spool.Mover, 
 	if err != nil {
 		return nil, nil, fmt.Errorf("SCANFORGE_SPOOL_DIR: %w", err)
 	}
-	mover := spool.NewMover(sp, a.Store, spool.MoverOptions{Committed: committed, Logger: logger})
+	mover := spool.NewMover(sp, writer, spool.MoverOptions{Committed: committed, Logger: logger})
 	a.Metrics.WatchSpool(func() metrics.Spool {
 		return metrics.Spool{Spooled: sp.Spooled(), Moved: mover.Moved(), Quarantined: mover.Quarantined(), Backlog: sp.Backlog()}
 	})
@@ -290,21 +291,21 @@ func (a *App) spool(committed func([]models.Scan)) (*spool.Spool, *spool.Mover, 
 }
 
 // checkpointWAL checkpoints the SQLite app database every second until
-// ctx ends (see models.Store.CheckpointWAL), and once more at the end.
+// ctx ends (see outbox.Writer.CheckpointWAL), and once more at the end.
 // Every second: a rarer checkpoint has more to copy and stalls the
 // writer's commits, and with them the redirects, for longer.
-func (a *App) checkpointWAL(ctx context.Context) {
+func (a *App) checkpointWAL(ctx context.Context, writer *outbox.Writer) {
 	ticker := time.NewTicker(time.Second)
 	defer ticker.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			if _, err := a.Store.CheckpointWAL(context.WithoutCancel(ctx)); err != nil {
+			if _, err := writer.CheckpointWAL(context.WithoutCancel(ctx)); err != nil {
 				a.Logger.Warn("sqlite checkpoint", "error", err)
 			}
 			return
 		case <-ticker.C:
-			if _, err := a.Store.CheckpointWAL(ctx); err != nil && ctx.Err() == nil {
+			if _, err := writer.CheckpointWAL(ctx); err != nil && ctx.Err() == nil {
 				a.Logger.Warn("sqlite checkpoint", "error", err)
 			}
 		}

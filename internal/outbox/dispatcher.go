@@ -136,19 +136,12 @@ func New(store Store, starter Starter, opts Options) *Dispatcher {
 	}
 }
 
-// Handoff gives the dispatcher scans that have just been committed; it
-// takes those still pending (the store dispatched the others at insert: no
-// endpoint takes them). It never blocks: past MaxHandoff the scans are left
-// to the poll.
-func (d *Dispatcher) Handoff(scans []models.Scan) {
-	var pending []models.Scan // most scans are of codes without webhooks: often none
-	for _, sc := range scans {
-		if sc.DispatchedAt == nil {
-			pending = append(pending, sc)
-		}
-	}
+// Handoff gives the dispatcher scans that have just been committed
+// pending (Writer.InsertScans's answer); it does not keep the slice. It
+// never blocks: past MaxHandoff the scans are left to the poll.
+func (d *Dispatcher) Handoff(pending []models.Scan) {
 	if len(pending) == 0 {
-		return
+		return // most scans are of codes without webhooks: often none
 	}
 	d.mu.Lock()
 	if len(d.handed)+len(pending) <= d.opts.MaxHandoff {
