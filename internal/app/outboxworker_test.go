@@ -21,19 +21,7 @@ import (
 // notifies; of two workers, the one holding the leader lock drains; when
 // it stops, the other takes over. Every scan is delivered, once.
 func TestWorkersDrainTheOutbox(t *testing.T) {
-	dbURL := testdb.URL(t, "postgres")
-	db, err := models.Open(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if sqlDB, err := db.DB(); err == nil {
-			sqlDB.Close()
-		}
-	})
-	if err := models.Migrate(db); err != nil {
-		t.Fatal(err)
-	}
+	db, dbURL := testdb.OpenWithURL(t, "postgres")
 	store := models.NewStore(db, time.Now, models.WithSecretBox(testdb.SecretBox(t)))
 	_, tc := startTemporal(t)
 	ws, err := store.CreateWorkspace(context.Background(), "test")

@@ -9,7 +9,6 @@ import (
 
 	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/testdb"
-	"github.com/scanforge/scanforge/models"
 )
 
 // drainer records what RunLeader makes of it.
@@ -57,16 +56,7 @@ func quiet(t *testing.T, ch <-chan struct{}, what string) {
 // other takes over. A worker on another schema of the same database is
 // neither blocked by them nor woken by their notifications.
 func TestOneWorkerDrainsAndServeWakesIt(t *testing.T) {
-	dbURL := testdb.URL(t, "postgres")
-	db, err := models.Open(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if sqlDB, err := db.DB(); err == nil {
-			sqlDB.Close()
-		}
-	})
+	db, dbURL := testdb.OpenWithURL(t, "postgres")
 	logger := slog.New(slog.DiscardHandler)
 	notifier := outbox.NewNotifier(db, logger)
 	ctx, cancel := context.WithCancel(context.Background())
