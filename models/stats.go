@@ -55,7 +55,7 @@ type ScanStats struct {
 	ByOS         []Bucket   `json:"by_os"`
 	BySource     []Bucket   `json:"by_source"`
 	ByBotReason  []Bucket   `json:"by_bot_reason"`
-	ByCode       []Bucket   `json:"by_code,omitempty"` // workspace stats only; Key is the code's ID
+	ByCode       []Bucket   `json:"-"` // workspace stats only; Key is the code's ID
 }
 
 // ScanStats counts workspaceID's scans of codeID that pass f (which should
