@@ -48,13 +48,17 @@ const rollupKey = "code_id, workspace_id, grain, dim, period, k1, k2, k3"
 // rollupSelect returns the SELECT that makes the rollup rows of the scans
 // of source (a table or subquery over scans, aliased s), in the columns of
 // scan_rollups. dialect is "postgres" or "sqlite".
+//
+// It groups the scans once, into the code's day rows (r), and makes every
+// other row from those: the workspace's (l.code false; its "code" rows
+// from the "source" rows, l.byCode), and the months' and quarters'. The
+// scans are many, their day rows few: a roll sorts each scan six times,
+// not six times per grain and level.
 func rollupSelect(dialect, source string) string {
-	period := `CASE g.grain WHEN 'd' THEN to_char(s."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD')
-	WHEN 'm' THEN to_char(s."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM') ELSE to_char(s."timestamp" AT TIME ZONE 'UTC', 'YYYY-"Q"Q') END`
+	day := `to_char(s."timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD')`
 	if dialect != "postgres" {
 		// The store writes times in UTC, as text that starts with the date.
-		period = `CASE g.grain WHEN 'd' THEN substr(s."timestamp", 1, 10) WHEN 'm' THEN substr(s."timestamp", 1, 7)
-	ELSE substr(s."timestamp", 1, 4) || '-Q' || ((CAST(substr(s."timestamp", 6, 2) AS INTEGER) + 2) / 3) END`
+		day = `substr(s."timestamp", 1, 10)`
 	}
 	var dims []string
 	key := func(col func(name, k1, k2, k3 string) string) string {
@@ -69,7 +73,9 @@ func rollupSelect(dialect, source string) string {
 		return b.String()
 	}
 	for _, d := range rollupDims {
-		dims = append(dims, "SELECT '"+d.name+"' AS dim")
+		if d.name != "code" {
+			dims = append(dims, "SELECT '"+d.name+"' AS dim")
+		}
 	}
 	k1 := key(func(_, k1, _, _ string) string { return k1 })
 	k2 := key(func(_, _, k2, _ string) string { return k2 })
@@ -80,13 +86,20 @@ func rollupSelect(dialect, source string) string {
 		}
 		return ""
 	})
-	// Each scan counts for its code (l.code) and for its workspace.
-	return `SELECT CASE WHEN l.code THEN s.code_id ELSE '` + workspaceRollups + `' END, s.workspace_id, g.grain, ` + period + `, d.dim, ` + k1 + `, ` + k2 + `, ` + k3 + `, max(` + name + `),
-	sum(CASE WHEN s.is_bot THEN 0 ELSE 1 END), sum(CASE WHEN s.is_bot THEN 1 ELSE 0 END),
-	sum(CASE WHEN s.is_unique AND NOT s.is_bot THEN 1 ELSE 0 END), sum(CASE WHEN s.is_unique AND s.is_bot THEN 1 ELSE 0 END)
-FROM ` + source + ` CROSS JOIN (SELECT 'd' AS grain UNION ALL SELECT 'm' UNION ALL SELECT 'q') g CROSS JOIN (` + strings.Join(dims, " UNION ALL ") + `) d
-	CROSS JOIN (SELECT true AS code UNION ALL SELECT false) l
-WHERE (d.dim <> 'reason' OR s.is_bot) AND (d.dim <> 'code' OR NOT l.code) GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`
+	days := `SELECT s.code_id, s.workspace_id, ` + day + ` AS day, d.dim, ` + k1 + ` AS k1, ` + k2 + ` AS k2, ` + k3 + ` AS k3, max(` + name + `) AS name,
+	sum(CASE WHEN s.is_bot THEN 0 ELSE 1 END) AS humans, sum(CASE WHEN s.is_bot THEN 1 ELSE 0 END) AS bots,
+	sum(CASE WHEN s.is_unique AND NOT s.is_bot THEN 1 ELSE 0 END) AS human_visitors,
+	sum(CASE WHEN s.is_unique AND s.is_bot THEN 1 ELSE 0 END) AS bot_visitors
+FROM ` + source + ` CROSS JOIN (` + strings.Join(dims, " UNION ALL ") + `) d
+WHERE d.dim <> 'reason' OR s.is_bot GROUP BY 1, 2, 3, 4, 5, 6, 7`
+	return `SELECT CASE WHEN l.code THEN r.code_id ELSE '` + workspaceRollups + `' END, r.workspace_id, g.grain,
+	CASE g.grain WHEN 'd' THEN r.day WHEN 'm' THEN substr(r.day, 1, 7) ELSE substr(r.day, 1, 4) || '-Q' || ((CAST(substr(r.day, 6, 2) AS INTEGER) + 2) / 3) END,
+	CASE WHEN l.by_code THEN 'code' ELSE r.dim END, CASE WHEN l.by_code THEN r.code_id ELSE r.k1 END,
+	CASE WHEN l.by_code THEN '' ELSE r.k2 END, CASE WHEN l.by_code THEN '' ELSE r.k3 END, max(CASE WHEN l.by_code THEN '' ELSE r.name END),
+	sum(r.humans), sum(r.bots), sum(r.human_visitors), sum(r.bot_visitors)
+FROM (` + days + `) r CROSS JOIN (SELECT 'd' AS grain UNION ALL SELECT 'm' UNION ALL SELECT 'q') g
+	CROSS JOIN (SELECT true AS code, false AS by_code UNION ALL SELECT false, false UNION ALL SELECT false, true) l
+WHERE NOT l.by_code OR r.dim = 'source' GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`
 }
 
 const rollupColumns = "code_id, workspace_id, grain, period, dim, k1, k2, k3, name, humans, bots, human_visitors, bot_visitors"

@@ -62,7 +62,7 @@ type ScanStats struct {
 // have a time range: ByDay spans From to To) and breaks them down.
 //
 // Whole UTC days of the range are read from the rollups (scan_rollups:
-// months where a whole month is in the range, days elsewhere) plus the
+// the fewest quarters, months and days that make them, see coverDays) plus the
 // scans the roller has not folded in yet (past rollup_watermark), and so
 // are the parts of days at its ends, less the scans of the rest of their
 // day when that is the shorter time: the default range, the last 30 days
