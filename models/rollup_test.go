@@ -14,12 +14,12 @@ import (
 )
 
 // The rollups answer exactly what counting the scans answers, of each code
-// and of each workspace as a whole, after random
-// batches (several INSERTs on PostgreSQL, repeat visitors within and across
-// batches), late scans of earlier days and months, and deleted codes; over
-// ranges of whole days, whole months, and parts of days, with every bot
-// filter, and ranges that take quarters; before the roller folded the last scans in (stats add them from
-// the scans) and after. Rebuilding them from the scans gives the same rows.
+// and of each workspace as a whole, after random batches (several INSERTs
+// on PostgreSQL, repeat visitors within and across batches), late scans of
+// earlier days and months, and deleted codes; over ranges of whole days,
+// months and quarters, and parts of days, with every bot filter; before
+// the roller folded the last scans in (stats add them from the scans) and
+// after. Rebuilding them from the scans gives the same rows.
 func TestRollupsCountWhatTheScansCount(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
