@@ -26,14 +26,14 @@ func BenchmarkRollScans(b *testing.B) {
 			insert := func() {
 				scans := make([]models.Scan, 1000)
 				for i := range scans {
-					sc := fullScan(n, at.Add(time.Duration(n)*time.Millisecond))
+					sc := rollScan(n, at.Add(time.Duration(n)*time.Millisecond))
 					sc.ID, sc.CodeID = fmt.Sprintf("scan_%012d", n), fmt.Sprintf("code_%d", n%10)
 					sc.City, sc.Region, sc.Browser = fmt.Sprintf("City %d", n*7%200), fmt.Sprintf("Region %d", n*7%200/10), fmt.Sprintf("Browser %d", n%8)
 					sc.IsBot = n%10 == 0
 					scans[i] = sc
 					n++
 				}
-				if err := s.InsertScans(ctx, scans); err != nil {
+				if err := insertScans(ctx, s, scans); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -55,5 +55,16 @@ func BenchmarkRollScans(b *testing.B) {
 				roll()
 			}
 		})
+	}
+}
+
+// rollScan is a scan with the columns the rollups count set.
+func rollScan(i int, at time.Time) models.Scan {
+	return models.Scan{
+		ID: fmt.Sprintf("scan_%04d", i), WorkspaceID: "ws_1", CodeID: "code_1", Slug: "spring",
+		Timestamp: at, Source: "qr", DestinationURL: "https://example.com/landing",
+		VisitorKey: fmt.Sprintf("%032x", i), Country: "Germany", CountryCode: "DE", Region: "Bavaria", City: "München",
+		DeviceType: "mobile", Browser: "Chrome", OS: "Android", Referrer: "https://ref.example/",
+		IsUnique: true,
 	}
 }
