@@ -9,15 +9,11 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/trace"
-	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/scanforge/scanforge/internal/metrics"
 	"github.com/scanforge/scanforge/internal/tracing"
 	"github.com/scanforge/scanforge/models"
-	"github.com/scanforge/scanforge/webhook"
 	"github.com/scanforge/scanforge/workflows"
 )
 
@@ -134,63 +130,6 @@ func New(store Store, starter Starter, opts Options) *Dispatcher {
 		wake:     make(chan struct{}, 1),
 		inFlight: make(chan struct{}, opts.MaxInFlight),
 	}
-}
-
-// Handoff gives the dispatcher scans that have just been committed
-// pending (Writer.InsertScans's answer); it does not keep the slice. It
-// never blocks: past MaxHandoff the scans are left to the poll.
-func (d *Dispatcher) Handoff(pending []models.Scan) {
-	if len(pending) == 0 {
-		return // most scans are of codes without webhooks: often none
-	}
-	d.mu.Lock()
-	if len(d.handed)+len(pending) <= d.opts.MaxHandoff {
-		d.handed = append(d.handed, pending...)
-	} else {
-		// Drop them all: the database has every one, and the poll that
-		// overflow asks for reads them from there, oldest first.
-		d.handed, d.overflow = d.handed[:0], true
-	}
-	d.mu.Unlock()
-	d.notify()
-}
-
-// Wake tells the dispatcher that scans were committed elsewhere (by serve,
-// when the worker drains): it reads every pending scan at once.
-func (d *Dispatcher) Wake() {
-	d.mu.Lock()
-	d.overflow = true
-	d.mu.Unlock()
-	d.notify()
-}
-
-func (d *Dispatcher) notify() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
-}
-
-// take removes and returns up to BatchSize handed-over scans, or reports
-// that Handoff overflowed since the last call: then it drops what was
-// handed over since (the poll that follows reads it from the database).
-func (d *Dispatcher) take() (scans []models.Scan, overflow bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.overflow {
-		d.handed, d.overflow = d.handed[:0], false
-		return nil, true
-	}
-	n := min(len(d.handed), d.opts.BatchSize)
-	scans = append([]models.Scan(nil), d.handed[:n]...)
-	d.handed = append(d.handed[:0], d.handed[n:]...)
-	return scans, false
-}
-
-func (d *Dispatcher) dropHanded() {
-	d.mu.Lock()
-	d.handed = d.handed[:0]
-	d.mu.Unlock()
 }
 
 // Run dispatches until ctx ends: handed-over scans as they come, and the
@@ -346,99 +285,4 @@ func (d *Dispatcher) withoutParking(endpoints []models.Endpoint) []models.Endpoi
 		return endpoints
 	}
 	return slices.DeleteFunc(endpoints, func(ep models.Endpoint) bool { return !ep.TakesDeliveries() })
-}
-
-// start starts the delivery of scan to ep once fewer than MaxInFlight
-// deliveries are running; the delivery then counts as running, within
-// life, until it finishes or InFlightFor has passed. A delivery to an
-// endpoint that does not take deliveries parks at once and does not count.
-func (d *Dispatcher) start(ctx, life context.Context, scan models.Scan, ep models.Endpoint, payload []byte) (err error) {
-	ctx, span := d.opts.Tracing.Start(d.opts.Tracing.WithTraceParent(ctx, scan.TraceParent), "dispatch", trace.SpanKindProducer)
-	defer func() { tracing.End(span, err) }()
-	if span.IsRecording() {
-		span.SetAttributes(attribute.String("scanforge.scan.id", scan.ID), attribute.String("scanforge.endpoint.id", ep.ID),
-			attribute.String("scanforge.workflow.id", workflows.DeliveryWorkflowID(scan.ID, ep.ID)))
-	}
-	if !ep.TakesDeliveries() {
-		_, err := d.startWorkflow(ctx, scan, ep, payload)
-		return err
-	}
-	select {
-	case d.inFlight <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("start delivery of %s to %s: %w", scan.ID, ep.ID, ctx.Err())
-	}
-	var finished <-chan struct{}
-	unwatch := func() {}
-	if d.opts.Finishes != nil {
-		finished, unwatch = d.opts.Finishes.watch(workflows.DeliveryWorkflowID(scan.ID, ep.ID))
-	}
-	run, err := d.startWorkflow(ctx, scan, ep, payload)
-	if err != nil || run == nil {
-		unwatch()
-		<-d.inFlight
-		return err
-	}
-	go d.track(life, run, finished, unwatch)
-	return nil
-}
-
-// localAttemptWait is how long track waits to hear of the first attempt
-// from this process's worker before asking the server: the attempt may
-// run on another worker when the server did not start the run eagerly.
-const localAttemptWait = 2 * time.Second
-
-// track frees run's in-flight token when its first attempt ends (finished,
-// from this process's worker), when it finishes, fails or has run for
-// InFlightFor.
-func (d *Dispatcher) track(ctx context.Context, run client.WorkflowRun, finished <-chan struct{}, unwatch func()) {
-	defer func() { <-d.inFlight }()
-	defer unwatch()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := d.opts.Clock.AfterFunc(d.opts.InFlightFor, cancel)
-	defer stop()
-	if finished != nil {
-		select {
-		case <-finished:
-			return
-		case <-ctx.Done():
-			return
-		case <-d.opts.Clock.After(localAttemptWait):
-		}
-	}
-	_ = run.Get(ctx, nil) // its outcome is the workflow's business
-}
-
-func (d *Dispatcher) startWorkflow(ctx context.Context, scan models.Scan, ep models.Endpoint, payload []byte) (client.WorkflowRun, error) {
-	run, err := workflows.StartDelivery(ctx, d.starter, workflows.Start{
-		WorkflowID: workflows.DeliveryWorkflowID(scan.ID, ep.ID),
-		Input: workflows.DeliveryInput{
-			WorkspaceID: scan.WorkspaceID,
-			EndpointID:  ep.ID,
-			CodeID:      scan.CodeID,
-			ScanID:      scan.ID,
-			EventID:     EventID(scan.ID),
-			EventType:   webhook.TypeScanCreated,
-			Payload:     payload,
-			OccurredAt:  scan.Timestamp,
-			Schedule:    d.opts.Schedule,
-			Revision:    d.opts.Revision,
-			ParkFor:     d.opts.ParkFor,
-		},
-		Fields:  ep.Fields,
-		Summary: fmt.Sprintf("%s /%s → %s", webhook.TypeScanCreated, scan.Slug, ep.URL),
-		Eager:   d.opts.EagerStart,
-	})
-	if errors.Is(err, workflows.ErrAlreadyStarted) {
-		trace.SpanFromContext(ctx).SetAttributes(attribute.Bool("scanforge.delivery.already_started", true))
-		d.opts.Metrics.WorkflowStart(metrics.StartAlreadyStarted)
-		return nil, nil // delivered or delivering already
-	}
-	if err != nil {
-		d.opts.Metrics.WorkflowStart(metrics.StartError)
-		return nil, fmt.Errorf("start delivery of %s to %s: %w", scan.ID, ep.ID, err)
-	}
-	d.opts.Metrics.WorkflowStart(metrics.StartStarted)
-	return run, nil
 }

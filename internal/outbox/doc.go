@@ -22,6 +22,7 @@
 // store's writing connection, WAL checkpoint), writer_postgres.go (multi-
 // row INSERTs in a pgx pipeline, binary parameter encoder),
 // writer_spool.go (InsertNewScans, for the spool's mover); dispatcher.go
-// (handoff, poll, starts and the in-flight bound), event.go, backfill.go,
-// finishes.go, clock.go.
+// (passes over handed-over and polled scans), handoff.go, start.go (one
+// workflow per scan and endpoint, the in-flight bound), event.go,
+// backfill.go, finishes.go, clock.go.
 package outbox
