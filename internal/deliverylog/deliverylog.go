@@ -79,6 +79,7 @@ type Log struct {
 	opts     Options
 	bulk     *rate.Limiter
 	drains   drains
+	jobs     bulkJobs
 }
 
 // New returns the Log that reads and acts through c.
