@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/webhook"
+	"github.com/scanforge/scanforge/workflows"
 )
 
 // An operational endpoint receives, signed like any webhook and no scan:
@@ -142,4 +144,88 @@ func nextEvent(t *testing.T, r *receiver, secret string) webhook.Event {
 		t.Fatal(err)
 	}
 	return ev
+}
+
+// More deliveries parked for a paused endpoint than the threshold: the
+// operational endpoint is told once, with the count and the longest-parked
+// scan; after a resume the alert is re-armed, and the next pause that
+// parks too many tells it again.
+func TestOperationalEndpointIsToldAboutAParkedBacklog(t *testing.T) {
+	const threshold = 3
+	s := newStack(t, "sqlite", func(s *stack) {
+		s.configure = func(c *config.Config) {
+			c.ParkFor, c.DrainRate = 7*24*time.Hour, 100
+			c.BacklogAlert, c.BacklogCheck = threshold, 200*time.Millisecond
+		}
+	})
+	ops := newReceiver(t, http.StatusOK)
+	opsSecret := s.call(http.MethodPost, "/api/v1/endpoints", map[string]any{"url": ops.URL, "operational": true}, http.StatusCreated)["secret"].(string)
+	rcv := newOrderedReceiver(t)
+	_, endpointID, _ := s.setup("backlog", rcv.URL)
+
+	nextBacklog := func() webhook.EndpointPausedBacklog {
+		t.Helper()
+		for {
+			ev := nextEvent(t, ops, opsSecret)
+			if ev.Type == webhook.TypeEndpointEnabled {
+				continue
+			}
+			var data webhook.EndpointPausedBacklog
+			if err := json.Unmarshal(ev.Data, &data); err != nil || ev.Type != webhook.TypeEndpointPausedBacklog {
+				t.Fatalf("got %s %s (%v), want endpoint.paused_backlog", ev.Type, ev.Data, err)
+			}
+			return data
+		}
+	}
+	parkScans := func(n int) []models.Scan {
+		t.Helper()
+		s.call(http.MethodPost, "/api/v1/endpoints/"+endpointID+"/pause", nil, http.StatusOK)
+		var before int64
+		s.store.DB().Model(&models.Scan{}).Count(&before)
+		for range n {
+			s.scan("/q/backlog", nil)
+		}
+		var scans []models.Scan
+		if err := s.store.DB().Order("id").Offset(int(before)).Find(&scans).Error; err != nil || len(scans) != n {
+			t.Fatalf("%d new scans (%v), want %d", len(scans), err, n)
+		}
+		return scans
+	}
+
+	scans := parkScans(threshold) // at the threshold, not above it
+	eventually(t, "three parked deliveries", func() bool { return s.countParked(endpointID) == threshold })
+	time.Sleep(time.Second) // an alert would be sent about now
+	select {
+	case d := <-ops.got:
+		t.Fatalf("an operational event at the threshold: %s", d.Body)
+	default:
+	}
+	s.scan("/q/backlog", nil) // above it
+	got := nextBacklog()
+	if got.EndpointID != endpointID || got.State != "paused" || got.Parked != threshold+1 || got.Threshold != threshold ||
+		got.OldestScanID != scans[0].ID || got.OldestScanAt == nil || !got.OldestScanAt.Equal(scans[0].Timestamp) ||
+		got.OldestDeliveryID != workflows.DeliveryWorkflowID(scans[0].ID, endpointID) || got.URL != rcv.URL {
+		t.Fatalf("endpoint.paused_backlog %+v, want %d parked since scan %s at %s", got, threshold+1, scans[0].ID, scans[0].Timestamp)
+	}
+	s.scan("/q/backlog", nil) // still above: not again
+	eventually(t, "five parked deliveries", func() bool { return s.countParked(endpointID) == threshold+2 })
+	time.Sleep(time.Second)
+	select {
+	case d := <-ops.got:
+		t.Fatalf("a second operational event for the same crossing: %s", d.Body)
+	default:
+	}
+
+	// Resumed, drained, re-armed: the next pause that parks too many
+	// sends it again.
+	s.call(http.MethodPost, "/api/v1/endpoints/"+endpointID+"/resume", nil, http.StatusOK)
+	waitLong(t, "the drain", func() bool { return len(rcv.received()) == threshold+2 })
+	eventually(t, "the alert re-armed", func() bool {
+		alerts, err := s.store.BacklogAlerts(context.Background())
+		return err == nil && len(alerts) == 0
+	})
+	scans = parkScans(threshold + 1)
+	if got := nextBacklog(); got.Parked != threshold+1 || got.OldestScanID != scans[0].ID {
+		t.Fatalf("second crossing: %+v, want %d parked since %s", got, threshold+1, scans[0].ID)
+	}
 }
