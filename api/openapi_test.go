@@ -361,6 +361,9 @@ func TestOpenAPIMatchesRealExchanges(t *testing.T) {
 	eventSchema := exchange("GET", "/api/v1/schemas/scan.created.json", "", "", nil, 200)
 	exchange("GET", "/api/v1/schemas/scan.created.json", "", "", http.Header{"If-None-Match": {eventSchema.Header().Get("ETag")}}, 304)
 	exchange("GET", "/api/v1/schemas/test.json", "", "", nil, 200)
+	for _, ev := range []string{"endpoint.disabled", "endpoint.enabled", "delivery.gave_up", "endpoint.paused_backlog"} {
+		exchange("GET", "/api/v1/schemas/"+ev+".json", "", "", nil, 200)
+	}
 	page2 := exchange("GET", "/api/v1/docs", "", "", nil, 200)
 	for _, want := range []string{"<title>ScanForge management API</title>", "/api/v1/endpoints/{id}/rotate-secret", `href="openapi.json"`} {
 		if !strings.Contains(page2.Body.String(), want) {
