@@ -220,28 +220,9 @@ func (s *server) scanStats(c *gin.Context) {
 		writeError(c, s.log, err)
 		return
 	}
-	q, err := strictQuery(c, filterParams)
+	f, err := s.readStatsFilter(c)
 	if err != nil {
 		writeError(c, s.log, err)
-		return
-	}
-	f, err := readScanFilter(q)
-	if err != nil {
-		writeError(c, s.log, err)
-		return
-	}
-	if f.To.IsZero() {
-		f.To = s.now().UTC().Truncate(time.Second)
-		if !f.From.IsZero() && !f.From.Before(f.To) {
-			writeError(c, s.log, errBadRequest("from", "from must be in the past when to is not given"))
-			return
-		}
-	}
-	if f.From.IsZero() {
-		f.From = f.To.Add(-defaultStatsRange)
-	}
-	if f.To.Sub(f.From) > maxStatsRange {
-		writeError(c, s.log, errBadRequest("from", "the range from..to must be at most 366 days"))
 		return
 	}
 	st, err := s.store.ScanStats(c.Request.Context(), code.WorkspaceID, code.ID, f)
@@ -250,4 +231,58 @@ func (s *server) scanStats(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, statsAnswer{CodeID: code.ID, From: f.From, To: f.To, ScanStats: st})
+}
+
+// workspaceStatsAnswer is the answer of GET /stats: the code stats' shape
+// for every code of the workspace, and the breakdown by code.
+type workspaceStatsAnswer struct {
+	WorkspaceID string    `json:"workspace_id"`
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+	models.ScanStats
+	ByCode []models.Bucket `json:"by_code"`
+}
+
+// workspaceStats answers GET /stats: the stats of every scan of the
+// caller's workspace (deleted codes' too), with the same parameters as
+// a code's stats.
+func (s *server) workspaceStats(c *gin.Context) {
+	f, err := s.readStatsFilter(c)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ws := workspaceID(c)
+	st, err := s.store.WorkspaceStats(c.Request.Context(), ws, f)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, workspaceStatsAnswer{WorkspaceID: ws, From: f.From, To: f.To, ScanStats: st, ByCode: st.ByCode})
+}
+
+// readStatsFilter reads the stats' query parameters: the filters, and the
+// range, the last 30 days unless from/to say otherwise, at most 366 days.
+func (s *server) readStatsFilter(c *gin.Context) (models.ScanFilter, error) {
+	q, err := strictQuery(c, filterParams)
+	if err != nil {
+		return models.ScanFilter{}, err
+	}
+	f, err := readScanFilter(q)
+	if err != nil {
+		return models.ScanFilter{}, err
+	}
+	if f.To.IsZero() {
+		f.To = s.now().UTC().Truncate(time.Second)
+		if !f.From.IsZero() && !f.From.Before(f.To) {
+			return models.ScanFilter{}, errBadRequest("from", "from must be in the past when to is not given")
+		}
+	}
+	if f.From.IsZero() {
+		f.From = f.To.Add(-defaultStatsRange)
+	}
+	if f.To.Sub(f.From) > maxStatsRange {
+		return models.ScanFilter{}, errBadRequest("from", "the range from..to must be at most 366 days")
+	}
+	return f, nil
 }

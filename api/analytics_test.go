@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/scanforge/scanforge/internal/id"
+	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/models"
 )
 
@@ -46,7 +47,7 @@ func (e *env) seedAPIScans(codeID string) []models.Scan {
 			VisitorKey: strings.Repeat(s.visitor, 32),
 		})
 	}
-	if err := e.store.InsertScans(context.Background(), scans); err != nil {
+	if _, err := outbox.NewWriter(e.store).InsertScans(context.Background(), scans); err != nil {
 		e.t.Fatal(err)
 	}
 	return scans
@@ -145,8 +146,11 @@ func TestScansList(t *testing.T) {
 func TestScansAndStatsValidation(t *testing.T) {
 	e := newEnv(t, "sqlite")
 	code := e.createCode("validate", "https://example.com/")
-	for _, route := range []string{"scans", "stats"} {
+	for _, route := range []string{"scans", "stats", "workspace stats"} {
 		base := "/api/v1/codes/" + code["id"].(string) + "/" + route + "?"
+		if route == "workspace stats" {
+			base = "/api/v1/stats?"
+		}
 		tests := []struct{ query, field, message string }{
 			{"from=yesterday", "from", "from must be an RFC 3339 time"},
 			{"from=2025-03-01T00:00:00+01:00", "from", "must be sent as %2B"},
@@ -240,6 +244,51 @@ func TestStats(t *testing.T) {
 		}
 		if rec := e.do(request{Method: "GET", Path: base, Key: e.otherKey}); rec.Code != http.StatusNotFound {
 			t.Errorf("other workspace: status %d", rec.Code)
+		}
+	})
+}
+
+// GET /stats counts every scan of the caller's workspace, of every code
+// (a deleted one's too: it keeps its scans), rolled up or not yet, and
+// breaks them down by code; another workspace sees none of them.
+func TestWorkspaceStats(t *testing.T) {
+	forEachDB(t, func(t *testing.T, kind string) {
+		e := newEnv(t, kind)
+		first := e.createCode("first", "https://example.com/")["id"].(string)
+		second := e.createCode("second", "https://example.com/")["id"].(string)
+		e.seedAPIScans(first)
+		if _, err := e.store.RollScans(context.Background()); err != nil { // the first code's scans from the rollups
+			t.Fatal(err)
+		}
+		e.seedAPIScans(second) // the second's past the watermark
+		e.call("DELETE", "/api/v1/codes/"+second, "", http.StatusNoContent)
+
+		st := e.call("GET", "/api/v1/stats?from=2025-03-01T00:00:00Z&to=2025-03-04T00:00:00Z", "", http.StatusOK)
+		check := func(name string, got any, want string) {
+			t.Helper()
+			if s := fmt.Sprint(got); s != want {
+				t.Errorf("%s = %s\nwant %s", name, s, want)
+			}
+		}
+		check("workspace_id", st["workspace_id"], e.wsID)
+		check("totals", []any{st["total"], st["humans"], st["bots"], st["visitors"]}, "[12 8 4 8]")
+		check("by_day", st["by_day"], "[map[count:4 date:2025-03-01 visitors:2] map[count:4 date:2025-03-02 visitors:4] map[count:4 date:2025-03-03 visitors:2]]")
+		check("by_source", st["by_source"], "[map[count:8 key:qr visitors:6] map[count:4 key:link visitors:2]]")
+		wantCodes := []string{first, second}
+		if second < first {
+			wantCodes = []string{second, first}
+		}
+		check("by_code", st["by_code"], fmt.Sprintf("[map[count:6 key:%s visitors:4] map[count:6 key:%s visitors:4]]", wantCodes[0], wantCodes[1]))
+		if _, ok := st["code_id"]; ok {
+			t.Errorf("workspace stats name a code: %v", st["code_id"])
+		}
+
+		humans := e.call("GET", "/api/v1/stats?from=2025-01-01T00:00:00Z&to=2025-03-04T00:00:00Z&bots=exclude&country=DE", "", http.StatusOK)
+		check("humans in DE", []any{humans["total"], humans["bots"], len(humans["by_code"].([]any))}, "[6 0 2]")
+
+		other := e.do(request{Method: "GET", Path: "/api/v1/stats?from=2025-01-01T00:00:00Z&to=2025-03-04T00:00:00Z", Key: e.otherKey})
+		if other.Code != http.StatusOK || !strings.Contains(other.Body.String(), `"total":0,`) || !strings.Contains(other.Body.String(), `"by_code":[]`) {
+			t.Errorf("other workspace: %d %s", other.Code, other.Body)
 		}
 	})
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/scanforge/scanforge/api"
 	"github.com/scanforge/scanforge/internal/enrich"
+	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/internal/visitor"
 	"github.com/scanforge/scanforge/models"
@@ -52,10 +53,11 @@ func (c *clock) Now() time.Time {
 
 // storeRecorder records scans straight into the store, as the real
 // group-commit recorder eventually does.
-type storeRecorder struct{ store *models.Store }
+type storeRecorder struct{ writer *outbox.Writer }
 
 func (r storeRecorder) Record(ctx context.Context, scan models.Scan) error {
-	return r.store.InsertScans(ctx, []models.Scan{scan})
+	_, err := r.writer.InsertScans(ctx, []models.Scan{scan})
+	return err
 }
 
 type failingRecorder struct{}
@@ -136,7 +138,7 @@ func newEnv(t *testing.T, kind string, configure ...func(*api.Options)) *env {
 	}
 	opts := api.Options{
 		Store:         store,
-		Recorder:      storeRecorder{store},
+		Recorder:      storeRecorder{outbox.NewWriter(store)},
 		Enricher:      e.enricher,
 		Visitors:      testVisitors(t),
 		PublicBaseURL: baseURL + "/",

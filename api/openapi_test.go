@@ -299,6 +299,8 @@ func TestOpenAPIMatchesRealExchanges(t *testing.T) {
 	}
 	exchange("GET", "/api/v1/codes/"+code+"/scans?source=fax", "", k, nil, 400)
 	exchange("GET", "/api/v1/codes/"+code+"/stats?bots=exclude", "", k, nil, 200)
+	exchange("GET", "/api/v1/stats?bots=exclude", "", k, nil, 200)
+	exchange("GET", "/api/v1/stats?to=soon", "", k, nil, 400)
 
 	// Endpoints.
 	ep := id(exchange("POST", "/api/v1/endpoints", `{"url":"https://hooks.example.com/a","description":"CRM","code_ids":["`+code+`"]}`, k, nil, 201))

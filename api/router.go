@@ -157,6 +157,7 @@ func NewRouter(opts Options) *gin.Engine {
 	v1.GET("/codes/:id/qr.svg", s.qrImage("svg"))
 	v1.GET("/codes/:id/scans", s.listScans)
 	v1.GET("/codes/:id/stats", s.scanStats)
+	v1.GET("/stats", s.workspaceStats)
 
 	v1.POST("/endpoints", s.createEndpoint)
 	v1.GET("/endpoints", s.listEndpoints)

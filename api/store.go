@@ -35,6 +35,7 @@ type Store interface {
 
 	ListScans(ctx context.Context, workspaceID, codeID string, f models.ScanFilter, p models.Page) ([]models.Scan, error)
 	ScanStats(ctx context.Context, workspaceID, codeID string, f models.ScanFilter) (models.ScanStats, error)
+	WorkspaceStats(ctx context.Context, workspaceID string, f models.ScanFilter) (models.ScanStats, error)
 }
 
 var _ Store = (*models.Store)(nil)

@@ -31,11 +31,15 @@ type ScanFilter struct {
 }
 
 // where returns the SQL condition selecting workspaceID's scans of codeID
-// that pass f, and its arguments. Column names are quoted: "timestamp" is a
-// keyword in both dialects.
+// (of every code when codeID is empty) that pass f, and its arguments.
+// Column names are quoted: "timestamp" is a keyword in both dialects.
 func (f ScanFilter) where(workspaceID, codeID string) (string, []any) {
-	conds := []string{`code_id = ?`, `workspace_id = ?`}
-	args := []any{codeID, workspaceID}
+	conds := []string{`workspace_id = ?`}
+	args := []any{workspaceID}
+	if codeID != "" {
+		conds = []string{`code_id = ?`, `workspace_id = ?`}
+		args = []any{codeID, workspaceID}
+	}
 	add := func(cond string, arg any) {
 		conds = append(conds, cond)
 		args = append(args, arg)

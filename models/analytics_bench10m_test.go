@@ -2,21 +2,27 @@ package models_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/models"
 )
 
 // A year of 10 million scans of one code, as its rollups: the schema
-// bench_analytics_v6_rollups10m holds scan_rollups only, filled directly
+// bench_analytics_v7_rollups10m holds scan_rollups only, filled directly
 // with what 10,220,000 scans spread like the seeded million (2,000 cities
 // in 200 regions and 20 countries, 10 device types, 8 browsers, 6 OSes, 2
 // sources, 7 bot reasons) make: every city every day (2,000 × 14 scans a
-// day), and each month's rows. Seeding 10 million scans themselves takes
-// too long for a benchmark; whole-day ranges read nothing else.
+// day), and each month's and quarter's rows. The workspace's rollups are
+// the same rows (as if its other codes had no scans) and its "code" rows
+// spread each day's scans over 100 codes: a year of 10 million scans of
+// the workspace. Seeding 10 million scans themselves takes too long for a
+// benchmark; whole-day ranges read nothing else.
 var (
 	bench10mOnce  sync.Once
 	bench10mStore *models.Store
@@ -78,12 +84,12 @@ per_day AS (
 	UNION ALL SELECT day, dim, k1, '', '', '', CASE WHEN dim = 'reason' THEN 0 ELSE 24000 / keys END, 4000 / keys, CASE WHEN dim = 'reason' THEN 0 ELSE 18000 / keys END, 2000 / keys
 	FROM days, dims)
 INSERT INTO scan_rollups (code_id, workspace_id, grain, period, dim, k1, k2, k3, name, humans, bots, human_visitors, bot_visitors)
-SELECT ?, ?, 'd', to_char(day, 'YYYY-MM-DD'), dim, k1, k2, k3, name, humans, bots, hv, bv FROM per_day
-UNION ALL
-SELECT ?, ?, 'm', to_char(day, 'YYYY-MM'), dim, k1, k2, k3, max(name), sum(humans), sum(bots), sum(hv), sum(bv) FROM per_day
-GROUP BY to_char(day, 'YYYY-MM'), dim, k1, k2, k3`,
-		benchNow, benchCode, benchWorkspace, benchCode, benchWorkspace).Error
+SELECT ?, ?, 'd', to_char(day, 'YYYY-MM-DD'), dim, k1, k2, k3, name, humans, bots, hv, bv FROM per_day`,
+		benchNow, benchCode, benchWorkspace).Error
 	if err != nil {
+		return nil, err
+	}
+	if err := seedCoarserRollups(db); err != nil {
 		return nil, err
 	}
 	for _, stmt := range []string{`ANALYZE scan_rollups`, `CREATE TABLE seed_done (at timestamptz)`} {
@@ -92,6 +98,29 @@ GROUP BY to_char(day, 'YYYY-MM'), dim, k1, k2, k3`,
 		}
 	}
 	return models.NewStore(db, time.Now), nil
+}
+
+// seedCoarserRollups adds to the day rows of benchCode the workspace's day
+// rows, then everyone's month and quarter rows, as the roller would.
+func seedCoarserRollups(db *gorm.DB) error {
+	const cols = `(code_id, workspace_id, grain, period, dim, k1, k2, k3, name, humans, bots, human_visitors, bot_visitors)`
+	const sums = `max(name), sum(humans), sum(bots), sum(human_visitors), sum(bot_visitors)`
+	for _, stmt := range []string{
+		`INSERT INTO scan_rollups ` + cols + ` SELECT '', workspace_id, grain, period, dim, k1, k2, k3, name, humans, bots, human_visitors, bot_visitors
+		FROM scan_rollups WHERE code_id = '` + benchCode + `'`,
+		`INSERT INTO scan_rollups ` + cols + ` WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99)
+		SELECT '', workspace_id, 'd', period, 'code', 'code_' || i, '', '', '', 240, 40, 180, 20
+		FROM scan_rollups CROSS JOIN n WHERE code_id = '' AND grain = 'd' AND dim = 'source' AND k1 = 'qr'`,
+		`INSERT INTO scan_rollups ` + cols + ` SELECT code_id, workspace_id, 'm', substr(period, 1, 7), dim, k1, k2, k3, ` + sums + `
+		FROM scan_rollups WHERE grain = 'd' GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
+		`INSERT INTO scan_rollups ` + cols + ` SELECT code_id, workspace_id, 'q', substr(period, 1, 4) || '-Q' || ((CAST(substr(period, 6, 2) AS INTEGER) + 2) / 3),
+		dim, k1, k2, k3, ` + sums + ` FROM scan_rollups WHERE grain = 'm' GROUP BY 1, 2, 3, 4, 5, 6, 7, 8`,
+	} {
+		if err := db.Exec(stmt).Error; err != nil {
+			return fmt.Errorf("seed coarser rollups: %w", err)
+		}
+	}
+	return nil
 }
 
 // seedRollups10mSQLite fills a fresh SQLite database's scan_rollups with
@@ -117,11 +146,11 @@ per_day AS (
 		CASE WHEN dim = 'reason' THEN 0 ELSE 18000 / keys END, 2000 / keys
 	FROM days, dims)
 INSERT INTO scan_rollups (code_id, workspace_id, grain, period, dim, k1, k2, k3, name, humans, bots, human_visitors, bot_visitors)
-SELECT ?, ?, 'd', day, dim, k1, k2, k3, name, humans, bots, hv, bv FROM per_day
-UNION ALL
-SELECT ?, ?, 'm', substr(day, 1, 7), dim, k1, k2, k3, max(name), sum(humans), sum(bots), sum(hv), sum(bv) FROM per_day
-GROUP BY substr(day, 1, 7), dim, k1, k2, k3`,
-		benchNow.Format(time.DateOnly), benchCode, benchWorkspace, benchCode, benchWorkspace).Error
+SELECT ?, ?, 'd', day, dim, k1, k2, k3, name, humans, bots, hv, bv FROM per_day`,
+		benchNow.Format(time.DateOnly), benchCode, benchWorkspace).Error
+	if err == nil {
+		err = seedCoarserRollups(db)
+	}
 	if err != nil {
 		b.Fatalf("seed 10M rollups on SQLite: %v", err)
 	}
@@ -132,8 +161,9 @@ GROUP BY substr(day, 1, 7), dim, k1, k2, k3`,
 }
 
 // BenchmarkStatsRollups10M measures ScanStats over the whole year of the
-// 10-million-scan code, and its last 30 days, from the rollups, on
-// PostgreSQL and SQLite (seeded in a temporary file on every run).
+// 10-million-scan code, and its last 30 days, and WorkspaceStats over the
+// same of its 10-million-scan workspace, from the rollups, on PostgreSQL
+// and SQLite (seeded in a temporary file on every run).
 //
 //	go test -run '^$' -bench 'StatsRollups10M' -benchtime 20x ./models/
 func BenchmarkStatsRollups10M(b *testing.B) {
@@ -146,18 +176,28 @@ func BenchmarkStatsRollups10M(b *testing.B) {
 			} else {
 				s = seedRollups10mSQLite(b)
 			}
-			for _, days := range []int{30, 365} {
-				b.Run(map[int]string{30: "range=30d", 365: "range=365d"}[days], func(b *testing.B) {
-					f := models.ScanFilter{From: benchNow.AddDate(0, 0, -days), To: benchNow}
-					var st models.ScanStats
-					for b.Loop() {
-						var err error
-						if st, err = s.ScanStats(context.Background(), benchWorkspace, benchCode, f); err != nil {
-							b.Fatal(err)
+			for _, of := range []string{"code", "workspace"} {
+				for _, days := range []int{30, 365} {
+					b.Run(fmt.Sprintf("of=%s/range=%dd", of, days), func(b *testing.B) {
+						f := models.ScanFilter{From: benchNow.AddDate(0, 0, -days), To: benchNow}
+						var st models.ScanStats
+						for b.Loop() {
+							var err error
+							if of == "code" {
+								st, err = s.ScanStats(context.Background(), benchWorkspace, benchCode, f)
+							} else {
+								st, err = s.WorkspaceStats(context.Background(), benchWorkspace, f)
+							}
+							if err != nil {
+								b.Fatal(err)
+							}
 						}
-					}
-					b.ReportMetric(float64(st.Total), "scans")
-				})
+						if of == "workspace" && len(st.ByCode) != 50 {
+							b.Fatalf("%d codes in by_code, want the top 50", len(st.ByCode))
+						}
+						b.ReportMetric(float64(st.Total), "scans")
+					})
+				}
 			}
 		})
 	}

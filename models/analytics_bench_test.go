@@ -24,12 +24,12 @@ import (
 //
 // Seeding takes about a minute, so it happens only when a benchmark runs
 // (never under plain `go test`), and the schemas are kept for the next run
-// (bench_analytics_v6_*; drop them with DROP SCHEMA ... CASCADE). The
+// (bench_analytics_v7_*; drop them with DROP SCHEMA ... CASCADE). The
 // full schema's rollups are built from its scans, as the migration does.
 const (
 	benchScans      = 1_000_000 // of the benchmarked code
 	benchNoiseScans = 250_000   // of 50 other codes
-	benchSeedTag    = "v6"
+	benchSeedTag    = "v7"
 	benchWorkspace  = "ws_bench"
 	benchCode       = "code_bench"
 )

@@ -76,7 +76,7 @@ func seedScans(t *testing.T, s *models.Store, ws, code, otherWS, otherCode strin
 	atEnd := noise
 	atEnd.at = rangeTo
 	all = append(all, mk(ws, code, before), mk(ws, code, atEnd))
-	if err := s.InsertScans(context.Background(), all); err != nil {
+	if err := insertScans(context.Background(), s, all); err != nil {
 		t.Fatal(err)
 	}
 	return mine
@@ -227,7 +227,7 @@ func TestScanStatsTopN(t *testing.T) {
 				})
 			}
 		}
-		if err := s.InsertScans(context.Background(), scans); err != nil {
+		if err := insertScans(context.Background(), s, scans); err != nil {
 			t.Fatal(err)
 		}
 		st, err := s.ScanStats(context.Background(), "ws", "code", models.ScanFilter{From: rangeFrom, To: rangeTo})
@@ -331,7 +331,7 @@ func TestListScans(t *testing.T) {
 			{ID: "scan_tie_b", WorkspaceID: "ws_a", CodeID: "code_a", Slug: "s", Timestamp: tie, Source: "qr", DestinationURL: "https://example.com"},
 			{ID: "scan_tie_c", WorkspaceID: "ws_a", CodeID: "code_a", Slug: "s", Timestamp: tie, Source: "qr", DestinationURL: "https://example.com"},
 		}
-		if err := s.InsertScans(ctx, twins); err != nil {
+		if err := insertScans(ctx, s, twins); err != nil {
 			t.Fatal(err)
 		}
 		window := models.ScanFilter{From: tie, To: tie.Add(time.Microsecond)}

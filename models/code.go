@@ -16,7 +16,7 @@ func (s *Store) CreateCode(ctx context.Context, c *Code) error {
 	c.ID = id.New(id.Code, now)
 	c.CreatedAt, c.UpdatedAt = now, now
 	err := s.db.WithContext(ctx).Create(c).Error
-	if isUniqueViolation(err) {
+	if IsUniqueViolation(err) {
 		return fmt.Errorf("slug %q is already taken: %w", c.Slug, ErrConflict)
 	}
 	if err != nil {
@@ -61,7 +61,7 @@ func (s *Store) UpdateCode(ctx context.Context, c *Code) error {
 		Where("workspace_id = ? AND id = ?", c.WorkspaceID, c.ID).
 		Select("slug", "name", "destination_url", "active", "updated_at").
 		Updates(c)
-	if isUniqueViolation(res.Error) {
+	if IsUniqueViolation(res.Error) {
 		return fmt.Errorf("slug %q is already taken: %w", c.Slug, ErrConflict)
 	}
 	if res.Error != nil {

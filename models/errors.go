@@ -28,9 +28,9 @@ func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
 // Invalid returns a ValidationError for field.
 func Invalid(field, message string) error { return &ValidationError{Field: field, Message: message} }
 
-// isUniqueViolation recognises a unique-constraint failure on PostgreSQL
+// IsUniqueViolation recognises a unique-constraint failure on PostgreSQL
 // (SQLSTATE 23505) and SQLite alike, whatever driver wraps it.
-func isUniqueViolation(err error) bool {
+func IsUniqueViolation(err error) bool {
 	if err == nil {
 		return false
 	}

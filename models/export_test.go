@@ -6,10 +6,6 @@ import (
 	"fmt"
 )
 
-// PostgresMaxRows lets the external tests send PostgreSQL batches that take
-// several INSERTs.
-const PostgresMaxRows = postgresMaxRows
-
 // MigrationFiles, MigrateSchemaFS and CheckSchemaFS let the external tests
 // migrate with later migrations than the embedded ones.
 var (
@@ -18,10 +14,11 @@ var (
 	CheckSchemaFS   = checkSchema
 )
 
-// ScanStatsFromScans counts a code's stats from the scans alone, never the
-// rollups: what ScanStats must answer.
+// ScanStatsFromScans counts a code's stats (the workspace's, when codeID
+// is empty) from the scans alone, never the rollups: what ScanStats (or
+// WorkspaceStats) must answer.
 func (s *Store) ScanStatsFromScans(workspaceID, codeID string, f ScanFilter) (ScanStats, error) {
-	acc := newStatsAcc()
+	acc := newStatsAcc(codeID == workspaceRollups)
 	if err := addScanStats(s.db.WithContext(context.Background()), acc, workspaceID, codeID, f, 1); err != nil {
 		return ScanStats{}, err
 	}

@@ -298,7 +298,7 @@ func TestMigrateUpgradesAnAutoMigratedDatabase(t *testing.T) {
 			if err := old.CreateCode(ctx, &code); err != nil {
 				t.Fatal(err)
 			}
-			scan := fullScan(1, time.Now().UTC())
+			scan := models.Scan{ID: "scan_0001", Timestamp: time.Now().UTC(), City: "München", UserAgent: "Mozilla/5.0 (Linux; Android 14)"}
 			scan.WorkspaceID, scan.CodeID = ws.ID, code.ID
 			// Two scans of one visitor, one of another, each with its IP.
 			at := scan.Timestamp

@@ -14,9 +14,10 @@ import (
 	"gorm.io/gorm"
 )
 
-// lastRollSeq is the highest roll_seq, read from the end of its partial
+// LastRollSeq is the highest roll_seq, read from the end of its partial
 // index (a bare max(roll_seq) cannot use it on SQLite, and reads every scan).
-const lastRollSeq = `SELECT roll_seq FROM scans WHERE roll_seq IS NOT NULL ORDER BY roll_seq DESC LIMIT 1`
+// On SQLite the outbox writer numbers new scans after it.
+const LastRollSeq = `SELECT roll_seq FROM scans WHERE roll_seq IS NOT NULL ORDER BY roll_seq DESC LIMIT 1`
 
 // rollBatch is the most roll_seq values one roll covers: on SQLite the
 // writer waits for the roll, so a backlog goes in slices.
@@ -102,13 +103,13 @@ func rollupInsert(dialect, source string) string {
 // to be committed is numbered at or below: every scan up to it is there.
 //
 // On SQLite the outbox's writer numbers the scans under the write lock,
-// so the transaction runs on its connection and reads the last number. On
-// PostgreSQL a sequence numbers them as they go in, and a transaction may
+// so the transaction runs on the writing connection (WriteDB) and reads
+// the last number. On PostgreSQL a sequence numbers them as they go in, and a transaction may
 // commit after one that took a higher number: settledSeq waits for the
 // inserts under way.
 func (s *Store) rollTx(ctx context.Context, f func(tx *gorm.DB, last int64) (int64, error)) (n int64, err error) {
 	if s.db.Name() != "postgres" {
-		db, unlock, err := s.outboxDB(ctx)
+		db, unlock, err := s.WriteDB(ctx)
 		if err != nil {
 			return 0, err
 		}
@@ -120,7 +121,7 @@ func (s *Store) rollTx(ctx context.Context, f func(tx *gorm.DB, last int64) (int
 				return err
 			}
 			var last int64
-			if err := tx.Raw(`SELECT coalesce((` + lastRollSeq + `), 0)`).Row().Scan(&last); err != nil {
+			if err := tx.Raw(`SELECT coalesce((` + LastRollSeq + `), 0)`).Row().Scan(&last); err != nil {
 				return err
 			}
 			n, err = f(tx, last)
@@ -160,7 +161,7 @@ func (s *Store) settledSeq(ctx context.Context) (int64, error) {
 			}
 			return err
 		}
-		return tx.Raw(`SELECT coalesce((` + lastRollSeq + `), 0)`).Row().Scan(&last)
+		return tx.Raw(`SELECT coalesce((` + LastRollSeq + `), 0)`).Row().Scan(&last)
 	})
 	if errors.Is(err, errBusy) {
 		return 0, nil // nothing settled: the roll does nothing this time

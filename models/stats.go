@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -54,13 +55,14 @@ type ScanStats struct {
 	ByOS         []Bucket   `json:"by_os"`
 	BySource     []Bucket   `json:"by_source"`
 	ByBotReason  []Bucket   `json:"by_bot_reason"`
+	ByCode       []Bucket   `json:"-"` // workspace stats only; Key is the code's ID
 }
 
 // ScanStats counts workspaceID's scans of codeID that pass f (which should
 // have a time range: ByDay spans From to To) and breaks them down.
 //
 // Whole UTC days of the range are read from the rollups (scan_rollups:
-// months where a whole month is in the range, days elsewhere) plus the
+// the fewest quarters, months and days that make them, see coverDays) plus the
 // scans the roller has not folded in yet (past rollup_watermark), and so
 // are the parts of days at its ends, less the scans of the rest of their
 // day when that is the shorter time: the default range, the last 30 days
@@ -69,7 +71,31 @@ type ScanStats struct {
 // counted once. A filter on source, country or device type is answered
 // from the scans alone: the rollups count each dimension apart.
 func (s *Store) ScanStats(ctx context.Context, workspaceID, codeID string, f ScanFilter) (ScanStats, error) {
-	acc := newStatsAcc()
+	if codeID == "" {
+		return ScanStats{}, fmt.Errorf("scan stats: %w", Invalid("code_id", "is empty"))
+	}
+	st, err := s.stats(ctx, workspaceID, codeID, f)
+	if err != nil {
+		return ScanStats{}, fmt.Errorf("scan stats of code %q: %w", codeID, err)
+	}
+	return st, nil
+}
+
+// WorkspaceStats is ScanStats over the scans of every code of workspaceID
+// (deleted codes' too: they keep their scans), from the workspace's own
+// rollups, broken down by code as well (ByCode).
+func (s *Store) WorkspaceStats(ctx context.Context, workspaceID string, f ScanFilter) (ScanStats, error) {
+	st, err := s.stats(ctx, workspaceID, workspaceRollups, f)
+	if err != nil {
+		return ScanStats{}, fmt.Errorf("scan stats of workspace %q: %w", workspaceID, err)
+	}
+	return st, nil
+}
+
+// stats is ScanStats of codeID, or of the whole workspace when codeID is
+// workspaceRollups.
+func (s *Store) stats(ctx context.Context, workspaceID, codeID string, f ScanFilter) (ScanStats, error) {
+	acc := newStatsAcc(codeID == workspaceRollups)
 	var err error
 	if f.Source != "" || f.CountryCode != "" || f.DeviceType != "" || f.From.IsZero() || f.To.IsZero() {
 		err = addScanStats(s.db.WithContext(ctx), acc, workspaceID, codeID, f, 1)
@@ -83,7 +109,7 @@ func (s *Store) ScanStats(ctx context.Context, workspaceID, codeID string, f Sca
 		}, opts)
 	}
 	if err != nil {
-		return ScanStats{}, fmt.Errorf("scan stats of code %q: %w", codeID, err)
+		return ScanStats{}, err
 	}
 	return acc.result(f.From, f.To), nil
 }
@@ -188,7 +214,7 @@ func dayExprs(db *gorm.DB) (group, text string) {
 // groups are few, and every total and breakdown is a sum over one of them.
 func addScanStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, f ScanFilter, sign int64) error {
 	cond, args := f.where(workspaceID, codeID)
-	return countScans(db, acc, "scans", cond, args, sign)
+	return countScans(db, acc, "scans", cond, args, sign, codeID == workspaceRollups)
 }
 
 // addUnrolledStats counts the scans that pass f and that the rollups do
@@ -202,11 +228,12 @@ func addUnrolledStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, f 
 		table = "scans INDEXED BY idx_scans_roll_seq"
 	}
 	// The watermark in the SQL text: PostgreSQL then plans for the few rows past it.
-	return countScans(db, acc, table, cond+" AND roll_seq > "+strconv.FormatInt(watermark, 10), args, 1)
+	return countScans(db, acc, table, cond+" AND roll_seq > "+strconv.FormatInt(watermark, 10), args, 1, codeID == workspaceRollups)
 }
 
-// countScans adds the scans of table that match cond, times sign.
-func countScans(db *gorm.DB, acc *statsAcc, table, cond string, args []any, sign int64) error {
+// countScans adds the scans of table that match cond, times sign, and
+// (byCode) groups them by code too.
+func countScans(db *gorm.DB, acc *statsAcc, table, cond string, args []any, sign int64, byCode bool) error {
 	dayGroup, dayText := dayExprs(db)
 	const counts = `count(*) AS n, sum(CASE WHEN is_unique THEN 1 ELSE 0 END) AS v`
 	query := `SELECT 'day' AS grouping, ` + dayText + ` AS k1, '' AS k2, '' AS k3, '' AS k4, '' AS k5, '' AS name, is_bot, ` + counts + `
@@ -215,8 +242,15 @@ UNION ALL SELECT 'geo', country_code, region, city, '', '', max(country), false,
 	FROM ` + table + ` WHERE ` + cond + ` GROUP BY country_code, region, city
 UNION ALL SELECT 'client', device_type, browser, os, source, bot_reason, '', is_bot, ` + counts + `
 	FROM ` + table + ` WHERE ` + cond + ` GROUP BY device_type, browser, os, source, is_bot, bot_reason`
+	allArgs := slices.Concat(args, args, args)
+	if byCode {
+		query += `
+UNION ALL SELECT 'code', code_id, '', '', '', '', '', false, ` + counts + `
+	FROM ` + table + ` WHERE ` + cond + ` GROUP BY code_id`
+		allArgs = append(allArgs, args...)
+	}
 	var rows []statsRow
-	if err := db.Raw(query, slices.Concat(args, args, args)...).Scan(&rows).Error; err != nil {
+	if err := db.Raw(query, allArgs...).Scan(&rows).Error; err != nil {
 		return err
 	}
 	for _, r := range rows {
@@ -234,6 +268,8 @@ UNION ALL SELECT 'client', device_type, browser, os, source, bot_reason, '', is_
 			if r.IsBot {
 				acc.reason.add(Bucket{Key: r.K5}, t)
 			}
+		case "code":
+			acc.code.add(Bucket{Key: r.K1}, t)
 		}
 	}
 	return nil
@@ -258,69 +294,36 @@ func (r rollupRow) split(b BotFilter) (humans, bots tally) {
 
 // addRolledStats counts the scans of the whole UTC days [first, last)
 // that the rollups count: each day's totals from its day rows; the
-// breakdowns from the month rows of the whole months in the range and the
-// day rows of the days around them.
+// breakdowns from the fewest periods that make the range (see coverDays).
 func addRolledStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, bots BotFilter, first, last time.Time) error {
-	month := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC) }
-	day := func(t time.Time) string { return t.Format(time.DateOnly) }
-	// Periods as [from, to) of a grain, added or (sign -1) taken away.
-	type span struct {
-		sign            int
-		grain, from, to string
+	var spans []rollupSpan
+	coverDays(&spans, 1, 0, first, last)
+	// One range of the primary key per span and dimension, read as it
+	// comes and added up here (SQLite would sort every row to group them),
+	// each row as two texts: SQLite's driver pays for every column of
+	// every row more than for the row itself.
+	sep := "char(31)"
+	if db.Dialector.Name() == "postgres" {
+		sep = "chr(31)"
 	}
-	days := func(sign int, from, to time.Time) span { return span{sign, "d", day(from), day(to)} }
-	months := func(sign int, from, to time.Time) span {
-		return span{sign, "m", from.Format("2006-01"), to.Format("2006-01")}
-	}
-	// Month by month: whole months as month rows (one span for a run of
-	// them); part of a month as its days, or as its month less its other
-	// days when those are fewer.
-	var spans []span
-	for at := first; at.Before(last); {
-		start := month(at)
-		end := start.AddDate(0, 1, 0)
-		to := end
-		if last.Before(end) {
-			to = last
-		}
-		switch inside := to.Sub(at); {
-		case at.Equal(start) && to.Equal(end):
-			if n := len(spans); n > 0 && spans[n-1].grain == "m" && spans[n-1].sign == 1 && spans[n-1].to == start.Format("2006-01") {
-				spans[n-1].to = end.Format("2006-01")
-			} else {
-				spans = append(spans, months(1, start, end))
-			}
-		case end.Sub(start)-inside < inside:
-			spans = append(spans, months(1, start, end))
-			if start.Before(at) {
-				spans = append(spans, days(-1, start, at))
-			}
-			if to.Before(end) {
-				spans = append(spans, days(-1, to, end))
-			}
-		default:
-			spans = append(spans, days(1, at, to))
-		}
-		at = to
-	}
-	const sums = `sum(humans) AS humans, sum(bots) AS bots, sum(human_visitors) AS human_visitors, sum(bot_visitors) AS bot_visitors`
 	var parts []string
 	var args []any
-	// One range of the primary key per span and dimension.
 	for _, sp := range spans {
 		for _, d := range rollupDims {
-			parts = append(parts, fmt.Sprintf(`SELECT dim, k1, k2, k3, name, %[1]d * humans AS humans, %[1]d * bots AS bots,
-	%[1]d * human_visitors AS human_visitors, %[1]d * bot_visitors AS bot_visitors FROM scan_rollups
-	WHERE code_id = ? AND workspace_id = ? AND grain = ? AND dim = ? AND period >= ? AND period < ?`, sp.sign))
+			if d.name == "code" && codeID != workspaceRollups {
+				continue
+			}
+			parts = append(parts, fmt.Sprintf(`SELECT dim || %[2]s || k1 || %[2]s || k2 || %[2]s || k3 || %[2]s || name,
+	(%[1]d * humans) || ' ' || (%[1]d * bots) || ' ' || (%[1]d * human_visitors) || ' ' || (%[1]d * bot_visitors) FROM scan_rollups
+	WHERE code_id = ? AND workspace_id = ? AND grain = ? AND dim = ? AND period >= ? AND period < ?`, sp.sign, sep))
 			args = append(args, codeID, workspaceID, sp.grain, d.name, sp.from, sp.to)
 		}
 	}
-	query := `SELECT dim, k1, k2, k3, max(name) AS name, ` + sums + ` FROM (` + joinUnion(parts) + `) AS r GROUP BY dim, k1, k2, k3`
-	var rows []rollupRow
-	if err := db.Raw(query, args...).Scan(&rows).Error; err != nil {
+	sum, err := sumRollups(db, joinUnion(parts), args)
+	if err != nil {
 		return fmt.Errorf("rollups: %w", err)
 	}
-	for _, r := range rows {
+	for _, r := range sum {
 		humans, botTally := r.split(bots)
 		both := tally{humans.scans + botTally.scans, humans.visitors + botTally.visitors}
 		switch r.Dim {
@@ -336,13 +339,16 @@ func addRolledStats(db *gorm.DB, acc *statsAcc, workspaceID, codeID string, bots
 			acc.source.add(Bucket{Key: r.K1}, both)
 		case "reason":
 			acc.reason.add(Bucket{Key: r.K1}, botTally)
+		case "code":
+			acc.code.add(Bucket{Key: r.K1}, both)
 		}
 	}
+	const sums = `sum(humans) AS humans, sum(bots) AS bots, sum(human_visitors) AS human_visitors, sum(bot_visitors) AS bot_visitors`
+	var rows []rollupRow
 	// Every scan has one source: a day's source rows add up to its scans.
-	rows = rows[:0]
-	err := db.Raw(`SELECT period AS k1, `+sums+` FROM scan_rollups
+	err = db.Raw(`SELECT period AS k1, `+sums+` FROM scan_rollups
 	WHERE code_id = ? AND workspace_id = ? AND grain = 'd' AND dim = 'source' AND period >= ? AND period < ? GROUP BY period`,
-		codeID, workspaceID, day(first), day(last)).Scan(&rows).Error
+		codeID, workspaceID, first.Format(time.DateOnly), last.Format(time.DateOnly)).Scan(&rows).Error
 	if err != nil {
 		return fmt.Errorf("rollups by day: %w", err)
 	}
@@ -360,4 +366,110 @@ func joinUnion(parts []string) string {
 		out += "\nUNION ALL " + p
 	}
 	return out
+}
+
+// sumRollups runs query, whose rows are two texts: the key (dim, k1, k2,
+// k3 and name, separated by U+001F) and the counts (humans, bots,
+// human_visitors and bot_visitors, separated by spaces), and adds them up
+// by (dim, k1, k2, k3).
+func sumRollups(db *gorm.DB, query string, args []any) (map[string]rollupRow, error) {
+	rows, err := db.Raw(query, args...).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	sum := map[string]rollupRow{}
+	var key, counts string
+	for rows.Next() {
+		if err := rows.Scan(&key, &counts); err != nil {
+			return nil, err
+		}
+		cut := strings.LastIndexByte(key, 0x1f)
+		r, seen := sum[key[:cut]]
+		if !seen {
+			f := strings.Split(key, "\x1f")
+			if len(f) != 5 {
+				return nil, fmt.Errorf("rollup key %q: want 5 fields", key)
+			}
+			r.Dim, r.K1, r.K2, r.K3 = f[0], f[1], f[2], f[3]
+		}
+		r.Name = max(r.Name, key[cut+1:])
+		for _, n := range []*int64{&r.Humans, &r.Bots, &r.HumanVisitors, &r.BotVisitors} {
+			field, rest, _ := strings.Cut(counts, " ")
+			v, err := strconv.ParseInt(field, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("rollup counts %q: %w", counts, err)
+			}
+			*n += v
+			counts = rest
+		}
+		sum[key[:cut]] = r
+	}
+	return sum, rows.Err()
+}
+
+// A rollupSpan is the periods [from, to) of one grain, added (sign 1) or
+// taken away (-1).
+type rollupSpan struct {
+	sign            int
+	grain, from, to string
+}
+
+// rollupGrains are the grains of scan_rollups, coarsest first: where each
+// period starts, and its label.
+var rollupGrains = []struct {
+	grain string
+	start func(t time.Time) time.Time
+	next  func(start time.Time) time.Time
+	label func(t time.Time) string
+}{
+	{"q", func(t time.Time) time.Time {
+		return time.Date(t.Year(), t.Month()-(t.Month()-1)%3, 1, 0, 0, 0, 0, time.UTC)
+	},
+		func(start time.Time) time.Time { return start.AddDate(0, 3, 0) },
+		func(t time.Time) string { return fmt.Sprintf("%d-Q%d", t.Year(), (int(t.Month())+2)/3) }},
+	{"m", func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC) },
+		func(start time.Time) time.Time { return start.AddDate(0, 1, 0) },
+		func(t time.Time) string { return t.Format("2006-01") }},
+	{"d", startOfDay, func(start time.Time) time.Time { return start.AddDate(0, 0, 1) },
+		func(t time.Time) string { return t.Format(time.DateOnly) }},
+}
+
+// coverDays appends to spans the periods that make the whole UTC days
+// [from, to), times sign, from grain g of rollupGrains down: whole
+// periods of grain g as they are (one span for a run of them); part of one
+// as finer periods, or as the whole period less the finer periods of the
+// rest of it when the rest is the shorter time.
+func coverDays(spans *[]rollupSpan, sign, g int, from, to time.Time) {
+	gr := rollupGrains[g]
+	if g == len(rollupGrains)-1 {
+		if from.Before(to) {
+			*spans = append(*spans, rollupSpan{sign, gr.grain, gr.label(from), gr.label(to)})
+		}
+		return
+	}
+	for at := from; at.Before(to); {
+		start := gr.start(at)
+		end := gr.next(start)
+		upTo := end
+		if to.Before(end) {
+			upTo = to
+		}
+		switch inside := upTo.Sub(at); {
+		case at.Equal(start) && upTo.Equal(end):
+			n := len(*spans)
+			if n > 0 && (*spans)[n-1].grain == gr.grain && (*spans)[n-1].sign == sign && (*spans)[n-1].to == gr.label(start) {
+				(*spans)[n-1].to = gr.label(end)
+			} else {
+				*spans = append(*spans, rollupSpan{sign, gr.grain, gr.label(start), gr.label(end)})
+			}
+		case end.Sub(start)-inside < inside:
+			*spans = append(*spans, rollupSpan{sign, gr.grain, gr.label(start), gr.label(end)})
+			coverDays(spans, -sign, g+1, start, at)
+			coverDays(spans, -sign, g+1, upTo, end)
+		default:
+			coverDays(spans, sign, g+1, at, upTo)
+		}
+		at = upTo
+	}
 }

@@ -19,14 +19,20 @@ type statsAcc struct {
 	perDay                                                     map[string]tally
 	countryName                                                map[string]string
 	country, region, city, device, browser, os, source, reason counter
+	code                                                       counter // nil: not broken down by code
 }
 
-func newStatsAcc() *statsAcc {
-	return &statsAcc{
+// newStatsAcc returns an empty statsAcc; byCode: with the breakdown by code.
+func newStatsAcc(byCode bool) *statsAcc {
+	a := &statsAcc{
 		perDay: map[string]tally{}, countryName: map[string]string{},
 		country: counter{}, region: counter{}, city: counter{}, device: counter{},
 		browser: counter{}, os: counter{}, source: counter{}, reason: counter{},
 	}
+	if byCode {
+		a.code = counter{}
+	}
+	return a
 }
 
 func (a *statsAcc) addDay(day string, isBot bool, t tally) {
@@ -61,6 +67,9 @@ func (a *statsAcc) result(from, to time.Time) ScanStats {
 	st.ByRegion, st.ByCity = a.region.top(), a.city.top()
 	st.ByDeviceType, st.ByBrowser, st.ByOS = a.device.top(), a.browser.top(), a.os.top()
 	st.BySource, st.ByBotReason = a.source.top(), a.reason.top()
+	if a.code != nil {
+		st.ByCode = a.code.top()
+	}
 	return st
 }
 

@@ -19,7 +19,7 @@ type Store struct {
 	now func() time.Time
 	box *secretbox.Box // encrypts endpoint secrets; nil: they cannot be written
 
-	stmts *outboxStatements // prepared on first use
+	writer *sqliteWriter // SQLite's writing connection, opened on first use
 }
 
 // StoreOption configures a Store.
@@ -35,7 +35,7 @@ func WithSecretBox(box *secretbox.Box) StoreOption {
 // NewStore returns a Store over db. now is the clock (time.Now in production);
 // times are kept in UTC at microsecond precision, what PostgreSQL stores.
 func NewStore(db *gorm.DB, now func() time.Time, opts ...StoreOption) *Store {
-	s := &Store{db: db, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, stmts: &outboxStatements{}}
+	s := &Store{db: db, now: func() time.Time { return now().UTC().Truncate(time.Microsecond) }, writer: &sqliteWriter{}}
 	for _, opt := range opts {
 		opt(s)
 	}

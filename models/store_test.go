@@ -124,23 +124,23 @@ func TestStoreCodesEndpointsAndOutbox(t *testing.T) {
 			{ID: "scan_1", WorkspaceID: ws.ID, CodeID: c1.ID, Slug: "spring", Timestamp: now, Source: "qr", DestinationURL: c1.DestinationURL},
 			{ID: "scan_2", WorkspaceID: ws.ID, CodeID: c1.ID, Slug: "spring", Timestamp: now, Source: "link", DestinationURL: c1.DestinationURL},
 		}
-		if err := s.InsertScans(ctx, scans); err != nil {
+		if err := insertScans(ctx, s, scans); err != nil {
 			t.Fatal(err)
 		}
-		if pending, _ := s.PendingScans(ctx, now, 10); len(pending) != 0 {
+		if pending, _ := writerOf(s).PendingScans(ctx, now, 10); len(pending) != 0 {
 			t.Fatalf("pending before their timestamp = %+v", pending)
 		}
-		pending, _ := s.PendingScans(ctx, now.Add(time.Microsecond), 10)
+		pending, _ := writerOf(s).PendingScans(ctx, now.Add(time.Microsecond), 10)
 		if len(pending) != 2 || pending[0].ID != "scan_1" {
 			t.Fatalf("pending = %+v", pending)
 		}
 		if !pending[0].Timestamp.Equal(now) {
 			t.Fatalf("timestamp round trip: %v != %v", pending[0].Timestamp, now)
 		}
-		if err := s.MarkDispatched(ctx, []string{"scan_1"}); err != nil {
+		if err := writerOf(s).MarkDispatched(ctx, []string{"scan_1"}); err != nil {
 			t.Fatal(err)
 		}
-		pending, _ = s.PendingScans(ctx, now.Add(time.Microsecond), 10)
+		pending, _ = writerOf(s).PendingScans(ctx, now.Add(time.Microsecond), 10)
 		if len(pending) != 1 || pending[0].ID != "scan_2" {
 			t.Fatalf("pending after dispatch = %+v", pending)
 		}

@@ -42,7 +42,9 @@ func main() {
 func run(args []string) error {
 	fs := flag.NewFlagSet("scanforge-bench", flag.ContinueOnError)
 	short := fs.Bool("short", false, "quick run: every scenario with small sizes (under 3 minutes)")
-	stacks := fs.String("stacks", "sqlite,postgres", "stacks to run: sqlite, postgres or both")
+	stacks := fs.String("stacks", "sqlite,postgres", "stacks to run, comma-separated: sqlite, postgres (scanforge dev on either app database), production, production-serve-outbox (serve, worker and temporal-server as processes on PostgreSQL; burst, fanout and webhook scenarios only)")
+	projectDir := fs.String("project", ".", "the project checkout the production stacks build scanforge and temporal-server from")
+	scanforgeBin := fs.String("scanforge", "", "a scanforge binary for the production stacks (default: build one from -project)")
 	pgURL := fs.String("postgres", postgresURL(), "PostgreSQL database for the postgres stack (a schema per run is created and dropped)")
 	jsonPath := fs.String("json", "", "write the JSON report to this file instead of stdout")
 	logPath := fs.String("logs", "", "write the stack processes' logs to this file (default: discarded)")
@@ -70,6 +72,8 @@ func run(args []string) error {
 		Command:     "go run ./cmd/scanforge-bench " + strings.Join(args, " "),
 		Progress:    os.Stderr,
 		ProfileDir:  *profileDir,
+		ProjectDir:  *projectDir,
+		Scanforge:   *scanforgeBin,
 	}
 	if *scenarios != "" {
 		opts.Scenarios = strings.Split(*scenarios, ",")

@@ -31,7 +31,8 @@ func TestScanRecordedBeforeACrashIsDeliveredAfterRestart(t *testing.T) {
 		ID: "scan_01crashcrashcrashcrashcrash", WorkspaceID: ws[0].ID, CodeID: codeID, Slug: "crash",
 		Timestamp: time.Now().UTC().Truncate(time.Microsecond), Source: "qr", DestinationURL: "https://shop.example.com/spring",
 	}
-	if err := s.store.InsertScans(context.Background(), []models.Scan{scan}); err != nil {
+	writer := outbox.NewWriter(s.store)
+	if _, err := writer.InsertScans(context.Background(), []models.Scan{scan}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -50,7 +51,7 @@ func TestScanRecordedBeforeACrashIsDeliveredAfterRestart(t *testing.T) {
 	if err := s.store.DB().Model(&models.Scan{}).Where("id = ?", scan.ID).Update("dispatched_at", nil).Error; err != nil {
 		t.Fatal(err)
 	}
-	d2 := outbox.New(s.store, s.temporal, outbox.Options{Schedule: app.Schedule(testConfig())})
+	d2 := outbox.New(writer, s.temporal, outbox.Options{Schedule: app.Schedule(testConfig())})
 	if n, err := d2.DrainOnce(context.Background()); err != nil || n != 1 {
 		t.Fatalf("second drain: n=%d err=%v", n, err)
 	}
@@ -61,7 +62,7 @@ func TestScanRecordedBeforeACrashIsDeliveredAfterRestart(t *testing.T) {
 	if got := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(); got != run.GetRunID() {
 		t.Fatalf("second drain started a new run %s (first %s)", got, run.GetRunID())
 	}
-	pending, _ := s.store.PendingScans(context.Background(), time.Now(), 10)
+	pending, _ := writer.PendingScans(context.Background(), time.Now(), 10)
 	if len(pending) != 0 {
 		t.Fatalf("scan still pending after the second drain: %+v", pending)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scanforge/scanforge/internal/app"
 	"github.com/scanforge/scanforge/internal/devserver"
+	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/recorder"
 	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/internal/tracing"
@@ -137,7 +138,7 @@ func TestPolledScanContinuesItsTrace(t *testing.T) {
 
 			// The redirect of a process that died before handing the scan over.
 			ws, _ := s.store.ListWorkspaces(context.Background())
-			rec := recorder.New(s.store, recorder.Options{Tracing: tr})
+			rec := recorder.New(outbox.NewWriter(s.store), recorder.Options{Tracing: tr})
 			recCtx, stopRecorder := context.WithCancel(context.Background())
 			recDone := make(chan struct{})
 			go func() { rec.Run(recCtx); close(recDone) }()

@@ -23,9 +23,15 @@ type Mode string
 
 const (
 	ModeDev     Mode = "dev"     // everything in one process, embedded Temporal, SQLite
-	ModeServe   Mode = "serve"   // API, redirects, scan recorder, outbox
-	ModeWorker  Mode = "worker"  // Temporal worker of the delivery task queue
+	ModeServe   Mode = "serve"   // API, redirects, scan recorder (and the outbox, SCANFORGE_OUTBOX_IN=serve)
+	ModeWorker  Mode = "worker"  // Temporal worker of the delivery task queue (and the outbox, SCANFORGE_OUTBOX_IN=worker)
 	ModeMigrate Mode = "migrate" // database migrations, then exit
+)
+
+// Where the outbox is drained in the production shape (Config.OutboxIn).
+const (
+	OutboxInServe  = "serve"
+	OutboxInWorker = "worker"
 )
 
 // Modes lists every mode, in the order the documentation shows them.
@@ -80,9 +86,13 @@ type Config struct {
 	AutoDisableAfter   time.Duration // disable an endpoint whose attempts all failed this long
 	AutoDisableGiveUps int           // … or after this many deliveries in a row gave up; 0: never
 
-	OutboxConcurrency int    // parallel workflow starts
-	WorkerPollers     int    // task pollers per kind
-	MetricsAddr       string // worker: host:port of /metrics, /healthz, /readyz
+	OutboxConcurrency int // parallel workflow starts
+	// OutboxIn is the process that drains the outbox into deliveries in
+	// the production shape: OutboxInServe or OutboxInWorker (dev runs both
+	// in one process).
+	OutboxIn      string
+	WorkerPollers int    // task pollers per kind
+	MetricsAddr   string // worker: host:port of /metrics, /healthz, /readyz
 
 	// Where deliveries may go (internal/netguard) and API abuse limits.
 	AllowPrivateNetworks bool           // loopback, RFC 1918, CGNAT, IPv6 ULA reachable; always true in dev
@@ -130,6 +140,7 @@ const (
 	envAutoDisableAfter      = "SCANFORGE_AUTO_DISABLE_AFTER"
 	envAutoDisableGiveUps    = "SCANFORGE_AUTO_DISABLE_GIVE_UPS"
 	envOutboxConcurrency     = "SCANFORGE_OUTBOX_CONCURRENCY"
+	envOutboxIn              = "SCANFORGE_OUTBOX_IN"
 	envWorkerPollers         = "SCANFORGE_WORKER_POLLERS"
 	envMetricsAddr           = "SCANFORGE_METRICS_ADDR"
 	envAllowPrivate          = "SCANFORGE_ALLOW_PRIVATE_NETWORKS"
@@ -162,6 +173,7 @@ const (
 	defaultAutoDisableAfter  = "5d"
 	defaultDisableGiveUps    = "20"
 	defaultOutboxConcurrency = "16"
+	defaultOutboxIn          = "auto"
 	defaultWorkerPollers     = "8"
 	defaultMetricsAddr       = ":9090"
 	defaultAllowPrivate      = "false"
@@ -260,9 +272,22 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 		c.DeliveryTimeout, _ = l.duration(envDeliveryTimeout, defaultDeliveryTimeout, time.Second, 5*time.Minute)
 	}
 
-	// The retry schedule travels in the workflow input, so the process that
-	// starts deliveries (the outbox) is the one that reads it.
-	if is(ModeDev, ModeServe) {
+	if is(ModeServe, ModeWorker) {
+		c.OutboxIn = l.oneOf(envOutboxIn, defaultOutboxIn, "auto", OutboxInServe, OutboxInWorker)
+		if c.OutboxIn == "auto" {
+			// The worker is woken by PostgreSQL's NOTIFY; on SQLite it
+			// could only poll.
+			c.OutboxIn = OutboxInServe
+			if strings.HasPrefix(c.DatabaseURL, "postgres") {
+				c.OutboxIn = OutboxInWorker
+			}
+		}
+	}
+
+	// The retry schedule travels in the workflow input, so every process
+	// that starts deliveries reads it: the outbox's (serve or worker), and
+	// serve's test events and replays.
+	if is(ModeDev, ModeServe, ModeWorker) {
 		var initialOK, maxOK, horizonOK bool
 		c.RetryInitial, initialOK = l.duration(envRetryInitial, defaultRetryInitial, positive, 0)
 		c.RetryMax, maxOK = l.duration(envRetryMax, defaultRetryMax, positive, 0)
@@ -274,9 +299,11 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 			l.fail(envRetryHorizon, fmt.Sprintf("must be at least %s (%s)", envRetryInitial, formatDuration(c.RetryInitial)))
 		}
 		c.OutboxConcurrency, _ = l.intRange(envOutboxConcurrency, defaultOutboxConcurrency, 1, 256, "")
-		// Parking travels in the workflow input too; the drain runs in
-		// the process that serves the resume.
+		// Parking travels in the workflow input too.
 		c.ParkFor, _ = l.duration(envParkFor, defaultParkFor, time.Hour, 0)
+	}
+	if is(ModeDev, ModeServe) {
+		// The drain runs in the process that serves the resume.
 		c.DrainRate, _ = l.intRange(envDrainRate, defaultDrainRate, 1, 1000, "")
 		c.BacklogAlert, _ = l.intRange(envBacklogAlert, defaultBacklogAlert, 0, 100000000, "0: never")
 		c.BacklogCheck, _ = l.duration(envBacklogCheck, defaultBacklogCheck, time.Second, 24*time.Hour)

@@ -147,22 +147,22 @@ func Variables() []Variable {
 			effective:   func(c Config) string { return formatDuration(c.DeliveryTimeout) },
 		},
 		{
-			Name: envRetryInitial, Default: code(defaultRetryInitial), Modes: devServe,
+			Name: envRetryInitial, Default: code(defaultRetryInitial), Modes: temporalModes,
 			Description: "Wait after the first failed delivery attempt; it doubles with every attempt (with jitter).",
 			effective:   func(c Config) string { return formatDuration(c.RetryInitial) },
 		},
 		{
-			Name: envRetryMax, Default: code(defaultRetryMax), Modes: devServe,
+			Name: envRetryMax, Default: code(defaultRetryMax), Modes: temporalModes,
 			Description: "Longest wait between two attempts; at least " + envRetryInitial + ".",
 			effective:   func(c Config) string { return formatDuration(c.RetryMax) },
 		},
 		{
-			Name: envRetryHorizon, Default: code(defaultRetryHorizon), Modes: devServe,
+			Name: envRetryHorizon, Default: code(defaultRetryHorizon), Modes: temporalModes,
 			Description: "Give up a delivery this long after the scan; at least " + envRetryInitial + ".",
 			effective:   func(c Config) string { return formatDuration(c.RetryHorizon) },
 		},
 		{
-			Name: envParkFor, Default: code(defaultParkFor), Modes: devServe,
+			Name: envParkFor, Default: code(defaultParkFor), Modes: temporalModes,
 			Description: "Longest a delivery waits, parked, while its endpoint is paused or disabled; then it fails " +
 				"(replayable). At least `1h`.",
 			effective: func(c Config) string { return formatDuration(c.ParkFor) },
@@ -196,9 +196,17 @@ func Variables() []Variable {
 			effective:   func(c Config) string { return strconv.Itoa(c.AutoDisableGiveUps) },
 		},
 		{
-			Name: envOutboxConcurrency, Default: code(defaultOutboxConcurrency), Modes: devServe,
+			Name: envOutboxConcurrency, Default: code(defaultOutboxConcurrency), Modes: temporalModes,
 			Description: "Delivery workflows started in parallel while draining recorded scans, 1–256.",
 			effective:   func(c Config) string { return strconv.Itoa(c.OutboxConcurrency) },
+		},
+		{
+			Name: envOutboxIn, Default: code(defaultOutboxIn), Modes: []Mode{ModeServe, ModeWorker},
+			Description: "Which process turns recorded scans into delivery workflows: `worker` (woken by PostgreSQL's " +
+				"`NOTIFY`; one worker at a time drains, the others stand by; its starts are eager, so a first attempt " +
+				"costs no task queue round trip), `serve` (hands its own scans over in memory), or `auto`: `worker` " +
+				"on PostgreSQL, `serve` on SQLite. Give serve and worker the same value.",
+			effective: func(c Config) string { return c.OutboxIn },
 		},
 		{
 			Name: envWorkerPollers, Default: code(defaultWorkerPollers), Modes: []Mode{ModeDev, ModeWorker},

@@ -6,7 +6,8 @@
 // is unavailable, a batch is made durable in a local spool instead (see
 // Options.Spool).
 //
-// A scan's way, step 3 of 7: the insert (models, outbox_*.go) also marks
-// which scans have deliveries to start; Options.Committed hands the batch to
-// internal/outbox (step 4), wired in internal/app.
+// A scan's way, step 3 of 7: the insert (internal/outbox's Writer) returns
+// the scans it made pending, those with deliveries to start;
+// Options.Committed hands them to internal/outbox's dispatcher (step 4),
+// wired in internal/app.
 package recorder

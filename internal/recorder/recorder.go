@@ -16,10 +16,10 @@ import (
 	"github.com/scanforge/scanforge/models"
 )
 
-// Inserter stores a batch of scans atomically, completing them in place
-// (their DispatchedAt).
+// Inserter stores a batch of scans atomically and returns those of them
+// that are pending in the outbox (internal/outbox's Writer).
 type Inserter interface {
-	InsertScans(ctx context.Context, scans []models.Scan) error
+	InsertScans(ctx context.Context, scans []models.Scan) (pending []models.Scan, err error)
 }
 
 // Spool keeps scans on local disk while the database is unavailable
@@ -52,10 +52,10 @@ type Recorder struct {
 	// timers are Record's stopped MaxWait timers, reused: a context with a
 	// deadline per redirect allocated a context, a timer and a channel.
 	timers    sync.Pool
-	committed func([]models.Scan) // called with every committed batch: the outbox's handoff
-	scans     []models.Scan       // the batch being committed, reused: only Run's goroutine commits
-	spool     Spool               // nil: none
-	timeout   time.Duration       // bound of one insert
+	committed func(recorded int, pending []models.Scan) // called with every committed batch: the outbox's handoff
+	scans     []models.Scan                             // the batch being committed, reused: only Run's goroutine commits
+	spool     Spool                                     // nil: none
+	timeout   time.Duration                             // bound of one insert
 	logger    *slog.Logger
 	tracing   *tracing.Tracing
 }
@@ -66,9 +66,10 @@ type Options struct {
 	// MaxWait bounds how long Record waits for its scan (0: no bound but
 	// the caller's context).
 	MaxWait time.Duration
-	// Committed is called with each committed batch (optional). It must
-	// not keep the slice: the recorder reuses it for the next batch.
-	Committed func([]models.Scan)
+	// Committed is called after each committed batch (optional) with the
+	// number of scans stored and those of them the insert made pending in
+	// the outbox, for the dispatcher (outbox.Dispatcher.Handoff).
+	Committed func(recorded int, pending []models.Scan)
 	// Spool, when set, takes the batches the database does not take because
 	// it is unavailable (models.IsUnavailable, or no answer within
 	// InsertTimeout), and every batch after them until its mover has moved
@@ -94,7 +95,7 @@ func New(store Inserter, opts Options) *Recorder {
 		opts.Logger = slog.Default()
 	}
 	if opts.Committed == nil {
-		opts.Committed = func([]models.Scan) {}
+		opts.Committed = func(int, []models.Scan) {}
 	}
 	if opts.InsertTimeout <= 0 {
 		opts.InsertTimeout = 30 * time.Second
@@ -254,7 +255,7 @@ func (r *Recorder) commit(ctx context.Context, batch []request) {
 			r.logger.Error("spool append failed; trying the database", "scans", len(scans), "error", err)
 		}
 	}
-	err := r.insert(ctx, scans)
+	pending, err := r.insert(ctx, scans)
 	if err != nil && r.spooling(ctx, err) {
 		answer(batch, r.spoolAfter(scans, err))
 		return
@@ -262,10 +263,9 @@ func (r *Recorder) commit(ctx context.Context, batch []request) {
 	if err != nil && len(batch) > 1 {
 		// One bad row must not fail its neighbours: fall back to one by one.
 		r.logger.Warn("batch insert failed, retrying scans one by one", "scans", len(batch), "error", err)
-		var committed []models.Scan
+		recorded, pending := 0, []models.Scan(nil)
 		for i, req := range batch {
-			one := []models.Scan{req.scan}
-			err := r.insert(ctx, one)
+			one, err := r.insert(ctx, []models.Scan{req.scan})
 			if err != nil && models.IsUnavailable(err) {
 				// The database went away: the rest share this scan's fate
 				// (the spool, or the error) rather than wait for it each.
@@ -282,29 +282,31 @@ func (r *Recorder) commit(ctx context.Context, batch []request) {
 				break
 			}
 			if err == nil {
-				committed = append(committed, one[0]) // as the store completed it
+				recorded++
+				pending = append(pending, one...)
 			}
 			req.done <- wrap(err)
 		}
-		r.committed(committed)
+		r.committed(recorded, pending)
 		return
 	}
 	answer(batch, wrap(err))
 	if err == nil {
-		r.committed(scans)
+		r.committed(len(scans), pending)
 	}
 }
 
-// insert stores scans within the insert timeout. An insert that outlives
-// it counts as the database being unavailable.
-func (r *Recorder) insert(ctx context.Context, scans []models.Scan) error {
+// insert stores scans within the insert timeout and returns those it made
+// pending. An insert that outlives it counts as the database being
+// unavailable.
+func (r *Recorder) insert(ctx context.Context, scans []models.Scan) (pending []models.Scan, err error) {
 	ictx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	err := r.store.InsertScans(ictx, scans)
+	pending, err = r.store.InsertScans(ictx, scans)
 	if err != nil && ictx.Err() != nil && ctx.Err() == nil {
-		return fmt.Errorf("%w: no answer within %v: %w", models.ErrUnavailable, r.timeout, err)
+		return nil, fmt.Errorf("%w: no answer within %v: %w", models.ErrUnavailable, r.timeout, err)
 	}
-	return err
+	return pending, err
 }
 
 // spooling tells whether a failed insert's scans go to the spool.

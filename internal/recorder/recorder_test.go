@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/recorder"
 	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/models"
@@ -18,20 +19,22 @@ import (
 // countingStore counts insert statements, to show batches form.
 type countingStore struct {
 	*models.Store
+	writer  *outbox.Writer
 	inserts atomic.Int64
 }
 
-func (c *countingStore) InsertScans(ctx context.Context, scans []models.Scan) error {
+func (c *countingStore) InsertScans(ctx context.Context, scans []models.Scan) ([]models.Scan, error) {
 	c.inserts.Add(1)
-	return c.Store.InsertScans(ctx, scans)
+	return c.writer.InsertScans(ctx, scans)
 }
 
 func TestRecordConcurrentScansAreDurable(t *testing.T) {
 	for _, kind := range testdb.Kinds {
 		t.Run(kind, func(t *testing.T) {
-			store := &countingStore{Store: models.NewStore(testdb.Open(t, kind), time.Now)}
+			s := models.NewStore(testdb.Open(t, kind), time.Now)
+			store := &countingStore{Store: s, writer: outbox.NewWriter(s)}
 			var committed atomic.Int64
-			rec := recorder.New(store, recorder.Options{Committed: func(scans []models.Scan) { committed.Add(int64(len(scans))) }})
+			rec := recorder.New(store, recorder.Options{Committed: func(recorded int, _ []models.Scan) { committed.Add(int64(recorded)) }})
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() { rec.Run(ctx); close(done) }()
@@ -95,11 +98,11 @@ type batchSizes struct {
 	sizes []int
 }
 
-func (b *batchSizes) InsertScans(_ context.Context, scans []models.Scan) error {
+func (b *batchSizes) InsertScans(_ context.Context, scans []models.Scan) ([]models.Scan, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.sizes = append(b.sizes, len(scans))
-	return nil
+	return nil, nil
 }
 
 // On one processor the writer wakes up as soon as the first scan is queued,
@@ -140,19 +143,21 @@ func TestRecordGathersScansOfRunnableHandlers(t *testing.T) {
 // gatedStore holds every insert until its gate opens.
 type gatedStore struct {
 	*models.Store
-	gate chan struct{}
+	writer *outbox.Writer
+	gate   chan struct{}
 }
 
-func (g *gatedStore) InsertScans(ctx context.Context, scans []models.Scan) error {
+func (g *gatedStore) InsertScans(ctx context.Context, scans []models.Scan) ([]models.Scan, error) {
 	<-g.gate
-	return g.Store.InsertScans(ctx, scans)
+	return g.writer.InsertScans(ctx, scans)
 }
 
 // Record waits at most MaxWait; the scan it gave up on is still written,
 // and a Record after two that expired, on their reused timer, is not cut
 // short by either.
 func TestRecordWaitsAtMostMaxWait(t *testing.T) {
-	store := &gatedStore{Store: models.NewStore(testdb.Open(t, "sqlite"), time.Now), gate: make(chan struct{})}
+	s := models.NewStore(testdb.Open(t, "sqlite"), time.Now)
+	store := &gatedStore{Store: s, writer: outbox.NewWriter(s), gate: make(chan struct{})}
 	rec := recorder.New(store, recorder.Options{MaxWait: time.Second})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

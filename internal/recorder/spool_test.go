@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/recorder"
 	"github.com/scanforge/scanforge/internal/spool"
 	"github.com/scanforge/scanforge/internal/testdb"
@@ -74,7 +75,12 @@ func scanIDs(prefix string, n int) []string {
 // then the recorder writes to the database again. Each scan lands once.
 func TestRecordSpoolsWhileDatabaseUnavailable(t *testing.T) {
 	db, proxy := testdb.OpenPostgresViaProxy(t)
-	store := models.NewStore(db, time.Now)
+	store := outbox.NewWriter(models.NewStore(db, time.Now))
+	// An endpoint takes every scan: each is pending, handed to the outbox.
+	ep := models.Endpoint{ID: "ep_all", WorkspaceID: "ws_1", URL: "https://hooks.example.com/all", Secret: "whsec_test", Enabled: true, AllCodes: true}
+	if err := db.Create(&ep).Error; err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	sp, err := spool.Open(dir, spool.Options{Logger: quiet})
 	if err != nil {
@@ -83,9 +89,11 @@ func TestRecordSpoolsWhileDatabaseUnavailable(t *testing.T) {
 	t.Cleanup(func() { sp.Close() })
 	var mu sync.Mutex
 	var handed []string
-	committed := func(scans []models.Scan) {
+	recorded := 0
+	committed := func(n int, pending []models.Scan) {
 		mu.Lock()
-		for _, sc := range scans {
+		recorded += n
+		for _, sc := range pending {
 			handed = append(handed, sc.ID)
 		}
 		mu.Unlock()
@@ -141,8 +149,8 @@ func TestRecordSpoolsWhileDatabaseUnavailable(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(handed) != len(want) || !sameSet(handed, want) {
-		t.Fatalf("handed %d scans to the outbox, want each of the %d once", len(handed), len(want))
+	if len(handed) != len(want) || !sameSet(handed, want) || recorded != len(want) {
+		t.Fatalf("handed %d pending scans (%d recorded) to the outbox, want each of the %d once", len(handed), recorded, len(want))
 	}
 }
 
@@ -156,9 +164,9 @@ func sameSet(a, b []string) bool {
 // hangingStore never answers: it waits for the insert's deadline.
 type hangingStore struct{}
 
-func (hangingStore) InsertScans(ctx context.Context, _ []models.Scan) error {
+func (hangingStore) InsertScans(ctx context.Context, _ []models.Scan) ([]models.Scan, error) {
 	<-ctx.Done()
-	return fmt.Errorf("insert: %w", ctx.Err())
+	return nil, fmt.Errorf("insert: %w", ctx.Err())
 }
 
 // A database that does not answer within InsertTimeout is unavailable:
@@ -181,7 +189,7 @@ func TestRecordSpoolsWhenTheDatabaseHangs(t *testing.T) {
 // A scan the database refuses for what it is (a duplicate ID) is not
 // spooled: it would fail there for ever.
 func TestRecordDoesNotSpoolRefusedScans(t *testing.T) {
-	store := models.NewStore(testdb.Open(t, "postgres"), time.Now)
+	store := outbox.NewWriter(models.NewStore(testdb.Open(t, "postgres"), time.Now))
 	sp, err := spool.Open(t.TempDir(), spool.Options{Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -199,7 +207,7 @@ func TestRecordDoesNotSpoolRefusedScans(t *testing.T) {
 }
 
 // badRowStore refuses every batch of more than one scan (a bad row in
-// it), stores single scans, and is unavailable for scan_2. Its first
+// it), stores single scans (each pending), and is unavailable for scan_2. Its first
 // insert waits for gate, so that the scans recorded meanwhile form a batch.
 type badRowStore struct {
 	entered, gate chan struct{}
@@ -209,7 +217,7 @@ type badRowStore struct {
 	batch         []string // the scans of the last batch refused, in order
 }
 
-func (s *badRowStore) InsertScans(_ context.Context, scans []models.Scan) error {
+func (s *badRowStore) InsertScans(_ context.Context, scans []models.Scan) ([]models.Scan, error) {
 	s.once.Do(func() { close(s.entered); <-s.gate })
 	switch {
 	case len(scans) > 1:
@@ -219,14 +227,14 @@ func (s *badRowStore) InsertScans(_ context.Context, scans []models.Scan) error 
 			s.batch = append(s.batch, sc.ID)
 		}
 		s.mu.Unlock()
-		return fmt.Errorf("batch: value too long")
+		return nil, fmt.Errorf("batch: value too long")
 	case scans[0].ID == "scan_2":
-		return fmt.Errorf("insert: %w", models.ErrUnavailable)
+		return nil, fmt.Errorf("insert: %w", models.ErrUnavailable)
 	}
 	s.mu.Lock()
 	s.stored = append(s.stored, scans[0].ID)
 	s.mu.Unlock()
-	return nil
+	return scans, nil
 }
 
 // A batch that fails on a bad row is retried scan by scan; when the
@@ -240,7 +248,18 @@ func TestRecordSpoolsTheRestWhenTheDatabaseGoesAwayMidBatch(t *testing.T) {
 	}
 	t.Cleanup(func() { sp.Close() })
 	store := &badRowStore{entered: make(chan struct{}), gate: make(chan struct{})}
-	rec := recorder.New(store, recorder.Options{Spool: sp, Logger: quiet})
+	var mu sync.Mutex
+	var recorded int
+	var handed []string
+	committed := func(n int, pending []models.Scan) {
+		mu.Lock()
+		defer mu.Unlock()
+		recorded += n
+		for _, sc := range pending {
+			handed = append(handed, sc.ID)
+		}
+	}
+	rec := recorder.New(store, recorder.Options{Spool: sp, Committed: committed, Logger: quiet})
 	runRecorder(t, rec)
 	errs := make(chan error, 4)
 	go func() { errs <- rec.Record(context.Background(), scan("scan_0")) }()
@@ -267,5 +286,11 @@ func TestRecordSpoolsTheRestWhenTheDatabaseGoesAwayMidBatch(t *testing.T) {
 	wantStored := append([]string{"scan_0"}, store.batch[:at]...)
 	if !slices.Equal(stored, wantStored) || !slices.Equal(spooled, store.batch[at:]) {
 		t.Fatalf("batch %v: stored %v, spooled %v; want stored %v, spooled %v", store.batch, stored, spooled, wantStored, store.batch[at:])
+	}
+	// The outbox hears of the stored scans only, the one-by-one ones too.
+	mu.Lock()
+	defer mu.Unlock()
+	if recorded != len(wantStored) || !slices.Equal(handed, wantStored) {
+		t.Fatalf("committed %d scans, handed %v to the outbox; want %d and %v", recorded, handed, len(wantStored), wantStored)
 	}
 }

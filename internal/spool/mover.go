@@ -14,16 +14,16 @@ import (
 // the scans already stored, so that a segment moved twice (the process
 // stopped between its insert and its removal) stores each scan once.
 type Store interface {
-	InsertNewScans(ctx context.Context, scans []models.Scan) ([]models.Scan, error)
+	InsertNewScans(ctx context.Context, scans []models.Scan) (stored int, pending []models.Scan, err error)
 }
 
 // MoverOptions tune a Mover.
 type MoverOptions struct {
 	BatchSize int // scans per insert; default 1024
-	// Committed is called with the scans each insert stored for the first
-	// time, as the recorder calls it with its batches: the outbox's
-	// handoff. It must not keep the slice.
-	Committed func([]models.Scan)
+	// Committed is called after each insert with the number of scans it
+	// stored for the first time and those of them it made pending, as the
+	// recorder calls it with its batches: the outbox's handoff.
+	Committed func(recorded int, pending []models.Scan)
 	// While the database does not answer, the mover tries again after
 	// MinBackoff, doubling up to MaxBackoff. Defaults 100ms and 2s.
 	MinBackoff, MaxBackoff time.Duration
@@ -65,7 +65,7 @@ func NewMover(sp *Spool, store Store, opts MoverOptions) *Mover {
 		opts.InsertTimeout = 30 * time.Second
 	}
 	if opts.Committed == nil {
-		opts.Committed = func([]models.Scan) {}
+		opts.Committed = func(int, []models.Scan) {}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -214,7 +214,7 @@ func (m *Mover) insert(ctx context.Context, batch []models.Scan) error {
 func (m *Mover) insertOnce(ctx context.Context, scans []models.Scan) error {
 	ictx, cancel := context.WithTimeout(ctx, m.opts.InsertTimeout)
 	defer cancel()
-	stored, err := m.store.InsertNewScans(ictx, scans)
+	stored, pending, err := m.store.InsertNewScans(ictx, scans)
 	if err != nil {
 		if ctx.Err() == nil && ictx.Err() != nil {
 			// Our own bound passed: the database did not answer in time.
@@ -223,7 +223,7 @@ func (m *Mover) insertOnce(ctx context.Context, scans []models.Scan) error {
 		return err
 	}
 	m.moved.Add(int64(len(scans)))
-	m.opts.Committed(stored)
+	m.opts.Committed(stored, pending)
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/spool"
 	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/models"
@@ -22,6 +23,7 @@ import (
 // the process "died").
 type watchedStore struct {
 	*models.Store
+	writer *outbox.Writer
 	mu     sync.Mutex
 	order  []string // IDs in the order inserts were asked for
 	before func(call int) error
@@ -29,14 +31,14 @@ type watchedStore struct {
 	calls  int
 }
 
-func (w *watchedStore) InsertNewScans(ctx context.Context, scans []models.Scan) ([]models.Scan, error) {
+func (w *watchedStore) InsertNewScans(ctx context.Context, scans []models.Scan) (int, []models.Scan, error) {
 	w.mu.Lock()
 	w.calls++
 	call := w.calls
 	w.mu.Unlock()
 	if w.before != nil {
 		if err := w.before(call); err != nil {
-			return nil, err
+			return 0, nil, err
 		}
 	}
 	w.mu.Lock()
@@ -44,22 +46,38 @@ func (w *watchedStore) InsertNewScans(ctx context.Context, scans []models.Scan) 
 		w.order = append(w.order, sc.ID)
 	}
 	w.mu.Unlock()
-	stored, err := w.Store.InsertNewScans(ctx, scans)
+	stored, pending, err := w.writer.InsertNewScans(ctx, scans)
 	if err == nil && w.after != nil {
 		err = w.after(call)
 	}
-	return stored, err
+	return stored, pending, err
+}
+
+func watched(s *models.Store) *watchedStore {
+	return &watchedStore{Store: s, writer: outbox.NewWriter(s)}
+}
+
+// takeAllScans adds an endpoint that takes every scan of ws_1, so that
+// every scan stored is pending and handed to the outbox.
+func takeAllScans(t *testing.T, s *models.Store) {
+	t.Helper()
+	ep := models.Endpoint{ID: "ep_all", WorkspaceID: "ws_1", URL: "https://hooks.example.com/all", Secret: "whsec_test", Enabled: true, AllCodes: true}
+	if err := s.DB().Create(&ep).Error; err != nil {
+		t.Fatal(err)
+	}
 }
 
 // handoff collects what the mover hands to the outbox.
 type handoff struct {
-	mu    sync.Mutex
-	scans []models.Scan
+	mu       sync.Mutex
+	recorded int
+	scans    []models.Scan // pending
 }
 
-func (h *handoff) committed(scans []models.Scan) {
+func (h *handoff) committed(recorded int, pending []models.Scan) {
 	h.mu.Lock()
-	h.scans = append(h.scans, scans...)
+	h.recorded += recorded
+	h.scans = append(h.scans, pending...)
 	h.mu.Unlock()
 }
 
@@ -107,7 +125,8 @@ func storedIDs(t *testing.T, store *models.Store) []string {
 func TestMoverMovesInOrderOnce(t *testing.T) {
 	for _, kind := range testdb.Kinds {
 		t.Run(kind, func(t *testing.T) {
-			store := &watchedStore{Store: models.NewStore(testdb.Open(t, kind), time.Now)}
+			store := watched(models.NewStore(testdb.Open(t, kind), time.Now))
+			takeAllScans(t, store.Store)
 			unavailable := 3
 			store.before = func(call int) error {
 				if call <= unavailable {
@@ -135,8 +154,8 @@ func TestMoverMovesInOrderOnce(t *testing.T) {
 			if !slices.Equal(store.order, ids(want)) {
 				t.Fatalf("inserted out of order: %v…", store.order[:10])
 			}
-			if got := h.ids(); !slices.Equal(got, ids(want)) {
-				t.Fatalf("handed %d scans to the outbox, want each of the 450 once", len(got))
+			if got := h.ids(); !slices.Equal(got, ids(want)) || h.recorded != len(want) {
+				t.Fatalf("handed %d pending scans (%d recorded) to the outbox, want each of the 450 once", len(got), h.recorded)
 			}
 			if m.Moved() != 450 || store.calls <= unavailable {
 				t.Fatalf("moved %d in %d calls", m.Moved(), store.calls)
@@ -175,7 +194,8 @@ func TestMoverRestartedMidMoveStoresNothingTwice(t *testing.T) {
 			}
 
 			ctx, crash := context.WithCancel(context.Background())
-			store := &watchedStore{Store: models.NewStore(db, time.Now)}
+			store := watched(models.NewStore(db, time.Now))
+			takeAllScans(t, store.Store)
 			store.after = func(call int) error {
 				if call == 2 { // two batches stored, the segment not removed
 					crash()
@@ -199,14 +219,14 @@ func TestMoverRestartedMidMoveStoresNothingTwice(t *testing.T) {
 			}
 			var second handoff
 			plain := models.NewStore(db, time.Now)
-			runMover(t, spool.NewMover(again, plain, spool.MoverOptions{BatchSize: 100, Committed: second.committed, Logger: quiet}))
+			runMover(t, spool.NewMover(again, outbox.NewWriter(plain), spool.MoverOptions{BatchSize: 100, Committed: second.committed, Logger: quiet}))
 			waitEmpty(t, again)
 
 			if got := storedIDs(t, plain); !slices.Equal(got, ids(want)) {
 				t.Fatalf("stored %d scans, want each of the 300 once", len(got))
 			}
-			if got := second.ids(); !slices.Equal(got, ids(want[200:])) {
-				t.Fatalf("second run handed %d scans to the outbox, want the 100 it stored", len(got))
+			if got := second.ids(); !slices.Equal(got, ids(want[200:])) || second.recorded != 100 {
+				t.Fatalf("second run handed %d pending scans (%d recorded) to the outbox, want the 100 it stored", len(got), second.recorded)
 			}
 			if len(segments(t, dir)) != 0 {
 				t.Fatal("segment left after the move")
@@ -230,7 +250,7 @@ func TestMoverQuarantinesRefusedScans(t *testing.T) {
 	if err := sp.Append(scans); err != nil {
 		t.Fatal(err)
 	}
-	m := spool.NewMover(sp, store, spool.MoverOptions{Logger: quiet})
+	m := spool.NewMover(sp, outbox.NewWriter(store), spool.MoverOptions{Logger: quiet})
 	runMover(t, m)
 	waitEmpty(t, sp)
 

@@ -73,7 +73,16 @@ func URL(t testing.TB, kind string) string {
 // Open returns a migrated database of kind, closed when t ends.
 func Open(t testing.TB, kind string) *gorm.DB {
 	t.Helper()
-	db, err := models.Open(URL(t, kind))
+	db, _ := OpenWithURL(t, kind)
+	return db
+}
+
+// OpenWithURL is Open, and the database's URL for another connection to
+// it (a second process's, a listening one).
+func OpenWithURL(t testing.TB, kind string) (*gorm.DB, string) {
+	t.Helper()
+	dbURL := URL(t, kind)
+	db, err := models.Open(dbURL)
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
@@ -85,7 +94,7 @@ func Open(t testing.TB, kind string) *gorm.DB {
 	if err := models.Migrate(db); err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
-	return db
+	return db, dbURL
 }
 
 // SecretBox returns an encryption box with a fresh random key, for a test

@@ -114,6 +114,10 @@ type Options struct {
 	Executable string
 	Command    string // the command line, for the report
 	ProfileDir string // if set, a CPU profile of the stack process per scenario goes here
+	// ProjectDir is this project's checkout: the production stacks build
+	// scanforge and temporal-server from it. Scanforge, if set, is a
+	// scanforge binary to use instead of building one.
+	ProjectDir, Scanforge string
 	// Revisions, when set, runs every stack once per delivery workflow
 	// revision listed, in ABBA order (then again RevisionRounds times),
 	// each in a fresh stack process starting its deliveries with that
@@ -220,7 +224,7 @@ func stackEnv(opts Options, name string) (env []string, desc string, cleanup fun
 		desc = "app DB PostgreSQL, Temporal SQLite file"
 	default:
 		cleanup()
-		return nil, "", nil, fmt.Errorf("unknown stack %q (want %s or %s)", name, StackSQLite, StackPostgres)
+		return nil, "", nil, fmt.Errorf("unknown stack %q (want %s, %s, %s or %s)", name, StackSQLite, StackPostgres, StackProduction, StackProductionServeOutbox)
 	}
 	return env, desc, cleanup, nil
 }

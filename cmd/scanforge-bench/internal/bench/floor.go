@@ -14,6 +14,7 @@ import (
 	"github.com/scanforge/scanforge/internal/enrich"
 	"github.com/scanforge/scanforge/internal/id"
 	"github.com/scanforge/scanforge/internal/metrics"
+	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/recorder"
 	"github.com/scanforge/scanforge/models"
 )
@@ -40,7 +41,7 @@ func newFloor(store *models.Store, m *metrics.Registry) *floor {
 		store: store,
 		// Its batches count in the same metric as ScanForge's, for the
 		// report's scans/commit column.
-		rec:       recorder.New(store, recorder.Options{Committed: func(s []models.Scan) { m.ScansRecorded(len(s)) }}),
+		rec:       recorder.New(outbox.NewWriter(store), recorder.Options{Committed: func(n int, _ []models.Scan) { m.ScansRecorded(n) }}),
 		templates: map[string]models.Scan{},
 	}
 }

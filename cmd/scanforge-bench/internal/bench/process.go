@@ -28,6 +28,15 @@ type child struct {
 	// writes to, when that runs beside it on this machine (PostgreSQL);
 	// nil when the database is inside the child (SQLite).
 	databaseCPU func() time.Duration
+	// parts are the other processes of a system made of several (the
+	// production shape: worker, Temporal server); cpu counts them too.
+	parts []part
+}
+
+// part is one more process of the system under test, by name.
+type part struct {
+	name string
+	pid  func() int
 }
 
 // startChild runs exe in role with extra environment and waits for its
@@ -73,10 +82,15 @@ func startChild(ctx context.Context, exe, role string, env []string, logs io.Wri
 
 func (c *child) pid() int { return c.cmd.Process.Pid }
 
-// stop asks the child to shut down gracefully (its stdin closes) and kills
-// it if it does not within 30 s.
+// stop asks the child to shut down gracefully (its stdin closes, or
+// SIGTERM for a process that does not read it) and kills it if it does not
+// within 30 s.
 func (c *child) stop() error {
-	_ = c.stdin.Close()
+	if c.stdin != nil {
+		_ = c.stdin.Close()
+	} else {
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	}
 	select {
 	case err := <-c.done:
 		return err
@@ -112,8 +126,27 @@ func (c *child) memory() (peakMiB, rssMiB float64) {
 	return peakMiB, rssMiB
 }
 
-// cpu returns the child's user+system CPU time so far.
-func (c *child) cpu() time.Duration { return procstat.CPU(c.pid()) }
+// cpu returns the user+system CPU time so far of the child and its parts.
+func (c *child) cpu() time.Duration {
+	total := procstat.CPU(c.pid())
+	for _, p := range c.parts {
+		total += procstat.CPU(p.pid())
+	}
+	return total
+}
+
+// cpuByProcess is cpu split by process ("main" is the child itself), with
+// the database server's when it runs on this machine.
+func (c *child) cpuByProcess(main string) map[string]time.Duration {
+	out := map[string]time.Duration{main: procstat.CPU(c.pid())}
+	for _, p := range c.parts {
+		out[p.name] = procstat.CPU(p.pid())
+	}
+	if c.databaseCPU != nil {
+		out["postgres"] = c.databaseCPU()
+	}
+	return out
+}
 
 // controlCall posts (or gets, with a nil body) JSON to the child's control
 // server and decodes the answer into out.

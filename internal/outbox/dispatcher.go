@@ -91,7 +91,7 @@ type Dispatcher struct {
 
 	mu       sync.Mutex
 	handed   []models.Scan // committed scans handed over, not yet taken
-	overflow bool          // Handoff dropped scans: poll for them now
+	overflow bool          // Handoff dropped scans, or Wake: poll for them now
 }
 
 // New returns a Dispatcher.
@@ -136,19 +136,12 @@ func New(store Store, starter Starter, opts Options) *Dispatcher {
 	}
 }
 
-// Handoff gives the dispatcher scans that have just been committed; it
-// takes those still pending (the store dispatched the others at insert: no
-// endpoint takes them). It never blocks: past MaxHandoff the scans are left
-// to the poll.
-func (d *Dispatcher) Handoff(scans []models.Scan) {
-	var pending []models.Scan // most scans are of codes without webhooks: often none
-	for _, sc := range scans {
-		if sc.DispatchedAt == nil {
-			pending = append(pending, sc)
-		}
-	}
+// Handoff gives the dispatcher scans that have just been committed
+// pending (Writer.InsertScans's answer); it does not keep the slice. It
+// never blocks: past MaxHandoff the scans are left to the poll.
+func (d *Dispatcher) Handoff(pending []models.Scan) {
 	if len(pending) == 0 {
-		return
+		return // most scans are of codes without webhooks: often none
 	}
 	d.mu.Lock()
 	if len(d.handed)+len(pending) <= d.opts.MaxHandoff {
@@ -158,6 +151,15 @@ func (d *Dispatcher) Handoff(scans []models.Scan) {
 		// overflow asks for reads them from there, oldest first.
 		d.handed, d.overflow = d.handed[:0], true
 	}
+	d.mu.Unlock()
+	d.notify()
+}
+
+// Wake tells the dispatcher that scans were committed elsewhere (by serve,
+// when the worker drains): it reads every pending scan at once.
+func (d *Dispatcher) Wake() {
+	d.mu.Lock()
+	d.overflow = true
 	d.mu.Unlock()
 	d.notify()
 }

@@ -1,4 +1,4 @@
-package models_test
+package outbox_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/procstat"
 	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/models"
@@ -17,12 +18,12 @@ import (
 // PostgreSQL, the CPU the server's own processes spent per scan (pg-µs/scan)
 // — on a 2-core machine that CPU is taken from the redirects too.
 //
-//	go test -run '^$' -bench InsertScans -benchtime 2000x ./models/
+//	go test -run '^$' -bench InsertScans -benchtime 2000x ./internal/outbox/
 func BenchmarkInsertScans(b *testing.B) {
 	for _, kind := range testdb.Kinds {
 		for _, size := range []int{1, 8, 15, 16, 32, 128} {
 			b.Run(fmt.Sprintf("%s/batch=%d", kind, size), func(b *testing.B) {
-				s := models.NewStore(testdb.Open(b, kind), time.Now)
+				w := outbox.NewWriter(models.NewStore(testdb.Open(b, kind), time.Now))
 				// As the recorder calls it: under a deadline.
 				ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 				defer cancel()
@@ -37,14 +38,14 @@ func BenchmarkInsertScans(b *testing.B) {
 					}
 				}
 				fill()
-				if err := s.InsertScans(ctx, batch); err != nil { // prepares the statements
+				if _, err := w.InsertScans(ctx, batch); err != nil { // prepares the statements
 					b.Fatal(err)
 				}
 				pgBefore := procstat.PostgresCPU()
 				b.ResetTimer()
 				for range b.N {
 					fill()
-					if err := s.InsertScans(ctx, batch); err != nil {
+					if _, err := w.InsertScans(ctx, batch); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -1,4 +1,4 @@
-package models
+package outbox
 
 // The SQLite outbox writer: one writing connection, one-row inserts in a
 // write transaction, and the WAL checkpoint that runs off the redirect path.
@@ -8,13 +8,16 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/scanforge/scanforge/models"
 )
 
-// markPending sets each scan's DispatchedAt on SQLite: nil when an enabled
-// endpoint takes it, else now. A batch is mostly scans of a few codes, so
-// takers is asked once per (workspace, code, bot verdict).
-func markPending(ctx context.Context, takers *sql.Stmt, scans []Scan, now time.Time) error {
+// markPending sets pending[i] when an endpoint takes scans[i]. A batch is
+// mostly scans of a few codes, so takers is asked once per (workspace,
+// code, bot verdict).
+func markPending(ctx context.Context, takers *sql.Stmt, scans []models.Scan, pending []bool) (count int, err error) {
 	type audience struct {
 		workspace, code string
 		bot             bool
@@ -23,84 +26,100 @@ func markPending(ctx context.Context, takers *sql.Stmt, scans []Scan, now time.T
 	for i := range scans {
 		sc := &scans[i]
 		a := audience{sc.WorkspaceID, sc.CodeID, sc.IsBot}
-		pending, ok := taken[a]
+		takes, ok := taken[a]
 		if !ok {
-			if err := takers.QueryRowContext(ctx, a.workspace, a.code, a.bot).Scan(&pending); err != nil {
-				return fmt.Errorf("endpoints taking scans of %s: %w", a.code, err)
+			if err := takers.QueryRowContext(ctx, a.workspace, a.code, a.bot).Scan(&takes); err != nil {
+				return 0, fmt.Errorf("endpoints taking scans of %s: %w", a.code, err)
 			}
-			taken[a] = pending
+			taken[a] = takes
 		}
-		sc.DispatchedAt = nil
-		if !pending {
-			sc.DispatchedAt = &now
+		pending[i] = takes
+		if takes {
+			count++
 		}
 	}
-	return nil
+	return count, nil
 }
 
-// insertScanRows runs the one-row statement per scan in one transaction:
-// SQLite runs in this process, so a statement costs no round trip, and
-// modernc.org/sqlite binds parameters by a linear search, so many-row
-// statements cost the square of their rows. The transaction holds SQLite's
-// write lock from its start, so no endpoint is written between the check
-// of a scan's takers and its insert.
-func insertScanRows(ctx context.Context, st *outboxStatements, scans []Scan, now time.Time) (err error) {
-	if _, err := st.begin.ExecContext(ctx); err != nil {
-		return err
+// insertScanRows runs the one-row statement per scan in one transaction,
+// and returns the scans it made pending: SQLite runs in this process, so a
+// statement costs no round trip, and modernc.org/sqlite binds parameters
+// by a linear search, so many-row statements cost the square of their
+// rows. The transaction holds SQLite's write lock from its start, so no
+// endpoint is written between the check of a scan's takers and its
+// insert.
+func (w *Writer) insertScanRows(ctx context.Context, scans []models.Scan, now time.Time) (out []models.Scan, err error) {
+	if _, err := w.begin.ExecContext(ctx); err != nil {
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
 			// With a new context: the transaction must end even if ctx has.
-			if _, rbErr := st.rollback.ExecContext(context.WithoutCancel(ctx)); rbErr != nil {
+			if _, rbErr := w.rollback.ExecContext(context.WithoutCancel(ctx)); rbErr != nil {
 				err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
 			}
 		}
 	}()
-	if err := markPending(ctx, st.takers, scans, now); err != nil {
-		return err
+	w.pending = slices.Grow(w.pending[:0], len(scans))[:len(scans)]
+	count, err := markPending(ctx, w.takers, scans, w.pending)
+	if err != nil {
+		return nil, err
+	}
+	if count > 0 {
+		out = make([]models.Scan, 0, count)
 	}
 	// Numbered under the write lock, so in commit order: the roller's
 	// watermark never passes a scan still to come.
 	var seq int64
-	if err := st.lastSeq.QueryRowContext(ctx).Scan(&seq); err != nil {
-		return fmt.Errorf("roll_seq: %w", err)
+	if err := w.lastSeq.QueryRowContext(ctx).Scan(&seq); err != nil {
+		return nil, fmt.Errorf("roll_seq: %w", err)
 	}
 	// The rows go in under a context without cancellation: given one that
 	// can end, the driver starts a goroutine per statement to interrupt it,
 	// one per scan. Inserting a row into a local file takes microseconds;
 	// BEGIN and COMMIT still answer to ctx.
 	rowCtx := context.WithoutCancel(ctx)
+	dispatched := &now
 	for i := range scans {
 		sc := &scans[i]
 		// The scan is its visitor's first of the code that day when the
 		// visitor is new to scan_visitors.
-		sc.IsUnique = false
+		unique := false
 		if sc.VisitorKey != "" {
-			res, err := st.visitor.ExecContext(rowCtx, sc.CodeID, sc.Timestamp.UTC().Format(time.DateOnly), sc.VisitorKey)
+			res, err := w.visitor.ExecContext(rowCtx, sc.CodeID, sc.Timestamp.UTC().Format(time.DateOnly), sc.VisitorKey)
 			if err != nil {
-				return fmt.Errorf("visitor: %w", err)
+				return nil, fmt.Errorf("visitor: %w", err)
 			}
 			n, err := res.RowsAffected()
 			if err != nil {
-				return fmt.Errorf("visitor: %w", err)
+				return nil, fmt.Errorf("visitor: %w", err)
 			}
-			sc.IsUnique = n == 1
+			unique = n == 1
+		}
+		dispatchedAt := dispatched
+		if w.pending[i] {
+			dispatchedAt = nil
+			done := *sc
+			done.IsUnique, done.DispatchedAt = unique, nil
+			out = append(out, done)
 		}
 		// One slice for every row: database/sql copies the values before
 		// the statement runs.
 		seq++
-		st.values = append(scanValues(st.values[:0], sc), seq)
-		if _, err := st.insert.ExecContext(rowCtx, st.values...); err != nil {
-			return err
+		w.values = append(scanValues(w.values[:0], sc, unique, dispatchedAt), seq)
+		if _, err := w.insert.ExecContext(rowCtx, w.values...); err != nil {
+			return nil, err
 		}
 	}
-	_, err = st.commit.ExecContext(ctx)
-	return err
+	if _, err := w.commit.ExecContext(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // CheckpointWAL copies SQLite's write-ahead log into the database file, in
 // two passes, and returns whether the log was copied to its end. The
-// outbox's writing connection never checkpoints by itself (see prepare), so
+// store's writing connection never checkpoints by itself (models.Store.WriteConn), so
 // whoever runs the redirect path calls this regularly; checkpointing a
 // second's worth of writes at once also copies each busy page once instead
 // of once per 1,000 frames. A no-op on PostgreSQL.
@@ -116,14 +135,14 @@ func insertScanRows(ctx context.Context, st *outboxStatements, scans []Scan, now
 // batch waits for. When a reader kept the first pass from copying most of
 // the log, the second is left out: the writer is not held back for more
 // than maxCatchUpFrames.
-func (s *Store) CheckpointWAL(ctx context.Context) (complete bool, err error) {
-	if s.db.Name() == "postgres" {
+func (w *Writer) CheckpointWAL(ctx context.Context) (complete bool, err error) {
+	if w.db.Name() == "postgres" {
 		return true, nil
 	}
 	// busy is 1 when the checkpoint could not start; log and copied count
 	// frames: the log's, and how many of them are in the database now.
 	var busy, log, copied int
-	err = s.db.WithContext(ctx).Raw("PRAGMA wal_checkpoint(PASSIVE)").Row().Scan(&busy, &log, &copied)
+	err = w.db.WithContext(ctx).Raw("PRAGMA wal_checkpoint(PASSIVE)").Row().Scan(&busy, &log, &copied)
 	if err != nil {
 		return false, fmt.Errorf("checkpoint: %w", err)
 	}
@@ -132,12 +151,12 @@ func (s *Store) CheckpointWAL(ctx context.Context) (complete bool, err error) {
 		// held back for all of it. The next call's first pass copies it.
 		return false, nil
 	}
-	st, unlock, err := s.outbox(ctx)
+	conn, unlock, err := w.store.WriteConn(ctx)
 	if err != nil {
 		return false, err
 	}
 	defer unlock()
-	err = st.sqlite.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied)
+	err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied)
 	if err != nil {
 		return false, fmt.Errorf("checkpoint: %w", err)
 	}

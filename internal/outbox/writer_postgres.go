@@ -1,4 +1,4 @@
-package models
+package outbox
 
 // The PostgreSQL outbox writer: multi-row INSERTs sent in a pgx pipeline
 // with their parameters encoded in binary by hand (pgParams).
@@ -18,6 +18,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
+
+	"github.com/scanforge/scanforge/models"
 )
 
 // withPgx runs f on a pooled connection's pgx.Conn, for what database/sql
@@ -41,8 +43,9 @@ func withPgx(ctx context.Context, db *gorm.DB, f func(*pgx.Conn) error) error {
 	})
 }
 
-// postgresMaxRows is the most scans one PostgreSQL INSERT takes.
-const postgresMaxRows = 64
+// PostgresMaxRows is the most scans one PostgreSQL INSERT takes: a larger
+// batch goes in as several, in one pipeline.
+const PostgresMaxRows = 64
 
 // postgresRowCounts are the sizes of INSERT that exist, largest first: a
 // batch goes in as INSERTs of these sizes, each the largest that fits what
@@ -51,7 +54,7 @@ const postgresMaxRows = 64
 // PostgreSQL CPU per scan. Not every size from 1 to 64, because each
 // prepared statement keeps its plans in the server on every connection
 // that has run it.
-var postgresRowCounts = []int{postgresMaxRows, 56, 48, 40, 32, 24, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1}
+var postgresRowCounts = []int{PostgresMaxRows, 56, 48, 40, 32, 24, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1}
 
 // postgresInsert is the prepared INSERT of a number of rows.
 type postgresInsert struct {
@@ -119,7 +122,7 @@ func postgresInsertOf(n int) string {
 		" FROM v WHERE v.vday IS NOT NULL ORDER BY 1, 2, 3 ON CONFLICT DO NOTHING RETURNING code_id, day, visitor_key)" +
 		", inserted AS (INSERT INTO scans (" + strings.Join(scanColumns, ", ") + ") SELECT " + strings.Join(names[:len(cols)], ", ") +
 		", EXISTS (SELECT 1 FROM visitors n WHERE n.code_id = " + col("code_id") + " AND n.day = v.vday AND n.visitor_key = " + col("visitor_key") + ")" +
-		", CASE WHEN " + fmt.Sprintf(takerExists, col("workspace_id"), col("code_id"), col("is_bot")) + " THEN NULL ELSE $1::timestamptz END" +
+		", CASE WHEN " + models.EndpointTakesScan(col("workspace_id"), col("code_id"), col("is_bot")) + " THEN NULL ELSE $1::timestamptz END" +
 		" FROM v RETURNING id, dispatched_at, is_unique)" +
 		" SELECT id, dispatched_at IS NULL, is_unique FROM inserted WHERE dispatched_at IS NULL OR is_unique"
 }
@@ -134,12 +137,13 @@ var postgresCasts = map[string]string{`"timestamp"`: "timestamptz", "latitude": 
 // insertScansPostgres sends the batch as INSERTs of up to 64 rows in one
 // pipeline: one round trip and one implicit transaction (all or nothing).
 // Each row runs the endpoint check as it is inserted, after its scan
-// arrived, in one round trip instead of an endpoint check plus a COPY.
+// arrived, in one round trip instead of an endpoint check plus a COPY. It
+// returns the scans made pending, in the order of scans.
 //
 // It talks to pgx's wire layer (pgconn) with parameters it encodes itself
 // (pgParams.encode): pgx's own encoding, type by type into buffers it
 // shrinks after each use, dominated the insert's allocations and CPU.
-func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, scans []Scan, now time.Time) error {
+func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, scans []models.Scan, now time.Time) ([]models.Scan, error) {
 	type statement struct {
 		sd     *pgconn.StatementDescription
 		params *pgParams
@@ -150,7 +154,6 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, s
 			pool.Put(st.params)
 		}
 	}()
-	byID := make(map[string]*Scan, len(scans))
 	rows, first := byVisitor(scans)
 	for rest, done := rows, 0; len(rest) > 0; done, rest = done+postgresRowsOf(len(rest)), rest[postgresRowsOf(len(rest)):] {
 		n := postgresRowsOf(len(rest))
@@ -158,7 +161,7 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, s
 		insert := postgresInserts[n]()
 		sd, err := conn.Prepare(ctx, insert.name, insert.sql)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		params, _ := pool.Get().(*pgParams)
 		if params == nil {
@@ -166,10 +169,6 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, s
 		}
 		params.encode(now, rest[:n], first[done:done+n])
 		statements = append(statements, statement{sd, params})
-		for _, sc := range rest[:n] {
-			sc.DispatchedAt, sc.IsUnique = &now, false
-			byID[sc.ID] = sc
-		}
 	}
 	pipeline := conn.PgConn().StartPipeline(ctx)
 	for _, st := range statements {
@@ -178,22 +177,30 @@ func insertScansPostgres(ctx context.Context, conn *pgx.Conn, pool *sync.Pool, s
 		pipeline.SendQueryStatement(st.sd, st.params.params, postgresBinary, nil)
 	}
 	if err := pipeline.Sync(); err != nil {
-		return err // the pipeline is closed
+		return nil, err // the pipeline is closed
 	}
+	var pending pendingRows
 	for range statements {
-		if err := markPendingOf(pipeline, byID); err != nil {
-			return errors.Join(err, pipeline.Close())
+		if err := pending.read(pipeline); err != nil {
+			return nil, errors.Join(err, pipeline.Close())
 		}
 	}
-	return pipeline.Close()
+	if err := pipeline.Close(); err != nil {
+		return nil, err
+	}
+	return pending.of(scans), nil
 }
 
 // postgresBinary says that every parameter is in binary format.
 var postgresBinary = []int16{1}
 
-// markPendingOf reads one INSERT's result, its pending and unique scans,
-// and clears their DispatchedAt or sets their IsUnique.
-func markPendingOf(pipeline *pgconn.Pipeline, byID map[string]*Scan) error {
+// pendingRows collects what the INSERTs return of their pending scans: by
+// ID, whether each is its visitor's first.
+type pendingRows map[string]bool
+
+// read reads one INSERT's result, its pending and unique scans, and keeps
+// the pending ones.
+func (p *pendingRows) read(pipeline *pgconn.Pipeline) error {
 	res, err := pipeline.GetResults()
 	if err != nil {
 		return err
@@ -205,15 +212,30 @@ func markPendingOf(pipeline *pgconn.Pipeline, byID map[string]*Scan) error {
 	for rows.NextRow() {
 		// Booleans in text format: "t" or "f".
 		vals := rows.Values()
-		if sc, ok := byID[string(vals[0])]; ok {
-			if string(vals[1]) == "t" {
-				sc.DispatchedAt = nil
+		if string(vals[1]) == "t" {
+			if *p == nil {
+				*p = pendingRows{}
 			}
-			sc.IsUnique = string(vals[2]) == "t"
+			(*p)[string(vals[0])] = string(vals[2]) == "t"
 		}
 	}
 	_, err = rows.Close()
 	return err
+}
+
+// of returns the pending ones of scans, in their order, completed.
+func (p pendingRows) of(scans []models.Scan) []models.Scan {
+	if len(p) == 0 {
+		return nil
+	}
+	out := make([]models.Scan, 0, len(p))
+	for _, sc := range scans {
+		if unique, ok := p[sc.ID]; ok {
+			sc.IsUnique, sc.DispatchedAt = unique, nil
+			out = append(out, sc)
+		}
+	}
+	return out
 }
 
 // encode makes p the parameters of postgresInsertOf(len(scans)): now and
@@ -221,7 +243,7 @@ func markPendingOf(pipeline *pgconn.Pipeline, byID map[string]*Scan) error {
 // visitor's first), in PostgreSQL's binary format, column by column in
 // scanColumns' order (TestInsertScansRoundTripsEveryColumn, whose text
 // columns all differ, catches any two swapped). It reuses p's buffers.
-func (p *pgParams) encode(now time.Time, scans []*Scan, firstInBatch []bool) {
+func (p *pgParams) encode(now time.Time, scans []*models.Scan, firstInBatch []bool) {
 	p.buf = p.buf[:0]
 	clear(p.params) // no hold on arrays the buffer outgrew last time
 	p.params = p.params[:0]

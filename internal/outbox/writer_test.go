@@ -1,4 +1,4 @@
-package models_test
+package outbox_test
 
 import (
 	"context"
@@ -7,16 +7,30 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/models"
 )
+
+// forEachDB runs f against a fresh store of each database kind, with the
+// store's outbox writer.
+func forEachDB(t *testing.T, f func(t *testing.T, s *models.Store, w *outbox.Writer)) {
+	for _, kind := range testdb.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			s := models.NewStore(testdb.Open(t, kind), time.Now, models.WithSecretBox(testdb.SecretBox(t)))
+			f(t, s, outbox.NewWriter(s))
+		})
+	}
+}
 
 // fullScan returns a scan with every column set to a value of its own.
 func fullScan(i int, at time.Time) models.Scan {
@@ -49,7 +63,7 @@ func addEndpoint(t *testing.T, s *models.Store, ep models.Endpoint, codeIDs ...s
 }
 
 func TestInsertScansRoundTripsEveryColumn(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *models.Store) {
+	forEachDB(t, func(t *testing.T, s *models.Store, w *outbox.Writer) {
 		ctx := context.Background()
 		addEndpoint(t, s, models.Endpoint{ID: "ep_all", WorkspaceID: "ws_1", Enabled: true, AllCodes: true})
 		at := time.Now().UTC().Truncate(time.Microsecond)
@@ -67,12 +81,12 @@ func TestInsertScansRoundTripsEveryColumn(t *testing.T) {
 		batch := []models.Scan{fullScan(1, at), fullScan(2, at.Add(time.Millisecond)), fullScan(3, at.Add(2*time.Millisecond)), batch0}
 		// On PostgreSQL a large batch goes in as several INSERTs.
 		var large []models.Scan
-		for i := range models.PostgresMaxRows + 2 {
+		for i := range outbox.PostgresMaxRows + 2 {
 			large = append(large, fullScan(100+i, at.Add(time.Duration(i)*time.Microsecond)))
 		}
 		large[1].Latitude, large[1].Longitude = nil, nil
 		for _, b := range [][]models.Scan{{one}, batch, large} {
-			if err := s.InsertScans(ctx, b); err != nil {
+			if _, err := w.InsertScans(ctx, b); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -104,7 +118,7 @@ func TestInsertScansRoundTripsEveryColumn(t *testing.T) {
 			t.Fatalf("scans with a NULL trace_parent: %v, want only %s", untraced, one.ID)
 		}
 		// The poll reads the traceparent back with the scan.
-		pending, err := s.PendingScans(ctx, at.Add(time.Hour), 500)
+		pending, err := w.PendingScans(ctx, at.Add(time.Hour), 500)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +137,7 @@ func TestInsertScansRoundTripsEveryColumn(t *testing.T) {
 // PostgreSQL's numeric column as sent: it is stored as unknown (NULL)
 // rather than failing the batch and its neighbours.
 func TestInsertScansStoresNonFiniteCoordinatesAsUnknownOnPostgres(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *models.Store) {
+	forEachDB(t, func(t *testing.T, s *models.Store, w *outbox.Writer) {
 		if s.DB().Name() != "postgres" {
 			t.Skip("SQLite stores the float64 as it is")
 		}
@@ -132,7 +146,7 @@ func TestInsertScansStoresNonFiniteCoordinatesAsUnknownOnPostgres(t *testing.T) 
 		nan, inf := math.NaN(), math.Inf(1)
 		sc := fullScan(1, at)
 		sc.Latitude, sc.Longitude = &nan, &inf
-		if err := s.InsertScans(ctx, []models.Scan{sc, fullScan(2, at)}); err != nil {
+		if _, err := w.InsertScans(ctx, []models.Scan{sc, fullScan(2, at)}); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.GetScan(ctx, "ws_1", sc.ID)
@@ -155,22 +169,22 @@ func deref(p *float64) any {
 // The recorder retries a failed batch scan by scan, so a batch must fail as
 // a whole: a duplicate leaves none of its neighbours behind.
 func TestInsertScansBatchIsAtomic(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *models.Store) {
+	forEachDB(t, func(t *testing.T, s *models.Store, w *outbox.Writer) {
 		ctx := context.Background()
 		at := time.Now().UTC().Truncate(time.Microsecond)
-		if err := s.InsertScans(ctx, []models.Scan{fullScan(2, at)}); err != nil {
+		if _, err := w.InsertScans(ctx, []models.Scan{fullScan(2, at)}); err != nil {
 			t.Fatal(err)
 		}
 		small := []models.Scan{fullScan(1, at), fullScan(2, at), fullScan(3, at)}
 		// On PostgreSQL the duplicate is in the last of several INSERTs:
 		// the ones before it must be undone too.
 		var large []models.Scan
-		for i := range models.PostgresMaxRows + 1 {
+		for i := range outbox.PostgresMaxRows + 1 {
 			large = append(large, fullScan(10+i, at))
 		}
 		large = append(large, fullScan(2, at))
 		for _, batch := range [][]models.Scan{small, large} {
-			if err := s.InsertScans(ctx, batch); err == nil {
+			if _, err := w.InsertScans(ctx, batch); err == nil {
 				t.Fatalf("batch of %d with a duplicate ID inserted", len(batch))
 			}
 			for _, sc := range batch {
@@ -183,22 +197,22 @@ func TestInsertScansBatchIsAtomic(t *testing.T) {
 }
 
 func TestOutboxConcurrentInsertAndDispatch(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *models.Store) {
+	forEachDB(t, func(t *testing.T, s *models.Store, w *outbox.Writer) {
 		ctx := context.Background()
 		addEndpoint(t, s, models.Endpoint{ID: "ep_all", WorkspaceID: "ws_1", Enabled: true, AllCodes: true})
 		at := time.Now().UTC().Truncate(time.Microsecond)
 		var wg sync.WaitGroup
 		errs := make(chan error, 8)
-		for w := range 8 { // more writers than pooled connections
+		for writer := range 8 { // more writers than pooled connections
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for b := range 5 {
 					var batch []models.Scan
 					for i := range 1 + b*7 {
-						batch = append(batch, fullScan(w*1000+b*100+i, at))
+						batch = append(batch, fullScan(writer*1000+b*100+i, at))
 					}
-					if err := s.InsertScans(ctx, batch); err != nil {
+					if _, err := w.InsertScans(ctx, batch); err != nil {
 						errs <- err
 						return
 					}
@@ -210,7 +224,7 @@ func TestOutboxConcurrentInsertAndDispatch(t *testing.T) {
 		for err := range errs {
 			t.Fatal(err)
 		}
-		pending, err := s.PendingScans(ctx, at.Add(time.Second), 1000)
+		pending, err := w.PendingScans(ctx, at.Add(time.Second), 1000)
 		if err != nil || len(pending) != 8*(1+8+15+22+29) {
 			t.Fatalf("pending = %d (%v), want %d", len(pending), err, 8*(1+8+15+22+29))
 		}
@@ -220,10 +234,10 @@ func TestOutboxConcurrentInsertAndDispatch(t *testing.T) {
 				ids = append(ids, sc.ID)
 			}
 		}
-		if err := s.MarkDispatched(ctx, ids); err != nil {
+		if err := w.MarkDispatched(ctx, ids); err != nil {
 			t.Fatal(err)
 		}
-		left, err := s.PendingScans(ctx, at.Add(time.Second), 1000)
+		left, err := w.PendingScans(ctx, at.Add(time.Second), 1000)
 		if err != nil || len(left) != len(pending)-len(ids) {
 			t.Fatalf("pending after marking %d of %d: %d (%v)", len(ids), len(pending), len(left), err)
 		}
@@ -242,7 +256,7 @@ func TestOutboxConcurrentInsertAndDispatch(t *testing.T) {
 // workspace (disabled ones too: their deliveries park), for all codes or listing the scan's, human-only ones for
 // scans without a bot verdict.
 func TestInsertScansDispatchesScansNoEndpointTakes(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *models.Store) {
+	forEachDB(t, func(t *testing.T, s *models.Store, w *outbox.Writer) {
 		ctx := context.Background()
 		addEndpoint(t, s, models.Endpoint{ID: "ep_listed", WorkspaceID: "ws_1", Enabled: true}, "code_listed")
 		addEndpoint(t, s, models.Endpoint{ID: "ep_off", WorkspaceID: "ws_1", Enabled: false, AllCodes: true})
@@ -264,7 +278,7 @@ func TestInsertScansDispatchesScansNoEndpointTakes(t *testing.T) {
 		}
 		wantPending := map[string]bool{}
 		var scans []models.Scan
-		for n := 1; len(scans) < 2*len(cases)+models.PostgresMaxRows; n++ {
+		for n := 1; len(scans) < 2*len(cases)+outbox.PostgresMaxRows; n++ {
 			c := cases[(n-1)%len(cases)]
 			sc := fullScan(n, at)
 			sc.WorkspaceID, sc.CodeID, sc.IsBot = c.ws, c.code, c.bot
@@ -275,16 +289,26 @@ func TestInsertScansDispatchesScansNoEndpointTakes(t *testing.T) {
 		// INSERTs.
 		six := len(cases)
 		for _, batch := range [][]models.Scan{scans[:1], scans[1:six], scans[six:]} {
-			if err := s.InsertScans(ctx, batch); err != nil {
+			before := slices.Clone(batch)
+			pending, err := w.InsertScans(ctx, batch)
+			if err != nil {
 				t.Fatal(err)
 			}
+			// The pending scans, in the batch's order, as stored.
+			var want []models.Scan
 			for _, sc := range batch {
-				if pending := sc.DispatchedAt == nil; pending != wantPending[sc.ID] {
-					t.Errorf("%s (batch of %d): InsertScans says pending=%v, want %v", sc.ID, len(batch), pending, wantPending[sc.ID])
+				if wantPending[sc.ID] {
+					want = append(want, sc)
 				}
 			}
+			if diff := cmp.Diff(want, pending, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("batch of %d: InsertScans's pending scans (-want +got):\n%s", len(batch), diff)
+			}
+			if diff := cmp.Diff(before, batch); diff != "" {
+				t.Errorf("batch of %d: InsertScans changed its input (-before +after):\n%s", len(batch), diff)
+			}
 		}
-		pending, err := s.PendingScans(ctx, at.Add(time.Second), 100)
+		pending, err := w.PendingScans(ctx, at.Add(time.Second), 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -307,17 +331,18 @@ func TestInsertScansDispatchesScansNoEndpointTakes(t *testing.T) {
 // inserted, also when they change between two batches of one code (on
 // SQLite the insert keeps earlier answers while no other connection wrote).
 func TestInsertScansFollowsEndpointChangesBetweenBatches(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *models.Store) {
+	forEachDB(t, func(t *testing.T, s *models.Store, w *outbox.Writer) {
 		ctx := context.Background()
 		at := time.Now().UTC().Truncate(time.Microsecond)
 		insert := func(i int) (pending bool) {
 			t.Helper()
 			batch := []models.Scan{fullScan(i, at)}
 			batch[0].IsBot = false
-			if err := s.InsertScans(ctx, batch); err != nil {
+			made, err := w.InsertScans(ctx, batch)
+			if err != nil {
 				t.Fatal(err)
 			}
-			return batch[0].DispatchedAt == nil
+			return len(made) == 1
 		}
 		if insert(1) || insert(2) {
 			t.Fatal("pending without an endpoint")
@@ -344,20 +369,20 @@ func TestInsertScansFollowsEndpointChangesBetweenBatches(t *testing.T) {
 // The statements are prepared by their first user; a first user whose
 // context is already cancelled must not leave the outbox broken for good.
 func TestOutboxSurvivesCancelledFirstUse(t *testing.T) {
-	forEachDB(t, func(t *testing.T, s *models.Store) {
+	forEachDB(t, func(t *testing.T, s *models.Store, w *outbox.Writer) {
 		cancelled, cancel := context.WithCancel(context.Background())
 		cancel()
-		_ = s.InsertScans(cancelled, []models.Scan{fullScan(1, time.Now().UTC())}) // may fail: its context is gone
-		if err := s.InsertScans(context.Background(), []models.Scan{fullScan(2, time.Now().UTC())}); err != nil {
+		_, _ = w.InsertScans(cancelled, []models.Scan{fullScan(1, time.Now().UTC())}) // may fail: its context is gone
+		if _, err := w.InsertScans(context.Background(), []models.Scan{fullScan(2, time.Now().UTC())}); err != nil {
 			t.Fatalf("insert after a cancelled first use: %v", err)
 		}
-		if err := s.MarkDispatched(context.Background(), []string{"scan_0002"}); err != nil {
+		if err := w.MarkDispatched(context.Background(), []string{"scan_0002"}); err != nil {
 			t.Fatalf("mark dispatched after a cancelled first use: %v", err)
 		}
 	})
 }
 
-// The outbox's writing connection never checkpoints by itself: its frames
+// The store's writing connection never checkpoints by itself: its frames
 // stay in the WAL (past SQLite's usual 1,000 pages) until CheckpointWAL
 // copies them into the database file. (Asking SQLite for the WAL's state
 // would checkpoint it: the files' sizes tell instead.)
@@ -370,7 +395,7 @@ func TestCheckpointWALIsTheWritersOnlyCheckpoint(t *testing.T) {
 	if err := models.Migrate(db); err != nil {
 		t.Fatal(err)
 	}
-	s := models.NewStore(db, time.Now)
+	w := outbox.NewWriter(models.NewStore(db, time.Now))
 	ctx := context.Background()
 	at := time.Now().UTC()
 	for b := range 30 { // about 8 MiB of rows: twice the WAL of an autocheckpoint
@@ -380,7 +405,7 @@ func TestCheckpointWALIsTheWritersOnlyCheckpoint(t *testing.T) {
 			sc.UserAgent = strings.Repeat("u", 1024)
 			batch = append(batch, sc)
 		}
-		if err := s.InsertScans(ctx, batch); err != nil {
+		if _, err := w.InsertScans(ctx, batch); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -395,7 +420,7 @@ func TestCheckpointWALIsTheWritersOnlyCheckpoint(t *testing.T) {
 	if wal, main := size(path+"-wal"), size(path); wal < 6*mib || main > 2*mib {
 		t.Fatalf("before CheckpointWAL: WAL %d bytes, database %d: the writer checkpointed", wal, main)
 	}
-	if complete, err := s.CheckpointWAL(ctx); err != nil || !complete {
+	if complete, err := w.CheckpointWAL(ctx); err != nil || !complete {
 		t.Fatalf("CheckpointWAL: complete %v, error %v; want the whole log copied", complete, err)
 	}
 	if main := size(path); main < 6*mib {
@@ -404,7 +429,7 @@ func TestCheckpointWALIsTheWritersOnlyCheckpoint(t *testing.T) {
 	// The log was copied to its end, so the next transaction writes it
 	// from its beginning again: the file does not grow.
 	wal := size(path + "-wal")
-	if err := s.InsertScans(ctx, []models.Scan{fullScan(1_000_000, at)}); err != nil {
+	if _, err := w.InsertScans(ctx, []models.Scan{fullScan(1_000_000, at)}); err != nil {
 		t.Fatal(err)
 	}
 	if after := size(path + "-wal"); after != wal {
@@ -416,7 +441,7 @@ func TestCheckpointWALIsTheWritersOnlyCheckpoint(t *testing.T) {
 // its end (its second pass holds the writer back), so the log starts over
 // instead of growing until traffic pauses.
 func TestCheckpointWALCompletesBesideAWriter(t *testing.T) {
-	s := models.NewStore(testdb.Open(t, "sqlite"), time.Now)
+	w := outbox.NewWriter(models.NewStore(testdb.Open(t, "sqlite"), time.Now))
 	ctx := context.Background()
 	at := time.Now().UTC()
 
@@ -430,7 +455,7 @@ func TestCheckpointWALCompletesBesideAWriter(t *testing.T) {
 				return
 			default:
 			}
-			if err := s.InsertScans(ctx, []models.Scan{fullScan(n, at)}); err != nil {
+			if _, err := w.InsertScans(ctx, []models.Scan{fullScan(n, at)}); err != nil {
 				written <- err
 				return
 			}
@@ -438,7 +463,7 @@ func TestCheckpointWALCompletesBesideAWriter(t *testing.T) {
 	}()
 	for i := range 20 {
 		time.Sleep(5 * time.Millisecond) // let the writer commit meanwhile
-		complete, err := s.CheckpointWAL(ctx)
+		complete, err := w.CheckpointWAL(ctx)
 		if err != nil || !complete {
 			t.Errorf("checkpoint %d beside the writer: complete %v, error %v; want the whole log copied", i, complete, err)
 		}

@@ -1,4 +1,4 @@
-package models
+package outbox
 
 import (
 	"slices"
@@ -7,12 +7,14 @@ import (
 	"testing"
 
 	"gorm.io/gorm/schema"
+
+	"github.com/scanforge/scanforge/models"
 )
 
 // scanColumns and scanValues are written out by hand for speed: they must
 // name every column of the Scan model, in the same order.
 func TestScanColumnsMatchModel(t *testing.T) {
-	sch, err := schema.Parse(&Scan{}, &sync.Map{}, schema.NamingStrategy{})
+	sch, err := schema.Parse(&models.Scan{}, &sync.Map{}, schema.NamingStrategy{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,7 +25,7 @@ func TestScanColumnsMatchModel(t *testing.T) {
 	if !slices.Equal(columns, sch.DBNames) {
 		t.Fatalf("scanColumns = %v\nmodel      = %v", columns, sch.DBNames)
 	}
-	if n := len(scanValues(nil, &Scan{})); n != len(scanColumns) {
+	if n := len(scanValues(nil, &models.Scan{}, false, nil)); n != len(scanColumns) {
 		t.Fatalf("scanValues gives %d values for %d columns", n, len(scanColumns))
 	}
 }
@@ -40,11 +42,11 @@ func TestPostgresRowsOfSplitsBatchesIntoFewStatements(t *testing.T) {
 			}
 			parts = append(parts, n)
 		}
-		single := size <= 16 || (size <= postgresMaxRows && size%8 == 0)
+		single := size <= 16 || (size <= PostgresMaxRows && size%8 == 0)
 		switch {
 		case single && len(parts) != 1:
 			t.Errorf("batch of %d: %v, want one INSERT", size, parts)
-		case size <= postgresMaxRows && len(parts) > 2:
+		case size <= PostgresMaxRows && len(parts) > 2:
 			t.Errorf("batch of %d: %v, want at most two INSERTs", size, parts)
 		}
 	}
