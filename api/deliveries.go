@@ -27,6 +27,7 @@ type DeliveryLog interface {
 	Replay(ctx context.Context, workspaceID, id, requestedBy string) (deliverylog.Replayed, error)
 	ReplayEndpoint(ctx context.Context, workspaceID, endpointID string, f deliverylog.BulkFilter, requestedBy string) (deliverylog.BulkResult, error)
 	ReplayTo(ctx context.Context, workspaceID, id string, to deliverylog.Endpoint, requestedBy string, dryRun bool) (deliverylog.ReplayPlan, error)
+	StartBulkReplay(ctx context.Context, workspaceID string, r deliverylog.BulkReplay, requestedBy string) (deliverylog.BulkReplayAnswer, error)
 	RetryNow(ctx context.Context, workspaceID, id string) error
 	SendTest(ctx context.Context, ep deliverylog.Endpoint) (string, error)
 }

@@ -30,6 +30,7 @@ type fakeDeliveryLog struct {
 	tested      []deliverylog.Endpoint
 	retried     []string
 	bulkResults deliverylog.BulkResult
+	bulkReplays []deliverylog.BulkReplay
 }
 
 func (f *fakeDeliveryLog) List(_ context.Context, ws string, filter deliverylog.Filter, cursor string, limit int) (deliverylog.Page, error) {
@@ -77,6 +78,19 @@ func (f *fakeDeliveryLog) ReplayEndpoint(_ context.Context, ws, endpointID strin
 	f.bulk = append(f.bulk, filter)
 	f.replayedBy = append(f.replayedBy, requestedBy)
 	return f.bulkResults, nil
+}
+
+func (f *fakeDeliveryLog) StartBulkReplay(_ context.Context, ws string, r deliverylog.BulkReplay, requestedBy string) (deliverylog.BulkReplayAnswer, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.bulkReplays = append(f.bulkReplays, r)
+	f.replayedBy = append(f.replayedBy, requestedBy)
+	answer := deliverylog.BulkReplayAnswer{DryRun: r.DryRun, Accepted: 1, Rate: 20,
+		Sample: []deliverylog.BulkReplayItem{{ID: f.delivery.ID, Target: f.delivery.ID}}}
+	if !r.DryRun {
+		answer.ID = "rpl_1"
+	}
+	return answer, nil
 }
 
 func (f *fakeDeliveryLog) ReplayTo(_ context.Context, ws, id string, to deliverylog.Endpoint, requestedBy string, dryRun bool) (deliverylog.ReplayPlan, error) {

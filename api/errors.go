@@ -106,6 +106,9 @@ func describe(err error) *apiError {
 	case errors.Is(err, deliverylog.ErrNotRunning):
 		return &apiError{Status: http.StatusConflict, Code: codeConflict,
 			Message: "the delivery has finished: there is no attempt to hurry; replay it instead (POST …/replay)"}
+	case errors.Is(err, deliverylog.ErrIdempotencyKeyReused):
+		return &apiError{Status: http.StatusConflict, Code: codeConflict, Field: "Idempotency-Key",
+			Message: "this Idempotency-Key was used with another request in the last 24 hours: use a new key for a new request"}
 	case errors.Is(err, deliverylog.ErrInvalidCursor):
 		return &apiError{Status: http.StatusBadRequest, Code: codeBadRequest, Field: "cursor",
 			Message: "cursor is not valid: pass next_cursor from the previous page, with the same filters"}

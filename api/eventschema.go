@@ -17,6 +17,10 @@ import (
 var publishedEvents = []struct{ Type, Component string }{
 	{"scan.created", "ScanCreatedEvent"},
 	{"test", "TestEvent"},
+	{"endpoint.disabled", "EndpointDisabledEvent"},
+	{"endpoint.enabled", "EndpointEnabledEvent"},
+	{"delivery.gave_up", "DeliveryGaveUpEvent"},
+	{"endpoint.paused_backlog", "EndpointPausedBacklogEvent"},
 }
 
 const (

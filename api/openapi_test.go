@@ -332,6 +332,11 @@ func TestOpenAPIMatchesRealExchanges(t *testing.T) {
 	exchange("POST", "/api/v1/deliveries/"+docDeliveryID+"/replay", `{"endpoint_id":"`+ep+`"}`, k, nil, 202)
 	exchange("POST", "/api/v1/deliveries/"+docDeliveryID+"/replay", `{"endpoint_id":"ep_01jq0000000000000000000009"}`, k, nil, 422)
 	exchange("POST", "/api/v1/deliveries/"+docDeliveryID+"/retry", "", k, nil, 409) // finished: nothing to hurry
+	exchange("POST", "/api/v1/deliveries/replay", "", k, nil, 202)
+	exchange("POST", "/api/v1/deliveries/replay", `{"endpoint_id":"`+ep+`","state":"failed","since":"2026-11-27T00:00:00Z","until":"2026-11-27T06:00:00Z"}`, k, nil, 202)
+	exchange("POST", "/api/v1/deliveries/replay", `{"code_id":"`+code+`","state":"delivered","to_endpoint_id":"`+ep+`","dry_run":true}`, k, nil, 200)
+	exchange("POST", "/api/v1/deliveries/replay", `{"state":"retrying"}`, k, nil, 422)
+	exchange("POST", "/api/v1/deliveries/replay", `{"colour":"red"}`, k, nil, 400)
 	dl.running = true
 	exchange("POST", "/api/v1/deliveries/"+docDeliveryID+"/retry", "", k, nil, 202)
 	exchange("POST", "/api/v1/deliveries/"+docDeliveryID+"/replay", "", k, nil, 409)
@@ -358,6 +363,9 @@ func TestOpenAPIMatchesRealExchanges(t *testing.T) {
 	eventSchema := exchange("GET", "/api/v1/schemas/scan.created.json", "", "", nil, 200)
 	exchange("GET", "/api/v1/schemas/scan.created.json", "", "", http.Header{"If-None-Match": {eventSchema.Header().Get("ETag")}}, 304)
 	exchange("GET", "/api/v1/schemas/test.json", "", "", nil, 200)
+	for _, ev := range []string{"endpoint.disabled", "endpoint.enabled", "delivery.gave_up", "endpoint.paused_backlog"} {
+		exchange("GET", "/api/v1/schemas/"+ev+".json", "", "", nil, 200)
+	}
 	page2 := exchange("GET", "/api/v1/docs", "", "", nil, 200)
 	for _, want := range []string{"<title>ScanForge management API</title>", "/api/v1/endpoints/{id}/rotate-secret", `href="openapi.json"`} {
 		if !strings.Contains(page2.Body.String(), want) {
@@ -726,6 +734,24 @@ func (d *docDeliveries) ReplayTo(_ context.Context, ws, id string, to deliverylo
 
 func (d *docDeliveries) ReplayEndpoint(context.Context, string, string, deliverylog.BulkFilter, string) (deliverylog.BulkResult, error) {
 	return deliverylog.BulkResult{Replayed: 3, Failed: 1}, nil
+}
+
+func (d *docDeliveries) StartBulkReplay(_ context.Context, _ string, r deliverylog.BulkReplay, _ string) (deliverylog.BulkReplayAnswer, error) {
+	id := "delivery:scan_01jq0000000000000000000000:ep_01jq0000000000000000000000"
+	item := deliverylog.BulkReplayItem{ID: id, Target: id}
+	if r.To.ID != "" {
+		item.Target = "delivery:scan_01jq0000000000000000000000:" + r.To.ID
+	}
+	answer := deliverylog.BulkReplayAnswer{DryRun: r.DryRun, Accepted: 1, Rate: 20, Sample: []deliverylog.BulkReplayItem{item},
+		AcceptedAt: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	if r.DryRun {
+		answer.Sample[0].Plan = &deliverylog.ReplayPlan{DryRun: true, ID: item.Target, EndpointID: "ep_01jq0000000000000000000000",
+			EventID: "evt_01jq0000000000000000000000", EventType: "scan.created",
+			Payload: json.RawMessage(`{"id":"evt_01jq0000000000000000000000","type":"scan.created"}`)}
+	} else {
+		answer.ID = "rpl_01m8f0000000000000000000"
+	}
+	return answer, nil
 }
 
 func (d *docDeliveries) RetryNow(_ context.Context, ws, id string) error {

@@ -182,6 +182,7 @@ func NewRouter(opts Options) *gin.Engine {
 	if s.deliveries != nil {
 		v1.GET("/deliveries", s.listDeliveries)
 		v1.GET("/deliveries/:id", s.getDelivery)
+		v1.POST("/deliveries/replay", s.replayDeliveries)
 		v1.POST("/deliveries/:id/replay", s.replayDelivery)
 		v1.POST("/deliveries/:id/retry", s.retryDelivery)
 		v1.POST("/endpoints/:id/replay", s.replayEndpoint)

@@ -83,6 +83,9 @@ const (
 	TypeEndpointDisabled = "endpoint.disabled"
 	TypeEndpointEnabled  = "endpoint.enabled"
 	TypeDeliveryGaveUp   = "delivery.gave_up"
+	// TypeEndpointPausedBacklog: an endpoint's parked deliveries rose
+	// above the alert threshold.
+	TypeEndpointPausedBacklog = "endpoint.paused_backlog"
 )
 
 // EndpointDisabled is the Data of an endpoint.disabled event.
@@ -112,4 +115,22 @@ type DeliveryGaveUp struct {
 	LastStatus int    `json:"last_status,omitempty"`
 	LastError  string `json:"last_error,omitempty"`
 	Message    string `json:"message"`
+}
+
+// EndpointPausedBacklog is the Data of an endpoint.paused_backlog event:
+// the deliveries parked for a paused or disabled endpoint rose above the
+// threshold. Sent once per crossing: again only after the backlog fell to
+// the threshold or the endpoint took deliveries again.
+type EndpointPausedBacklog struct {
+	EndpointID string `json:"endpoint_id"`
+	URL        string `json:"url"`
+	State      string `json:"state"` // paused, disabled, gone or auto_disabled
+	Reason     string `json:"reason,omitempty"`
+	Parked     int64  `json:"parked"`    // parked deliveries when counted
+	Threshold  int64  `json:"threshold"` // the alert threshold
+	// The longest-parked delivery (the first started): its ID, its scan
+	// and the scan's time; the scan fields are absent for a test event.
+	OldestDeliveryID string     `json:"oldest_delivery_id,omitempty"`
+	OldestScanID     string     `json:"oldest_scan_id,omitempty"`
+	OldestScanAt     *time.Time `json:"oldest_scan_at,omitempty"`
 }

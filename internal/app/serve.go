@@ -82,6 +82,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		DrainRate:  float64(cfg.DrainRate),
 		Logger:     a.Logger.With("component", "deliverylog"),
 	})
+	opNotifier := opevents.New(a.Store, a.Temporal, Schedule(cfg), a.Logger.With("component", "opevents"))
+	backlog := &opevents.BacklogWatch{
+		Store: a.Store, Parked: deliveries, Notifier: opNotifier,
+		Threshold: int64(cfg.BacklogAlert), Every: cfg.BacklogCheck, Logger: a.Logger.With("component", "backlog"),
+	}
 	router := api.NewRouter(api.Options{
 		Store:          a.Store,
 		Recorder:       rec,
@@ -101,7 +106,7 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		Deliveries:       deliveries,
 		Drainer:          deliveries,
 		Backfiller:       outbox.NewBackfiller(a.Store, dispatcher),
-		Notifier:         opevents.New(a.Store, a.Temporal, Schedule(cfg), a.Logger.With("component", "opevents")),
+		Notifier:         opNotifier,
 	})
 	a.watchStore()
 	srv := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
@@ -117,6 +122,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	rollCtx, stopRolls := context.WithCancel(context.WithoutCancel(ctx))
 	rollDone := make(chan struct{})
 	go func() { a.rollScans(rollCtx); close(rollDone) }()
+
+	backlogCtx, stopBacklog := context.WithCancel(context.WithoutCancel(ctx))
+	backlogDone := make(chan struct{})
+	go func() { backlog.Run(backlogCtx); close(backlogDone) }()
 
 	moverCtx, stopMover := context.WithCancel(context.WithoutCancel(ctx))
 	moverDone := make(chan struct{})
@@ -161,6 +170,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	<-ckptDone
 	stopRolls()
 	<-rollDone
+	stopBacklog()
+	<-backlogDone
 	stopDispatcher()
 	<-dispDone
 	if err2 != nil && !errors.Is(err2, http.ErrServerClosed) {

@@ -81,6 +81,8 @@ type Config struct {
 	// Endpoint states (issue 19).
 	ParkFor            time.Duration // longest a delivery waits for a paused or disabled endpoint
 	DrainRate          int           // parked deliveries resumed per second after a resume
+	BacklogAlert       int           // endpoint.paused_backlog above this many parked deliveries; 0: never
+	BacklogCheck       time.Duration // how often serve counts parked deliveries
 	AutoDisableAfter   time.Duration // disable an endpoint whose attempts all failed this long
 	AutoDisableGiveUps int           // … or after this many deliveries in a row gave up; 0: never
 
@@ -133,6 +135,8 @@ const (
 	envRetryHorizon          = "SCANFORGE_RETRY_HORIZON"
 	envParkFor               = "SCANFORGE_PARK_FOR"
 	envDrainRate             = "SCANFORGE_DRAIN_RATE"
+	envBacklogAlert          = "SCANFORGE_PARKED_BACKLOG_ALERT"
+	envBacklogCheck          = "SCANFORGE_PARKED_BACKLOG_CHECK"
 	envAutoDisableAfter      = "SCANFORGE_AUTO_DISABLE_AFTER"
 	envAutoDisableGiveUps    = "SCANFORGE_AUTO_DISABLE_GIVE_UPS"
 	envOutboxConcurrency     = "SCANFORGE_OUTBOX_CONCURRENCY"
@@ -164,6 +168,8 @@ const (
 	defaultRetryHorizon      = "24h"
 	defaultParkFor           = "7d"
 	defaultDrainRate         = "20"
+	defaultBacklogAlert      = "1000"
+	defaultBacklogCheck      = "1m"
 	defaultAutoDisableAfter  = "5d"
 	defaultDisableGiveUps    = "20"
 	defaultOutboxConcurrency = "16"
@@ -299,6 +305,8 @@ func Load(mode Mode, getenv func(string) string) (Config, error) {
 	if is(ModeDev, ModeServe) {
 		// The drain runs in the process that serves the resume.
 		c.DrainRate, _ = l.intRange(envDrainRate, defaultDrainRate, 1, 1000, "")
+		c.BacklogAlert, _ = l.intRange(envBacklogAlert, defaultBacklogAlert, 0, 100000000, "0: never")
+		c.BacklogCheck, _ = l.duration(envBacklogCheck, defaultBacklogCheck, time.Second, 24*time.Hour)
 	}
 
 	if is(ModeDev, ModeServe, ModeWorker) {

@@ -97,6 +97,8 @@ func TestLoadDefaults(t *testing.T) {
 
 			ParkFor:            7 * 24 * time.Hour,
 			DrainRate:          20,
+			BacklogAlert:       1000,
+			BacklogCheck:       time.Minute,
 			AutoDisableAfter:   5 * 24 * time.Hour,
 			AutoDisableGiveUps: 20,
 
@@ -126,6 +128,8 @@ func TestLoadDefaults(t *testing.T) {
 
 			ParkFor:            7 * 24 * time.Hour,
 			DrainRate:          20,
+			BacklogAlert:       1000,
+			BacklogCheck:       time.Minute,
 			AutoDisableAfter:   5 * 24 * time.Hour,
 			AutoDisableGiveUps: 20,
 
@@ -531,6 +535,8 @@ func TestRedacted(t *testing.T) {
 		envRetryHorizon:          "36h",
 		envParkFor:               "7d",
 		envDrainRate:             "20",
+		envBacklogAlert:          "1000",
+		envBacklogCheck:          "1m",
 		envAutoDisableAfter:      "5d",
 		envAutoDisableGiveUps:    "20",
 		envOutboxConcurrency:     "16",

@@ -173,6 +173,18 @@ func Variables() []Variable {
 			effective:   func(c Config) string { return strconv.Itoa(c.DrainRate) },
 		},
 		{
+			Name: envBacklogAlert, Default: code(defaultBacklogAlert), Modes: devServe,
+			Description: "Send the workspace's operational endpoints `endpoint.paused_backlog` when more than this many " +
+				"deliveries are parked for one paused or disabled endpoint; once per crossing. `0`: never.",
+			effective: func(c Config) string { return strconv.Itoa(c.BacklogAlert) },
+		},
+		{
+			Name: envBacklogCheck, Default: code(defaultBacklogCheck), Modes: devServe,
+			Description: "How often serve counts each paused or disabled endpoint's parked deliveries (one Temporal " +
+				"visibility count per endpoint, only in workspaces with an operational endpoint), `1s`–`24h`.",
+			effective: func(c Config) string { return formatDuration(c.BacklogCheck) },
+		},
+		{
 			Name: envAutoDisableAfter, Default: code(defaultAutoDisableAfter), Modes: temporalModes,
 			Description: "Disable an endpoint (`auto_disabled`) whose delivery attempts have all failed for this long; " +
 				"its deliveries then park. At least `1h`.",

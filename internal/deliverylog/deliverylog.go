@@ -79,6 +79,7 @@ type Log struct {
 	opts     Options
 	bulk     *rate.Limiter
 	drains   drains
+	jobs     bulkJobs
 }
 
 // New returns the Log that reads and acts through c.
@@ -201,7 +202,7 @@ func ValidID(id string) bool {
 	switch parts[0] {
 	case "delivery":
 		wantPrefix = "scan_"
-	case "test", webhook.TypeEndpointDisabled, webhook.TypeEndpointEnabled, webhook.TypeDeliveryGaveUp:
+	case "test", webhook.TypeEndpointDisabled, webhook.TypeEndpointEnabled, webhook.TypeDeliveryGaveUp, webhook.TypeEndpointPausedBacklog:
 		wantPrefix = "evt_"
 	default:
 		return false
@@ -230,7 +231,7 @@ func eventTypeOf(workflowID string) string {
 	switch prefix, _, _ := strings.Cut(workflowID, ":"); prefix {
 	case "test":
 		return webhook.TypeTest
-	case webhook.TypeEndpointDisabled, webhook.TypeEndpointEnabled, webhook.TypeDeliveryGaveUp:
+	case webhook.TypeEndpointDisabled, webhook.TypeEndpointEnabled, webhook.TypeDeliveryGaveUp, webhook.TypeEndpointPausedBacklog:
 		return prefix
 	}
 	return webhook.TypeScanCreated

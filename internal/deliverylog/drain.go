@@ -76,12 +76,10 @@ func (l *Log) StartDrain(workspaceID, endpointID string) {
 // paused again).
 func (l *Log) Drain(ctx context.Context, workspaceID, endpointID string) (DrainResult, error) {
 	var res DrainResult
-	if !isIDChars(workspaceID) || !isIDChars(endpointID) {
-		return res, fmt.Errorf("%w: drain of %q", ErrInvalidFilter, endpointID)
+	query, err := parkedQuery(workspaceID, endpointID)
+	if err != nil {
+		return res, err
 	}
-	query := fmt.Sprintf("%s = '%s' AND %s = '%s' AND WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s = '%s'",
-		workflows.SearchWorkspace, workspaceID, workflows.SearchEndpoint, endpointID, workflows.WorkflowName,
-		workflows.SearchState, workflows.StatePaused)
 	pace := rate.NewLimiter(rate.Limit(l.opts.DrainRate), 1)
 	seen := map[string]bool{}
 	for {

@@ -52,26 +52,41 @@ func (l *Log) ReplayTo(ctx context.Context, workspaceID, id string, to Endpoint,
 		return plan, err
 	}
 
+	runID, err := l.startElsewhere(ctx, id, in, to, "replay of "+id+" requested by "+requestedBy)
+	if err != nil {
+		return ReplayPlan{}, err
+	}
+	plan.RunID = runID
+	return plan, nil
+}
+
+// startElsewhere starts to's delivery of the event of in (the input of
+// delivery id): a workflow of its own, which takes to's field policy.
+// ErrStillRunning: that delivery is running.
+func (l *Log) startElsewhere(ctx context.Context, id string, in workflows.DeliveryInput, to Endpoint, details string) (string, error) {
+	workflowID := workflows.TestWorkflowID(in.EventID, to.ID)
+	if in.ScanID != "" {
+		workflowID = workflows.DeliveryWorkflowID(in.ScanID, to.ID)
+	}
 	moved := in
 	moved.EndpointID = to.ID
 	moved.Revision = workflows.CurrentRevision
 	// The target's field policy applies: it may take less than the source.
 	run, err := workflows.StartDelivery(ctx, l.temporal, workflows.Start{
-		WorkflowID: plan.ID,
+		WorkflowID: workflowID,
 		Input:      moved,
 		Fields:     to.Fields,
 		Summary:    fmt.Sprintf("%s replayed from %s → %s", in.EventType, in.EndpointID, to.URL),
-		Details:    "replay of " + id + " requested by " + requestedBy,
+		Details:    details,
 		Eager:      l.opts.EagerStart,
 		Again:      true,
 	})
 	if errors.Is(err, workflows.ErrAlreadyStarted) {
-		return ReplayPlan{}, ErrStillRunning // that endpoint's delivery of the event is running
+		return "", ErrStillRunning // that endpoint's delivery of the event is running
 	}
 	if err != nil {
-		return ReplayPlan{}, fmt.Errorf("replay %s to %s: %w", id, to.ID, err)
+		return "", fmt.Errorf("replay %s to %s: %w", id, to.ID, err)
 	}
-	l.opts.Logger.Info("delivery replayed elsewhere", "delivery", id, "to", plan.ID, "run", run.GetRunID(), "by", requestedBy)
-	plan.RunID = run.GetRunID()
-	return plan, nil
+	l.opts.Logger.Info("delivery replayed elsewhere", "delivery", id, "to", workflowID, "run", run.GetRunID(), "details", details)
+	return run.GetRunID(), nil
 }
