@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -89,8 +90,13 @@ func (d *Deliverer) noteHealth(ctx context.Context, ep models.Endpoint, res *Att
 // disabled the endpoint.
 func (d *Deliverer) GaveUp(ctx context.Context, in GaveUpInput) (bool, error) {
 	ep, err := d.Endpoints.GetEndpointByID(ctx, in.EndpointID)
-	if err != nil {
+	if errors.Is(err, models.ErrNotFound) {
 		return false, nil // deleted: nothing to tell or disable
+	}
+	if err != nil {
+		// Retried by the local activity: a database blip must not lose the
+		// notice or the give-up count.
+		return false, fmt.Errorf("gave up: load endpoint %s: %w", in.EndpointID, err)
 	}
 	if d.Notifier != nil {
 		err := d.Notifier.Notify(ctx, ep.WorkspaceID, webhook.TypeDeliveryGaveUp, webhook.DeliveryGaveUp{
