@@ -20,6 +20,10 @@ type AttemptInput struct {
 	EventID    string          // the message id (webhook-id): stable across retries and replays
 	Payload    json.RawMessage // the exact body to POST
 	Attempt    int             // 1-based
+	// Pace applies the endpoint's rate limit and max_in_flight (pacing.go);
+	// Slot is the send time an earlier throttled result reserved, if any.
+	Pace bool       `json:",omitempty"`
+	Slot *time.Time `json:",omitempty"`
 }
 
 // AttemptResult is what one attempt saw. It is the activity's result, so
@@ -48,6 +52,10 @@ type AttemptResult struct {
 	// the outcome is OutcomeEndpointDisabled; "" when it was not found.
 	// Deliveries of workflows.RevisionParking park on it.
 	EndpointState string
+
+	// Throttle is set when the outcome is OutcomeThrottled: nothing was
+	// sent and the attempt is due again later.
+	Throttle *Throttle `json:",omitempty"`
 }
 
 // Attempt makes one delivery attempt. The HTTP outcome, good or bad, is the
@@ -84,7 +92,17 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 		return res, nil
 	}
 
+	release, throttled, err := d.pace(ctx, ep, in, &res)
+	if err != nil {
+		return AttemptResult{}, err
+	}
+	if throttled {
+		d.finished(ctx)
+		return res, nil
+	}
 	d.post(ctx, ep, in, &res)
+	release()
+	d.holdForRetryAfter(ctx, ep, in, res)
 	if err := ctx.Err(); err != nil && res.StatusCode == 0 {
 		// Cancelled by Temporal (worker shutdown, activity timeout) before an
 		// answer came: the attempt did not finish, so it is not a result.
@@ -115,6 +133,11 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 // out (the request headers are set just before sending).
 func (d *Deliverer) observe(ctx context.Context, res AttemptResult) {
 	d.Metrics.DeliveryAttempt(string(res.Outcome), res.RequestHeaders != nil, time.Duration(res.DurationMS)*time.Millisecond)
+	d.finished(ctx)
+}
+
+// finished tells Finished that the attempt of ctx ended with a result.
+func (d *Deliverer) finished(ctx context.Context) {
 	if d.Finished != nil && activity.IsActivity(ctx) {
 		d.Finished(activity.GetInfo(ctx).WorkflowExecution.ID)
 	}

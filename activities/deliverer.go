@@ -61,6 +61,8 @@ type Deliverer struct {
 	// Tracing traces each POST as a child of the attempt's span and sends
 	// its W3C traceparent to the receiver; nil: off.
 	Tracing *tracing.Tracing
+	// Pacer enforces endpoints' rate limits and max_in_flight; nil: none.
+	Pacer Pacer
 }
 
 // Options tune a Deliverer; the zero value is a working default.
@@ -77,6 +79,7 @@ type Options struct {
 	AutoDisable AutoDisable
 	Notifier    Notifier
 	Tracing     *tracing.Tracing
+	Pacer       Pacer
 }
 
 // NewDeliverer returns a Deliverer of the endpoints in store, with the HTTP
@@ -96,6 +99,7 @@ func NewDeliverer(store EndpointStore, opts Options) *Deliverer {
 		AutoDisable: opts.AutoDisable,
 		Notifier:    opts.Notifier,
 		Tracing:     opts.Tracing,
+		Pacer:       opts.Pacer,
 	}
 	if d.Now == nil {
 		d.Now = time.Now

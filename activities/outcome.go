@@ -28,6 +28,9 @@ const (
 	OutcomeFailed Outcome = "failed"
 	// OutcomeEndpointDisabled: the endpoint is gone or disabled: stop.
 	OutcomeEndpointDisabled Outcome = "endpoint_disabled"
+	// OutcomeThrottled: nothing was sent; the endpoint's rate limit or
+	// max_in_flight says when to come back (AttemptResult.Throttle).
+	OutcomeThrottled Outcome = "throttled"
 )
 
 // Classify maps an HTTP answer (or the transport error that prevented one)

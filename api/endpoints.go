@@ -47,6 +47,11 @@ type endpointAnswer struct {
 
 	Format string       `json:"format"` // see endpoint_destination.go
 	Fields fieldsAnswer `json:"fields"`
+
+	// Deliveries per second and concurrent attempts; null: no limit
+	// (endpoint_limits.go).
+	RateLimit   *float64 `json:"rate_limit"`
+	MaxInFlight *int     `json:"max_in_flight"`
 }
 
 type endpointCreatedAnswer struct {
@@ -67,10 +72,11 @@ func newEndpointAnswer(e models.Endpoint) endpointAnswer {
 		SecretRotatedAt: e.SecretRotatedAt, PreviousSecretExpiresAt: e.PreviousSecretExpiresAt,
 		BodySignature: e.BodySignature,
 		Format:        formatOrDefault(e.Format), Fields: newFieldsAnswer(e.Fields),
+		RateLimit: e.RateLimit, MaxInFlight: e.MaxInFlight,
 	}
 }
 
-var endpointFields = []string{"url", "description", "code_ids", "enabled", "human_only", "format", "fields"}
+var endpointFields = []string{"url", "description", "code_ids", "enabled", "human_only", "format", "fields", "rate_limit", "max_in_flight"}
 
 // endpointCreateFields: a new endpoint may also ask for past scans.
 var endpointCreateFields = append(slices.Clone(endpointFields), "backfill_since", "operational")
@@ -79,6 +85,7 @@ var endpointCreateFields = append(slices.Clone(endpointFields), "backfill_since"
 // given". CodeIDs given as [] means every code of the workspace.
 type endpointInput struct {
 	signingInput     // secret and body_signature: endpoint_secret.go
+	limitsInput      // rate_limit and max_in_flight: endpoint_limits.go
 	URL, Description *string
 	CodeIDs          []string
 	CodeIDsGiven     bool
@@ -99,6 +106,9 @@ func readEndpointInput(r *http.Request, fields []string) (endpointInput, error) 
 	}
 	var in endpointInput
 	if in.signingInput, err = readSigningInput(obj); err != nil {
+		return endpointInput{}, err
+	}
+	if in.limitsInput, err = readLimitsInput(obj); err != nil {
 		return endpointInput{}, err
 	}
 	if in.URL, err = optionalString(obj, "url"); err != nil {
@@ -140,6 +150,7 @@ func readEndpointInput(r *http.Request, fields []string) (endpointInput, error) 
 // apply copies the given fields onto e and validates the result.
 func (in endpointInput) apply(e *models.Endpoint) error {
 	in.signingInput.apply(e)
+	in.limitsInput.apply(e)
 	if in.URL != nil {
 		e.URL = *in.URL
 	}

@@ -23,7 +23,7 @@ func TestEndpointsCRUD(t *testing.T) {
 		if !strings.HasPrefix(secret, "whsec_") || len(secret) < 30 {
 			t.Fatalf("secret = %q", secret)
 		}
-		wantKeys := []string{"all_codes", "body_signature", "code_ids", "created_at", "description", "disabled_reason", "enabled", "failing_since", "fields", "format", "human_only", "id", "operational", "paused_at", "secret", "state", "updated_at", "url"}
+		wantKeys := []string{"all_codes", "body_signature", "code_ids", "created_at", "description", "disabled_reason", "enabled", "failing_since", "fields", "format", "human_only", "id", "max_in_flight", "operational", "paused_at", "rate_limit", "secret", "state", "updated_at", "url"}
 		if keys := sortedKeys(created); !reflect.DeepEqual(keys, wantKeys) {
 			t.Fatalf("create answer keys = %v, want %v", keys, wantKeys)
 		}

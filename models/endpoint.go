@@ -149,7 +149,7 @@ func (s *Store) UpdateEndpoint(ctx context.Context, e *Endpoint) error {
 		res := tx.Model(&Endpoint{}).
 			Where("workspace_id = ? AND id = ?", e.WorkspaceID, e.ID).
 			Select("url", "description", "enabled", "disabled_reason", "disabled_cause", "all_codes", "human_only", "updated_at",
-				"body_signature", "format", "field_policy").
+				"body_signature", "format", "field_policy", "rate_limit", "max_in_flight").
 			Updates(e)
 		if res.Error != nil {
 			return fmt.Errorf("update endpoint: %w", res.Error)

@@ -85,6 +85,11 @@ type Endpoint struct {
 	// Operational endpoints receive the workspace's operational events
 	// (endpoint.disabled, …), never scans.
 	Operational bool `gorm:"not null;default:false" json:"operational"`
+
+	// RateLimit caps deliveries per second and MaxInFlight concurrent
+	// attempts, across every worker (pacing.go); nil: unlimited.
+	RateLimit   *float64 `json:"rate_limit"`
+	MaxInFlight *int     `json:"max_in_flight"`
 }
 
 // SigningSecrets returns the secrets that sign a delivery sent at now: the

@@ -109,8 +109,13 @@ const (
 	// failure record and the operational endpoints (EndpointGaveUp, a
 	// local activity).
 	RevisionParking = 3
+	// RevisionPacing lets attempts apply the endpoint's rate_limit and
+	// max_in_flight: an attempt that comes back throttled sent nothing,
+	// and the run waits on a timer for its slot (limit.go). Endpoints
+	// without limits run exactly as in RevisionParking.
+	RevisionPacing = 4
 	// CurrentRevision is what starters put in new inputs.
-	CurrentRevision = RevisionParking
+	CurrentRevision = RevisionPacing
 )
 
 // ValidRevision reports whether r is a revision this code runs.
@@ -168,21 +173,22 @@ func deliver(ctx workflow.Context, in DeliveryInput, p *parker) (DeliveryResult,
 
 	// The first attempt always runs, even when the scan is older than the
 	// horizon (a late outbox drain or a replay).
-	parkedBefore := false
+	firstTried := false
+	var throttled throttleWait
 	for attempt := 1; ; attempt++ {
 		var res activities.AttemptResult
 		var err error
-		if attempt == 1 && in.Revision >= RevisionLocalFirst && !parkedBefore {
+		if attempt == 1 && in.Revision >= RevisionLocalFirst && !firstTried {
 			res, err = runLocalAttempt(ctx, in, schedule)
 			if err != nil && !temporal.IsCanceledError(err) {
 				// An infrastructure fault (database down, worker stopping):
 				// the regular activity retries it with backoff, as for
 				// every other attempt.
 				logger.Warn("Local first attempt could not run; retrying it as an activity", "Error", err)
-				res, err = runAttempt(ctx, in, schedule, deadline, attempt)
+				res, err = runAttempt(ctx, in, schedule, deadline, attempt, nil)
 			}
 		} else {
-			res, err = runAttempt(ctx, in, schedule, deadline, attempt)
+			res, err = runAttempt(ctx, in, schedule, deadline, attempt, throttled.slot)
 		}
 		if temporal.IsCanceledError(err) {
 			state.record(ctx, StateCanceled, lastStatus, attempt-1)
@@ -196,6 +202,20 @@ func deliver(ctx workflow.Context, in DeliveryInput, p *parker) (DeliveryResult,
 			}
 			return DeliveryResult{}, temporal.NewNonRetryableApplicationError(msg, ErrTypeDeliveryGaveUp, err)
 		}
+		if res.Outcome == activities.OutcomeThrottled && in.Revision >= RevisionPacing {
+			// Not an attempt either: it keeps its number, later ones run
+			// as activities, and the horizon moves by the wait.
+			firstTried = true
+			waited, err := throttled.wait(ctx, res, jitterSeed, attempt)
+			if err != nil {
+				state.record(ctx, StateCanceled, lastStatus, attempt-1)
+				return DeliveryResult{}, err
+			}
+			deadline = deadline.Add(waited)
+			attempt--
+			continue
+		}
+		throttled.done()
 		logger.Info("Delivery attempt finished", "Attempt", attempt, "Outcome", res.Outcome,
 			"StatusCode", res.StatusCode, "Error", res.Error, "DurationMS", res.DurationMS)
 		if p != nil {
@@ -204,7 +224,7 @@ func deliver(ctx workflow.Context, in DeliveryInput, p *parker) (DeliveryResult,
 			if parks {
 				// Not an attempt: nothing was sent. The next one keeps
 				// its number and the horizon moves by the time parked.
-				parkedBefore = true
+				firstTried = true
 				parked, err := p.park(ctx, state, res, attempt-1)
 				if err != nil {
 					if temporal.IsCanceledError(err) {
@@ -267,7 +287,8 @@ func deliver(ctx workflow.Context, in DeliveryInput, p *parker) (DeliveryResult,
 }
 
 // runAttempt executes attempt number attempt as one activity execution.
-func runAttempt(ctx workflow.Context, in DeliveryInput, schedule RetrySchedule, deadline time.Time, attempt int) (activities.AttemptResult, error) {
+// slot is the send time an earlier throttled attempt reserved, if any.
+func runAttempt(ctx workflow.Context, in DeliveryInput, schedule RetrySchedule, deadline time.Time, attempt int, slot *time.Time) (activities.AttemptResult, error) {
 	infraWindow := max(deadline.Sub(workflow.Now(ctx)), minInfraWindow, schedule.AttemptTimeout)
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout:    schedule.AttemptTimeout,
@@ -285,6 +306,8 @@ func runAttempt(ctx workflow.Context, in DeliveryInput, schedule RetrySchedule, 
 		EventID:    in.EventID,
 		Payload:    in.Payload,
 		Attempt:    attempt,
+		Pace:       in.Revision >= RevisionPacing,
+		Slot:       slot,
 	}
 	var res activities.AttemptResult
 	err := workflow.ExecuteActivity(actx, AttemptActivityName, input).Get(actx, &res)
@@ -312,6 +335,7 @@ func runLocalAttempt(ctx workflow.Context, in DeliveryInput, schedule RetrySched
 		EventID:    in.EventID,
 		Payload:    in.Payload,
 		Attempt:    1,
+		Pace:       in.Revision >= RevisionPacing,
 	}
 	var res activities.AttemptResult
 	err := workflow.ExecuteLocalActivity(lctx, AttemptActivityName, input).Get(lctx, &res)

@@ -40,6 +40,7 @@ func (a *App) Work(ctx context.Context) error {
 		AutoDisable: activities.AutoDisable{After: a.Config.AutoDisableAfter, GiveUps: a.Config.AutoDisableGiveUps},
 		Notifier:    opevents.New(a.Store, a.Temporal, opSchedule, a.Logger.With("component", "opevents")),
 		Tracing:     a.Tracing,
+		Pacer:       a.Store,
 	}
 	drains := a.Config.Mode == config.ModeWorker && a.Config.OutboxIn == config.OutboxInWorker
 	if drains {
