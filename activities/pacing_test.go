@@ -124,4 +124,3 @@ func TestAttemptWaitsForAnInFlightPlace(t *testing.T) {
 		t.Fatalf("place not given back: %v, %v", ok, err)
 	}
 }
-
