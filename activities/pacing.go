@@ -15,6 +15,7 @@ import (
 type Pacer interface {
 	ReserveSlot(ctx context.Context, endpointID string, now time.Time, interval time.Duration) (time.Time, error)
 	HoldUntil(ctx context.Context, endpointID string, until time.Time) error
+	HeldUntil(ctx context.Context, endpointID string) (time.Time, error)
 	AcquireInFlight(ctx context.Context, endpointID, leaseID string, limit int, now, expires time.Time) (bool, error)
 	ReleaseInFlight(ctx context.Context, endpointID, leaseID string) error
 }
@@ -70,16 +71,35 @@ func (d *Deliverer) pace(ctx context.Context, ep models.Endpoint, in AttemptInpu
 		}
 		slot = &reserved
 	}
+	waited := in.Slot != nil
 	if wait := slot.Sub(d.now()); wait > PaceLead {
 		d.throttle(res, Throttle{Until: *slot, Slot: true}, fmt.Sprintf("next send slot at %s (rate limit %s/s, or the receiver's Retry-After)", slot.UTC().Format(time.RFC3339Nano), formatRate(ep.RateLimit)))
 		return release, true, nil
 	} else if wait > 0 {
+		waited = true
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return release, false, fmt.Errorf("attempt %d cancelled waiting for its send slot: %w", in.Attempt, ctx.Err())
 		case <-t.C:
+		}
+	}
+	if waited {
+		// A receiver's Retry-After that came after this slot was reserved
+		// covers it: take a new one, after the hold.
+		held, err := d.Pacer.HeldUntil(ctx, ep.ID)
+		if err != nil {
+			return release, false, err
+		}
+		if now := d.now(); held.After(now) {
+			reserved, err := d.Pacer.ReserveSlot(ctx, ep.ID, now, interval)
+			if err != nil {
+				return release, false, err
+			}
+			d.throttle(res, Throttle{Until: reserved, Slot: true}, fmt.Sprintf("held by the receiver's Retry-After until %s; next send slot at %s",
+				held.UTC().Format(time.RFC3339Nano), reserved.UTC().Format(time.RFC3339Nano)))
+			return release, true, nil
 		}
 	}
 

@@ -99,6 +99,14 @@ func TestRetryAfterHoldsTheWholeBacklog(t *testing.T) {
 	if wait := time.Until(res.Throttle.Until); wait < 110*time.Second || wait > 121*time.Second {
 		t.Fatalf("other delivery's slot in %v, want about 120 s", wait)
 	}
+	// A delivery whose slot was reserved before the hold, inside it, takes
+	// a new one after it.
+	early := time.Now()
+	other.Slot = &early
+	res, err = d.Attempt(context.Background(), other)
+	if err != nil || res.Outcome != activities.OutcomeThrottled || res.Throttle == nil || time.Until(res.Throttle.Until) < 110*time.Second {
+		t.Fatalf("attempt with a slot inside the hold = %+v, %v; want throttled past the hold", res, err)
+	}
 }
 
 // With every in-flight place taken the attempt comes back busy.

@@ -40,21 +40,36 @@ func (s *Store) ReserveSlot(ctx context.Context, endpointID string, now time.Tim
 	return time.UnixMicro(next - step), nil
 }
 
-// HoldUntil moves endpointID's next free send time to until at least (a
-// receiver's Retry-After): every slot reserved afterwards is later.
+// HoldUntil holds endpointID's sends until at least until (a receiver's
+// Retry-After): every slot reserved afterwards is later, and HeldUntil
+// tells the holders of slots reserved before that theirs fell in the hold.
 func (s *Store) HoldUntil(ctx context.Context, endpointID string, until time.Time) error {
 	greatest := "max"
 	if s.db.Dialector.Name() == "postgres" {
 		greatest = "GREATEST"
 	}
 	untilUS := until.UnixMicro()
-	err := s.db.WithContext(ctx).Exec(`INSERT INTO endpoint_pacing (endpoint_id, next_at) VALUES (?, ?)
-		ON CONFLICT (endpoint_id) DO UPDATE SET next_at = `+greatest+`(endpoint_pacing.next_at, ?)`,
-		endpointID, untilUS, untilUS).Error
+	err := s.db.WithContext(ctx).Exec(`INSERT INTO endpoint_pacing (endpoint_id, next_at, held_until) VALUES (?, ?, ?)
+		ON CONFLICT (endpoint_id) DO UPDATE SET next_at = `+greatest+`(endpoint_pacing.next_at, ?),
+			held_until = `+greatest+`(endpoint_pacing.held_until, ?)`,
+		endpointID, untilUS, untilUS, untilUS, untilUS).Error
 	if err != nil {
 		return fmt.Errorf("hold endpoint %s until %s: %w", endpointID, until.UTC().Format(time.RFC3339), err)
 	}
 	return nil
+}
+
+// HeldUntil returns the end of endpointID's last hold (zero: none).
+func (s *Store) HeldUntil(ctx context.Context, endpointID string) (time.Time, error) {
+	var held []int64
+	err := s.db.WithContext(ctx).Raw(`SELECT held_until FROM endpoint_pacing WHERE endpoint_id = ?`, endpointID).Scan(&held).Error
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read hold of endpoint %s: %w", endpointID, err)
+	}
+	if len(held) == 0 || held[0] == 0 {
+		return time.Time{}, nil
+	}
+	return time.UnixMicro(held[0]), nil
 }
 
 // AcquireInFlight takes one of endpointID's limit places for leaseID until

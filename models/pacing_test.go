@@ -66,6 +66,12 @@ func TestHoldUntilDelaysLaterSlots(t *testing.T) {
 		if err := s.HoldUntil(ctx, "ep_held", now.Add(10*time.Second)); err != nil { // an earlier hold does not shorten it
 			t.Fatal(err)
 		}
+		if held, err := s.HeldUntil(ctx, "ep_held"); err != nil || !held.Equal(now.Add(30*time.Second)) {
+			t.Fatalf("held until %v, %v; want %v", held, err, now.Add(30*time.Second))
+		}
+		if held, err := s.HeldUntil(ctx, "ep_never_held"); err != nil || !held.IsZero() {
+			t.Fatalf("an endpoint never held: %v, %v", held, err)
+		}
 		for i, want := range []time.Time{now.Add(30 * time.Second), now.Add(31 * time.Second)} {
 			if slot, err := s.ReserveSlot(ctx, "ep_held", now, time.Second); err != nil || !slot.Equal(want) {
 				t.Fatalf("slot %d = %v, %v; want %v", i, slot, err, want)
