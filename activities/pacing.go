@@ -15,7 +15,7 @@ import (
 type Pacer interface {
 	ReserveSlot(ctx context.Context, endpointID string, now time.Time, interval time.Duration) (time.Time, error)
 	HoldUntil(ctx context.Context, endpointID string, until time.Time) error
-	HeldUntil(ctx context.Context, endpointID string) (time.Time, error)
+	ClaimSend(ctx context.Context, endpointID string, now time.Time, interval, lead time.Duration) (time.Time, bool, error)
 	AcquireInFlight(ctx context.Context, endpointID, leaseID string, limit int, now, expires time.Time) (bool, error)
 	ReleaseInFlight(ctx context.Context, endpointID, leaseID string) error
 }
@@ -71,36 +71,32 @@ func (d *Deliverer) pace(ctx context.Context, ep models.Endpoint, in AttemptInpu
 		}
 		slot = &reserved
 	}
-	waited := in.Slot != nil
 	if wait := slot.Sub(d.now()); wait > PaceLead {
 		d.throttle(res, Throttle{Until: *slot, Slot: true}, fmt.Sprintf("next send slot at %s (rate limit %s/s, or the receiver's Retry-After)", slot.UTC().Format(time.RFC3339Nano), formatRate(ep.RateLimit)))
 		return release, true, nil
-	} else if wait > 0 {
-		waited = true
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return release, false, fmt.Errorf("attempt %d cancelled waiting for its send slot: %w", in.Attempt, ctx.Err())
-		case <-t.C:
-		}
 	}
-	if waited {
-		// A receiver's Retry-After that came after this slot was reserved
-		// covers it: take a new one, after the hold.
-		held, err := d.Pacer.HeldUntil(ctx, ep.ID)
+	if err := sleepUntil(ctx, d.now(), *slot); err != nil {
+		return release, false, fmt.Errorf("attempt %d cancelled waiting for its send slot: %w", in.Attempt, err)
+	}
+	// The last check, on the clock of sends: attempts that woke late
+	// together are spaced again; one inside a receiver's Retry-After hold,
+	// or too far behind, takes a new slot instead.
+	now := d.now()
+	at, ok, err := d.Pacer.ClaimSend(ctx, ep.ID, now, interval, PaceLead)
+	if err != nil {
+		return release, false, err
+	}
+	if !ok {
+		reserved, err := d.Pacer.ReserveSlot(ctx, ep.ID, now, interval)
 		if err != nil {
 			return release, false, err
 		}
-		if now := d.now(); held.After(now) {
-			reserved, err := d.Pacer.ReserveSlot(ctx, ep.ID, now, interval)
-			if err != nil {
-				return release, false, err
-			}
-			d.throttle(res, Throttle{Until: reserved, Slot: true}, fmt.Sprintf("held by the receiver's Retry-After until %s; next send slot at %s",
-				held.UTC().Format(time.RFC3339Nano), reserved.UTC().Format(time.RFC3339Nano)))
-			return release, true, nil
-		}
+		d.throttle(res, Throttle{Until: reserved, Slot: true}, fmt.Sprintf("held by the receiver's Retry-After, or sends ran late; next send slot at %s",
+			reserved.UTC().Format(time.RFC3339Nano)))
+		return release, true, nil
+	}
+	if err := sleepUntil(ctx, now, at); err != nil {
+		return release, false, fmt.Errorf("attempt %d cancelled waiting for its send time: %w", in.Attempt, err)
 	}
 
 	if ep.MaxInFlight == nil {
@@ -110,8 +106,8 @@ func (d *Deliverer) pace(ctx context.Context, ep models.Endpoint, in AttemptInpu
 	if err != nil {
 		return release, false, err
 	}
-	now := d.now()
-	ok, err := d.Pacer.AcquireInFlight(ctx, ep.ID, leaseID, *ep.MaxInFlight, now, now.Add(d.timeout()+leaseMargin))
+	now = d.now()
+	ok, err = d.Pacer.AcquireInFlight(ctx, ep.ID, leaseID, *ep.MaxInFlight, now, now.Add(d.timeout()+leaseMargin))
 	if err != nil {
 		return release, false, err
 	}
@@ -125,6 +121,22 @@ func (d *Deliverer) pace(ctx context.Context, ep models.Endpoint, in AttemptInpu
 			d.logger().Warn("release in-flight place", "endpoint_id", ep.ID, "error", err)
 		}
 	}, false, nil
+}
+
+// sleepUntil waits until at (at most PaceLead from now) or ctx ends.
+func sleepUntil(ctx context.Context, now, at time.Time) error {
+	wait := at.Sub(now)
+	if wait <= 0 {
+		return nil
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func (d *Deliverer) throttle(res *AttemptResult, t Throttle, reason string) {

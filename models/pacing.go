@@ -2,8 +2,9 @@ package models
 
 // Pacing of limited endpoints (Endpoint.RateLimit, MaxInFlight), shared by
 // every worker through the app database: one row per endpoint holds its
-// next free send time (a GCRA "theoretical arrival time"), and one lease
-// per attempt sending now counts its concurrency. Times are unix
+// next free send time (a GCRA "theoretical arrival time"), its last send
+// and the end of a receiver's Retry-After hold; one lease per attempt
+// sending now counts its concurrency. Times are unix
 // microseconds, so both dialects compare plain integers.
 
 import (
@@ -41,8 +42,8 @@ func (s *Store) ReserveSlot(ctx context.Context, endpointID string, now time.Tim
 }
 
 // HoldUntil holds endpointID's sends until at least until (a receiver's
-// Retry-After): every slot reserved afterwards is later, and HeldUntil
-// tells the holders of slots reserved before that theirs fell in the hold.
+// Retry-After): every slot reserved afterwards is later, and ClaimSend
+// refuses the holders of slots reserved before that fell in the hold.
 func (s *Store) HoldUntil(ctx context.Context, endpointID string, until time.Time) error {
 	greatest := "max"
 	if s.db.Dialector.Name() == "postgres" {
@@ -59,17 +60,29 @@ func (s *Store) HoldUntil(ctx context.Context, endpointID string, until time.Tim
 	return nil
 }
 
-// HeldUntil returns the end of endpointID's last hold (zero: none).
-func (s *Store) HeldUntil(ctx context.Context, endpointID string) (time.Time, error) {
-	var held []int64
-	err := s.db.WithContext(ctx).Raw(`SELECT held_until FROM endpoint_pacing WHERE endpoint_id = ?`, endpointID).Scan(&held).Error
+// ClaimSend takes endpointID's next send time on a second GCRA clock,
+// of sends (sent_at): the last check before a request, so attempts that
+// woke late together still send interval apart. It refuses (ok false)
+// when that time is more than lead after now, or a Retry-After hold still
+// runs; the caller then takes a new slot.
+func (s *Store) ClaimSend(ctx context.Context, endpointID string, now time.Time, interval, lead time.Duration) (at time.Time, ok bool, err error) {
+	greatest := "max"
+	if s.db.Dialector.Name() == "postgres" {
+		greatest = "GREATEST"
+	}
+	nowUS, step := now.UnixMicro(), interval.Microseconds()
+	var next []int64
+	err = s.db.WithContext(ctx).Raw(`UPDATE endpoint_pacing SET sent_at = `+greatest+`(sent_at, ?) + ?
+		WHERE endpoint_id = ? AND sent_at <= ? AND held_until <= ?
+		RETURNING sent_at`,
+		nowUS, step, endpointID, nowUS+lead.Microseconds(), nowUS).Scan(&next).Error
 	if err != nil {
-		return time.Time{}, fmt.Errorf("read hold of endpoint %s: %w", endpointID, err)
+		return time.Time{}, false, fmt.Errorf("claim a send to endpoint %s: %w", endpointID, err)
 	}
-	if len(held) == 0 || held[0] == 0 {
-		return time.Time{}, nil
+	if len(next) == 0 {
+		return time.Time{}, false, nil
 	}
-	return time.UnixMicro(held[0]), nil
+	return time.UnixMicro(next[0] - step), true, nil
 }
 
 // AcquireInFlight takes one of endpointID's limit places for leaseID until

@@ -66,11 +66,12 @@ func TestHoldUntilDelaysLaterSlots(t *testing.T) {
 		if err := s.HoldUntil(ctx, "ep_held", now.Add(10*time.Second)); err != nil { // an earlier hold does not shorten it
 			t.Fatal(err)
 		}
-		if held, err := s.HeldUntil(ctx, "ep_held"); err != nil || !held.Equal(now.Add(30*time.Second)) {
-			t.Fatalf("held until %v, %v; want %v", held, err, now.Add(30*time.Second))
+		// A send claimed inside the hold is refused, one after it goes.
+		if _, ok, err := s.ClaimSend(ctx, "ep_held", now.Add(29*time.Second), time.Second, time.Second); err != nil || ok {
+			t.Fatalf("send claimed inside the hold: %v, %v", ok, err)
 		}
-		if held, err := s.HeldUntil(ctx, "ep_never_held"); err != nil || !held.IsZero() {
-			t.Fatalf("an endpoint never held: %v, %v", held, err)
+		if at, ok, err := s.ClaimSend(ctx, "ep_held", now.Add(30*time.Second), time.Second, time.Second); err != nil || !ok || !at.Equal(now.Add(30*time.Second)) {
+			t.Fatalf("send claimed at the hold's end = %v, %v, %v", at, ok, err)
 		}
 		for i, want := range []time.Time{now.Add(30 * time.Second), now.Add(31 * time.Second)} {
 			if slot, err := s.ReserveSlot(ctx, "ep_held", now, time.Second); err != nil || !slot.Equal(want) {
@@ -136,6 +137,33 @@ func TestAcquireInFlightAdmitsAtMostTheLimit(t *testing.T) {
 		expired := now.Add(time.Minute)
 		if ok, err := s.AcquireInFlight(ctx, "ep_busy", "after-expiry", limit, expired, expired.Add(time.Minute)); err != nil || !ok {
 			t.Fatalf("acquire after the leases expired = %v, %v", ok, err)
+		}
+	})
+}
+
+// Sends claimed together are spaced on the clock of sends, up to lead
+// ahead; past it they are refused.
+func TestClaimSendSpacesSendsThatWokeTogether(t *testing.T) {
+	forEachDB(t, func(t *testing.T, s *models.Store) {
+		ctx := context.Background()
+		now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+		const interval, lead = 200 * time.Millisecond, time.Second
+		if _, err := s.ReserveSlot(ctx, "ep_late", now, interval); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 6 {
+			at, ok, err := s.ClaimSend(ctx, "ep_late", now, interval, lead)
+			if want := now.Add(time.Duration(i) * interval); err != nil || !ok || !at.Equal(want) {
+				t.Fatalf("claim %d = %v, %v, %v; want %v", i, at, ok, err, want)
+			}
+		}
+		if at, ok, err := s.ClaimSend(ctx, "ep_late", now, interval, lead); err != nil || ok {
+			t.Fatalf("claim beyond the lead = %v, %v, %v; want refused", at, ok, err)
+		}
+		// A send due later than the clock goes at once.
+		later := now.Add(time.Minute)
+		if at, ok, err := s.ClaimSend(ctx, "ep_late", later, interval, lead); err != nil || !ok || !at.Equal(later) {
+			t.Fatalf("claim after a quiet minute = %v, %v, %v", at, ok, err)
 		}
 	})
 }

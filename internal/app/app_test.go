@@ -255,7 +255,7 @@ func recordHistory(t *testing.T, kind string, h *historypb.History) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join("..", "..", "workflows", "testdata", "recorded-v3-503-503-200.json")
+	path := filepath.Join("..", "..", "workflows", "testdata", "recorded-v4-503-503-200.json")
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -227,7 +227,7 @@ func TestDeliveryLogShowsEveryRunAfterReplays(t *testing.T) {
 	if d.State != "failed" || len(d.Runs) != 1 || statusesOf(d.Runs[0].Attempts) != "1:503 Service Unavailable, 2:503 Service Unavailable, 3:400 Bad Request" {
 		t.Fatalf("delivery before replay: state %s, %d runs: %s", d.State, len(d.Runs), statusesOf(d.Runs[0].Attempts))
 	}
-	recordRun(t, s, id, d.Runs[0].RunID, "recorded-v3-503-503-400.json")
+	recordRun(t, s, id, d.Runs[0].RunID, "recorded-v4-503-503-400.json")
 	first := d.Runs[0].Attempts[0]
 	if first.Outcome != "retry" || first.StartedAt.IsZero() || first.ResponseHeaders["Content-Type"] == "" {
 		t.Fatalf("first attempt: %+v", first)
@@ -258,7 +258,7 @@ func TestDeliveryLogShowsEveryRunAfterReplays(t *testing.T) {
 	if err := s.waitClosed(id); err != nil {
 		t.Fatalf("replayed run: %v", err)
 	}
-	recordRun(t, s, id, replay["run_id"].(string), "recorded-v3-replay-200.json")
+	recordRun(t, s, id, replay["run_id"].(string), "recorded-v4-replay-200.json")
 
 	// Replay as the Temporal UI's Reset does it: the same RPC, by hand.
 	hist := s.temporal.GetWorkflowHistory(context.Background(), id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)

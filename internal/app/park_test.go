@@ -129,7 +129,7 @@ func TestPausedEndpointParksScansAndDrainsThemInScanOrder(t *testing.T) {
 				t.Fatalf("first delivery: %v", err)
 			}
 			if kind == "sqlite" {
-				recordRun(t, s, first, "", "recorded-v3-park-resume-200.json")
+				recordRun(t, s, first, "", "recorded-v4-park-resume-200.json")
 			}
 		})
 	}

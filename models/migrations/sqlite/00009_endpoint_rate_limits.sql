@@ -1,9 +1,9 @@
 -- Per-endpoint rate limit and concurrency (issue 19 item 4). rate_limit is
 -- deliveries per second (NULL: unlimited), max_in_flight concurrent
 -- attempts (NULL: unlimited). endpoint_pacing holds each limited endpoint's
--- next free send time and the end of its receiver's last Retry-After (unix
--- microseconds), endpoint_in_flight the leases of attempts sending now;
--- both are shared by every worker.
+-- next free send time, its last send and the end of its receiver's last
+-- Retry-After (unix microseconds), endpoint_in_flight the leases of attempts
+-- sending now; both are shared by every worker.
 
 -- +goose Up
 ALTER TABLE `endpoints` ADD COLUMN `rate_limit` real;
@@ -11,6 +11,7 @@ ALTER TABLE `endpoints` ADD COLUMN `max_in_flight` integer;
 CREATE TABLE `endpoint_pacing` (
     `endpoint_id` text PRIMARY KEY,
     `next_at` integer NOT NULL,
+    `sent_at` integer NOT NULL DEFAULT 0,
     `held_until` integer NOT NULL DEFAULT 0
 );
 CREATE TABLE `endpoint_in_flight` (
