@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -17,23 +18,40 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/scanforge/scanforge/internal/app"
+	"github.com/scanforge/scanforge/internal/config"
+	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/models"
 	"github.com/scanforge/scanforge/workflows"
 )
 
-// newTwoWorkerStack is a stack whose app only serves (API, redirects,
-// outbox) and two delivery workers, each with its own Temporal client and
-// identity, share the task queue and the app database, as two `scanforge
-// worker` processes beside `scanforge serve` would.
-func newTwoWorkerStack(t *testing.T, kind string) *stack {
+// newTwoWorkerStack is the production shape on PostgreSQL: an app that
+// serves (API, redirects) and two delivery workers, each with its own
+// Temporal client and identity, sharing the task queue and the app
+// database. outboxIn says which process starts deliveries
+// (SCANFORGE_OUTBOX_IN): serve starts them without eagerness, so their
+// tasks spread over both workers.
+func newTwoWorkerStack(t *testing.T, outboxIn string) *stack {
 	t.Helper()
-	s := newStack(t, kind)
-	s.stop() // the app of newStack serves and works: serve only
+	db, dbURL := testdb.OpenWithURL(t, "postgres")
+	store := models.NewStore(db, time.Now, models.WithSecretBox(testdb.SecretBox(t)))
+	srv, tc := startTemporal(t)
+	ws, err := store.CreateWorkspace(context.Background(), "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, key, err := store.CreateAPIKey(context.Background(), ws.ID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inMode := func(mode config.Mode) func(*config.Config) {
+		return func(c *config.Config) { c.Mode, c.OutboxIn, c.DatabaseURL = mode, outboxIn, dbURL }
+	}
+	s := &stack{t: t, apiKey: key, store: store, temporal: tc, temporalAddr: srv.FrontendAddress(), configure: inMode(config.ModeServe)}
 	s.start(serveOnly)
 	for _, identity := range workerIdentities {
 		c, err := client.Dial(client.Options{
-			HostPort:  s.temporalAddr,
-			Namespace: "default", // the embedded server's (startTemporal)
+			HostPort:  srv.FrontendAddress(),
+			Namespace: srv.Namespace(),
 			Identity:  identity,
 			Logger:    sdklog.NewStructuredLogger(testLogger()),
 		})
@@ -41,16 +59,8 @@ func newTwoWorkerStack(t *testing.T, kind string) *stack {
 			t.Fatalf("dial temporal: %v", err)
 		}
 		t.Cleanup(c.Close)
-		a := &app.App{Config: s.app.Config, Store: s.store, Temporal: c, Logger: testLogger()}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- a.Work(ctx) }()
-		t.Cleanup(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("worker %s stopped with error: %v", identity, err)
-			}
-		})
+		w := &stack{t: t, store: store, temporal: c, configure: inMode(config.ModeWorker)}
+		w.start(func(a *app.App, _ net.Listener, ctx context.Context) error { return a.Work(ctx) })
 	}
 	return s
 }
@@ -170,7 +180,7 @@ func (s *stack) workerIdentities(workflowIDs []string) map[string]int {
 // each delivery once; an unlimited endpoint of the same code gets all 500.
 func TestRateLimitHoldsAcrossTwoWorkers(t *testing.T) {
 	const scans, rate = 500, 5
-	s := newTwoWorkerStack(t, "postgres")
+	s := newTwoWorkerStack(t, config.OutboxInServe)
 	limited, unlimited := newTimedReceiver(t, 0), newTimedReceiver(t, 0)
 	codeID, limitedID, _ := s.setup("burst", limited.URL)
 	s.call(http.MethodPatch, "/api/v1/endpoints/"+limitedID, map[string]any{"rate_limit": rate}, http.StatusOK)
@@ -179,7 +189,7 @@ func TestRateLimitHoldsAcrossTwoWorkers(t *testing.T) {
 	for range scans {
 		s.scan("/l/burst", http.Header{"User-Agent": {iPhoneSafari}})
 	}
-	// In this shape the outbox counts a waiting delivery against its
+	// With the outbox in serve, it counts a waiting delivery against its
 	// in-flight bound for up to 10 s (it hears of first attempts only
 	// from a worker in its own process), which paces the dispatch of the
 	// whole burst: how far the limited endpoint got is logged, not
@@ -250,7 +260,7 @@ func TestUnlimitedEndpointIsNotHeldBack(t *testing.T) {
 // has more than that many open at once, from two workers.
 func TestMaxInFlightHoldsAcrossTwoWorkers(t *testing.T) {
 	const scans, limit = 30, 2
-	s := newTwoWorkerStack(t, "postgres")
+	s := newTwoWorkerStack(t, config.OutboxInServe)
 	rcv := newTimedReceiver(t, 300*time.Millisecond)
 	_, endpointID, _ := s.setup("held", rcv.URL)
 	s.call(http.MethodPatch, "/api/v1/endpoints/"+endpointID, map[string]any{"max_in_flight": limit}, http.StatusOK)
@@ -279,7 +289,7 @@ func TestMaxInFlightHoldsAcrossTwoWorkers(t *testing.T) {
 // backlog resumes at the endpoint's rate.
 func TestRetryAfterHoldsTheEndpointsBacklog(t *testing.T) {
 	const scans, retryAfter = 12, 3 * time.Second
-	s := newTwoWorkerStack(t, "postgres")
+	s := newTwoWorkerStack(t, config.OutboxInWorker)
 	rcv := newTimedReceiver(t, 0)
 	rcv.answer = func(n int) (int, string) {
 		if n == 2 {
