@@ -15,7 +15,7 @@ import (
 type Pacer interface {
 	ReserveSlot(ctx context.Context, endpointID string, now time.Time, interval time.Duration) (time.Time, error)
 	HoldUntil(ctx context.Context, endpointID string, until time.Time) error
-	ClaimSend(ctx context.Context, endpointID string, now time.Time, interval, lead time.Duration) (time.Time, bool, error)
+	ClaimSend(ctx context.Context, endpointID string, now time.Time, interval time.Duration) (bool, time.Time, error)
 	AcquireInFlight(ctx context.Context, endpointID, leaseID string, limit int, now, expires time.Time) (bool, error)
 	ReleaseInFlight(ctx context.Context, endpointID, leaseID string) error
 }
@@ -78,25 +78,13 @@ func (d *Deliverer) pace(ctx context.Context, ep models.Endpoint, in AttemptInpu
 	if err := sleepUntil(ctx, d.now(), *slot); err != nil {
 		return release, false, fmt.Errorf("attempt %d cancelled waiting for its send slot: %w", in.Attempt, err)
 	}
-	// The last check, on the clock of sends: attempts that woke late
-	// together are spaced again; one inside a receiver's Retry-After hold,
-	// or too far behind, takes a new slot instead.
-	now := d.now()
-	at, ok, err := d.Pacer.ClaimSend(ctx, ep.ID, now, interval, PaceLead)
-	if err != nil {
-		return release, false, err
-	}
-	if !ok {
-		reserved, err := d.Pacer.ReserveSlot(ctx, ep.ID, now, interval)
-		if err != nil {
-			return release, false, err
-		}
-		d.throttle(res, Throttle{Until: reserved, Slot: true}, fmt.Sprintf("held by the receiver's Retry-After, or sends ran late; next send slot at %s",
-			reserved.UTC().Format(time.RFC3339Nano)))
-		return release, true, nil
-	}
-	if err := sleepUntil(ctx, now, at); err != nil {
-		return release, false, fmt.Errorf("attempt %d cancelled waiting for its send time: %w", in.Attempt, err)
+	// The last check, on the clock of sends, claimed at the moment of
+	// sending: attempts that woke late together are spaced again; one
+	// inside a receiver's Retry-After hold, or too far behind, takes a
+	// new slot instead.
+	throttled, err = d.claimSend(ctx, ep, interval, res)
+	if err != nil || throttled {
+		return release, throttled, err
 	}
 
 	if ep.MaxInFlight == nil {
@@ -106,8 +94,8 @@ func (d *Deliverer) pace(ctx context.Context, ep models.Endpoint, in AttemptInpu
 	if err != nil {
 		return release, false, err
 	}
-	now = d.now()
-	ok, err = d.Pacer.AcquireInFlight(ctx, ep.ID, leaseID, *ep.MaxInFlight, now, now.Add(d.timeout()+leaseMargin))
+	now := d.now()
+	ok, err := d.Pacer.AcquireInFlight(ctx, ep.ID, leaseID, *ep.MaxInFlight, now, now.Add(d.timeout()+leaseMargin))
 	if err != nil {
 		return release, false, err
 	}
@@ -121,6 +109,32 @@ func (d *Deliverer) pace(ctx context.Context, ep models.Endpoint, in AttemptInpu
 			d.logger().Warn("release in-flight place", "endpoint_id", ep.ID, "error", err)
 		}
 	}, false, nil
+}
+
+// claimSend claims the send on the endpoint's clock of sends, waiting up
+// to PaceLead for it; past that, it reserves a new slot and fills res as
+// throttled.
+func (d *Deliverer) claimSend(ctx context.Context, ep models.Endpoint, interval time.Duration, res *AttemptResult) (throttled bool, err error) {
+	giveUp := d.now().Add(PaceLead)
+	for {
+		now := d.now()
+		ok, retryAt, err := d.Pacer.ClaimSend(ctx, ep.ID, now, interval)
+		if err != nil || ok {
+			return false, err
+		}
+		if retryAt.After(giveUp) {
+			reserved, err := d.Pacer.ReserveSlot(ctx, ep.ID, now, interval)
+			if err != nil {
+				return false, err
+			}
+			d.throttle(res, Throttle{Until: reserved, Slot: true}, fmt.Sprintf("held by the receiver's Retry-After, or sends ran late; next send slot at %s",
+				reserved.UTC().Format(time.RFC3339Nano)))
+			return true, nil
+		}
+		if err := sleepUntil(ctx, now, retryAt); err != nil {
+			return false, fmt.Errorf("cancelled waiting for a send: %w", err)
+		}
+	}
 }
 
 // sleepUntil waits until at (at most PaceLead from now) or ctx ends.

@@ -60,29 +60,28 @@ func (s *Store) HoldUntil(ctx context.Context, endpointID string, until time.Tim
 	return nil
 }
 
-// ClaimSend takes endpointID's next send time on a second GCRA clock,
-// of sends (sent_at): the last check before a request, so attempts that
-// woke late together still send interval apart. It refuses (ok false)
-// when that time is more than lead after now, or a Retry-After hold still
-// runs; the caller then takes a new slot.
-func (s *Store) ClaimSend(ctx context.Context, endpointID string, now time.Time, interval, lead time.Duration) (at time.Time, ok bool, err error) {
-	greatest := "max"
-	if s.db.Dialector.Name() == "postgres" {
-		greatest = "GREATEST"
+// ClaimSend records a send to endpointID at now on a second clock, of
+// sends (sent_at): the last check before a request, so attempts that woke
+// late together still send interval apart. When the previous send was
+// less than interval ago or a Retry-After hold still runs, it records
+// nothing and returns ok false and the earliest time to claim again.
+func (s *Store) ClaimSend(ctx context.Context, endpointID string, now time.Time, interval time.Duration) (ok bool, retryAt time.Time, err error) {
+	nowUS := now.UnixMicro()
+	res := s.db.WithContext(ctx).Exec(`UPDATE endpoint_pacing SET sent_at = ?
+		WHERE endpoint_id = ? AND sent_at <= ? AND held_until <= ?`,
+		nowUS+interval.Microseconds(), endpointID, nowUS, nowUS)
+	if res.Error != nil {
+		return false, time.Time{}, fmt.Errorf("claim a send to endpoint %s: %w", endpointID, res.Error)
 	}
-	nowUS, step := now.UnixMicro(), interval.Microseconds()
-	var next []int64
-	err = s.db.WithContext(ctx).Raw(`UPDATE endpoint_pacing SET sent_at = `+greatest+`(sent_at, ?) + ?
-		WHERE endpoint_id = ? AND sent_at <= ? AND held_until <= ?
-		RETURNING sent_at`,
-		nowUS, step, endpointID, nowUS+lead.Microseconds(), nowUS).Scan(&next).Error
+	if res.RowsAffected == 1 {
+		return true, time.Time{}, nil
+	}
+	var row struct{ SentAt, HeldUntil int64 }
+	err = s.db.WithContext(ctx).Raw(`SELECT sent_at, held_until FROM endpoint_pacing WHERE endpoint_id = ?`, endpointID).Scan(&row).Error
 	if err != nil {
-		return time.Time{}, false, fmt.Errorf("claim a send to endpoint %s: %w", endpointID, err)
+		return false, time.Time{}, fmt.Errorf("claim a send to endpoint %s: %w", endpointID, err)
 	}
-	if len(next) == 0 {
-		return time.Time{}, false, nil
-	}
-	return time.UnixMicro(next[0] - step), true, nil
+	return false, time.UnixMicro(max(row.SentAt, row.HeldUntil, nowUS)), nil
 }
 
 // AcquireInFlight takes one of endpointID's limit places for leaseID until

@@ -67,11 +67,11 @@ func TestHoldUntilDelaysLaterSlots(t *testing.T) {
 			t.Fatal(err)
 		}
 		// A send claimed inside the hold is refused, one after it goes.
-		if _, ok, err := s.ClaimSend(ctx, "ep_held", now.Add(29*time.Second), time.Second, time.Second); err != nil || ok {
-			t.Fatalf("send claimed inside the hold: %v, %v", ok, err)
+		if ok, retryAt, err := s.ClaimSend(ctx, "ep_held", now.Add(29*time.Second), time.Second); err != nil || ok || !retryAt.Equal(now.Add(30*time.Second)) {
+			t.Fatalf("send claimed inside the hold: %v, retry at %v, %v", ok, retryAt, err)
 		}
-		if at, ok, err := s.ClaimSend(ctx, "ep_held", now.Add(30*time.Second), time.Second, time.Second); err != nil || !ok || !at.Equal(now.Add(30*time.Second)) {
-			t.Fatalf("send claimed at the hold's end = %v, %v, %v", at, ok, err)
+		if ok, _, err := s.ClaimSend(ctx, "ep_held", now.Add(30*time.Second), time.Second); err != nil || !ok {
+			t.Fatalf("send claimed at the hold's end = %v, %v", ok, err)
 		}
 		for i, want := range []time.Time{now.Add(30 * time.Second), now.Add(31 * time.Second)} {
 			if slot, err := s.ReserveSlot(ctx, "ep_held", now, time.Second); err != nil || !slot.Equal(want) {
@@ -141,29 +141,44 @@ func TestAcquireInFlightAdmitsAtMostTheLimit(t *testing.T) {
 	})
 }
 
-// Sends claimed together are spaced on the clock of sends, up to lead
-// ahead; past it they are refused.
+// Of sends claimed together, one goes; the others may claim again one
+// interval later, one by one.
 func TestClaimSendSpacesSendsThatWokeTogether(t *testing.T) {
 	forEachDB(t, func(t *testing.T, s *models.Store) {
 		ctx := context.Background()
 		now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
-		const interval, lead = 200 * time.Millisecond, time.Second
+		const interval = 200 * time.Millisecond
 		if _, err := s.ReserveSlot(ctx, "ep_late", now, interval); err != nil {
 			t.Fatal(err)
 		}
-		for i := range 6 {
-			at, ok, err := s.ClaimSend(ctx, "ep_late", now, interval, lead)
-			if want := now.Add(time.Duration(i) * interval); err != nil || !ok || !at.Equal(want) {
-				t.Fatalf("claim %d = %v, %v, %v; want %v", i, at, ok, err, want)
+		const tries = 10
+		results := make(chan bool, tries)
+		var wg sync.WaitGroup
+		for range tries {
+			wg.Go(func() {
+				ok, retryAt, err := s.ClaimSend(ctx, "ep_late", now, interval)
+				if err != nil || (!ok && !retryAt.Equal(now.Add(interval))) {
+					t.Errorf("claim = %v, retry at %v, %v; want retry at %v", ok, retryAt, err, now.Add(interval))
+				}
+				results <- ok
+			})
+		}
+		wg.Wait()
+		close(results)
+		won := 0
+		for ok := range results {
+			if ok {
+				won++
 			}
 		}
-		if at, ok, err := s.ClaimSend(ctx, "ep_late", now, interval, lead); err != nil || ok {
-			t.Fatalf("claim beyond the lead = %v, %v, %v; want refused", at, ok, err)
+		if won != 1 {
+			t.Fatalf("%d of %d sends claimed at the same moment went, want 1", won, tries)
 		}
-		// A send due later than the clock goes at once.
-		later := now.Add(time.Minute)
-		if at, ok, err := s.ClaimSend(ctx, "ep_late", later, interval, lead); err != nil || !ok || !at.Equal(later) {
-			t.Fatalf("claim after a quiet minute = %v, %v, %v", at, ok, err)
+		if ok, _, err := s.ClaimSend(ctx, "ep_late", now.Add(interval-time.Millisecond), interval); err != nil || ok {
+			t.Fatalf("claim just before the interval passed = %v, %v", ok, err)
+		}
+		if ok, _, err := s.ClaimSend(ctx, "ep_late", now.Add(interval), interval); err != nil || !ok {
+			t.Fatalf("claim an interval later = %v, %v", ok, err)
 		}
 	})
 }

@@ -132,17 +132,24 @@ func (r *timedReceiver) distinctIDs() int {
 	return len(seen)
 }
 
-// maxInWindow is the most arrivals within any window of length w.
-func maxInWindow(times []time.Time, w time.Duration) int {
+// maxInWindow is the most arrivals within any window of length w, and
+// their offsets from the first of them.
+func maxInWindow(times []time.Time, w time.Duration) (int, []time.Duration) {
 	sort.Slice(times, func(i, j int) bool { return times[i].Before(times[j]) })
-	most, j := 0, 0
+	most, from, j := 0, 0, 0
 	for i := range times {
 		for times[i].Sub(times[j]) >= w {
 			j++
 		}
-		most = max(most, i-j+1)
+		if i-j+1 > most {
+			most, from = i-j+1, j
+		}
 	}
-	return most
+	var offsets []time.Duration
+	for _, at := range times[from : from+most] {
+		offsets = append(offsets, at.Sub(times[from]).Round(time.Millisecond))
+	}
+	return most, offsets
 }
 
 // addEndpoint creates an endpoint of codeID with the given limits.
@@ -199,12 +206,12 @@ func TestRateLimitHoldsAcrossTwoWorkers(t *testing.T) {
 	waitLong(t, "all deliveries to the limited endpoint", func() bool { return limited.count() >= scans })
 
 	times := limited.arrivals()
-	most := maxInWindow(times, time.Second)
+	most, densest := maxInWindow(times, time.Second)
 	span := times[len(times)-1].Sub(times[0])
 	t.Logf("limited endpoint: %d deliveries over %s (%.2f/s), at most %d in any 1 s window; it had %d when the unlimited endpoint had all %d",
 		len(times), span.Round(time.Millisecond), float64(len(times)-1)/span.Seconds(), most, limitedThen, scans)
 	if most > rate+1 {
-		t.Errorf("%d deliveries within one second to an endpoint limited to %d/s", most, rate)
+		t.Errorf("%d deliveries within one second to an endpoint limited to %d/s, at %v", most, rate, densest)
 	}
 	if n := limited.distinctIDs(); n != scans || limited.count() != scans {
 		t.Errorf("limited endpoint got %d requests for %d deliveries, want %d once each", limited.count(), n, scans)
