@@ -186,6 +186,11 @@ func decodeRun(exec *commonpb.WorkflowExecution, events []*historypb.HistoryEven
 			run.Failure, _ = closeFailureOf(ev)
 		}
 	}
+	// A throttled check sent nothing (the endpoint's rate limit): the log
+	// lists requests, and the wait it caused shows as the next attempt's time.
+	run.Attempts = slices.DeleteFunc(run.Attempts, func(a Attempt) bool {
+		return a.Outcome == string(activities.OutcomeThrottled)
+	})
 	for i, a := range run.Attempts {
 		if a.RequestBody == nil && a.RequestHeaders != nil { // a request went out
 			run.Attempts[i].RequestBody = in.Payload // the event itself

@@ -55,6 +55,8 @@ func recordedCases(t *testing.T) []recordedCase {
 		v2URL     = "http://127.0.0.1:35525"
 		v2FailURL = "http://127.0.0.1:34831"
 	)
+	limited := answered(t, 1, "2026-12-06T22:11:32.411507151Z", "http://127.0.0.1:39197", 200, "", "delivered")
+	limited.ResponseHeaders = nil
 	slack := answered(t, 1, "2026-12-06T19:12:58.436892829Z", "http://127.0.0.1:40281", 404, "channel_not_found", "failed")
 	slack.Duration = 5 * time.Millisecond
 	slack.Error = "Slack answered 404 channel_not_found; endpoint disabled"
@@ -170,6 +172,15 @@ func recordedCases(t *testing.T) []recordedCase {
 				State: workflows.StateFailed, StartedAt: at(t, "2026-12-06T19:12:58.320541103Z"), FinishedAt: at(t, "2026-12-06T19:12:58.455053721Z"),
 				Failure:  "HTTP 404: channel_not_found (Slack answered 404 channel_not_found; endpoint disabled)",
 				Attempts: []Attempt{slack},
+			},
+		},
+		{
+			// Rate-limited: a throttled check (nothing sent) came back first
+			// and the run waited for its send slot; only the request is listed.
+			file: "recorded-v4-rate-limited-200.json", revision: workflows.RevisionPacing, eventID: "evt_01m96pg8rzs48emnkxqkgbjxpz", signed: true,
+			run: Run{
+				State: workflows.StateDelivered, StartedAt: at(t, "2026-12-06T22:11:03.187116734Z"), FinishedAt: at(t, "2026-12-06T22:11:32.417104844Z"),
+				Attempts: []Attempt{limited},
 			},
 		},
 	}
