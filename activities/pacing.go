@@ -42,9 +42,11 @@ const (
 	leaseMargin = 5 * time.Second
 )
 
-// paced reports whether ep's deliveries go through the pacer.
+// paced reports whether ep's deliveries go through the pacer: those of a
+// limited endpoint, and those of any while a receiver's Retry-After holds it.
 func (d *Deliverer) paced(ep models.Endpoint, in AttemptInput) bool {
-	return in.Pace && d.Pacer != nil && (ep.RateLimit != nil || ep.MaxInFlight != nil)
+	held := ep.HeldUntil != nil && ep.HeldUntil.After(d.now())
+	return in.Pace && d.Pacer != nil && (ep.RateLimit != nil || ep.MaxInFlight != nil || held)
 }
 
 // pace applies ep's rate limit and max_in_flight before a send: it
@@ -159,10 +161,11 @@ func (d *Deliverer) throttle(res *AttemptResult, t Throttle, reason string) {
 	res.Error = reason
 }
 
-// holdForRetryAfter lets a receiver's Retry-After on a paced endpoint slow
-// its whole backlog: no slot is handed out before it has passed.
+// holdForRetryAfter lets a receiver's Retry-After slow the endpoint's whole
+// backlog: no slot is handed out before it has passed, and until then the
+// attempts of an endpoint without limits go through the pacer too.
 func (d *Deliverer) holdForRetryAfter(ctx context.Context, ep models.Endpoint, in AttemptInput, res AttemptResult) {
-	if !d.paced(ep, in) || res.Outcome != OutcomeRetry || res.RetryAfter <= 0 {
+	if !in.Pace || d.Pacer == nil || res.Outcome != OutcomeRetry || res.RetryAfter <= 0 {
 		return
 	}
 	until := d.now().Add(min(res.RetryAfter, maxHold))

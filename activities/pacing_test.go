@@ -45,7 +45,7 @@ func ptr[T any](v T) *T { return &v }
 
 // An endpoint without limits costs its attempts nothing: no pacer call.
 func TestAttemptToAnUnlimitedEndpointDoesNotPace(t *testing.T) {
-	d, pacer, rcv := pacedSetup(t, 429, map[string]string{"Retry-After": "60"}, models.Endpoint{})
+	d, pacer, rcv := pacedSetup(t, 503, nil, models.Endpoint{})
 	res, err := d.Attempt(context.Background(), paced(testInput))
 	if err != nil || res.Outcome != activities.OutcomeRetry || len(rcv.received()) != 1 {
 		t.Fatalf("attempt = %+v, %v; %d requests", res, err, len(rcv.received()))
@@ -108,6 +108,35 @@ func TestRetryAfterHoldsTheWholeBacklog(t *testing.T) {
 	res, err = d.Attempt(context.Background(), other)
 	if err != nil || res.Outcome != activities.OutcomeThrottled || res.Throttle == nil || time.Until(res.Throttle.Until) < 110*time.Second {
 		t.Fatalf("attempt with a slot inside the hold = %+v, %v; want throttled past the hold", res, err)
+	}
+}
+
+// A Retry-After from the receiver of an endpoint without limits holds its
+// whole backlog as well: until it ends, the endpoint's attempts go through
+// the pacer, read from the endpoint they load anyway.
+func TestRetryAfterHoldsTheBacklogOfAnUnlimitedEndpoint(t *testing.T) {
+	rcv := newReceiver(t, answer(429, map[string]string{"Retry-After": "120"}, "slow down"))
+	store := models.NewStore(testdb.Open(t, "sqlite"), time.Now)
+	ep := models.Endpoint{ID: "ep_1", WorkspaceID: "ws_1", URL: rcv.URL, Secret: newSecret(t), Enabled: true}
+	if err := store.DB().Create(&ep).Error; err != nil {
+		t.Fatal(err)
+	}
+	d := activities.NewDeliverer(store, activities.Options{Pacer: store})
+	res, err := d.Attempt(context.Background(), paced(testInput))
+	if err != nil || res.Outcome != activities.OutcomeRetry || res.RetryAfter != 120*time.Second {
+		t.Fatalf("attempt = %+v, %v", res, err)
+	}
+	other := paced(testInput)
+	other.EventID = "evt_other"
+	res, err = d.Attempt(context.Background(), other)
+	if err != nil || res.Outcome != activities.OutcomeThrottled || res.Throttle == nil {
+		t.Fatalf("another delivery's attempt = %+v, %v; want throttled", res, err)
+	}
+	if wait := time.Until(res.Throttle.Until); wait < 110*time.Second || wait > 121*time.Second {
+		t.Fatalf("other delivery's slot in %v, want about 120 s", wait)
+	}
+	if n := len(rcv.received()); n != 1 {
+		t.Fatalf("%d requests, want 1: the held delivery sent nothing", n)
 	}
 }
 

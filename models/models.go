@@ -90,6 +90,10 @@ type Endpoint struct {
 	// attempts, across every worker (pacing.go); nil: unlimited.
 	RateLimit   *float64 `json:"rate_limit"`
 	MaxInFlight *int     `json:"max_in_flight"`
+	// HeldUntil is the end of a receiver's Retry-After on an endpoint
+	// without limits: until then its attempts go through the pacer too, so
+	// the hold reaches its whole backlog (HoldUntil). Internal.
+	HeldUntil *time.Time `json:"-"`
 }
 
 // SigningSecrets returns the secrets that sign a delivery sent at now: the

@@ -57,6 +57,14 @@ func (s *Store) HoldUntil(ctx context.Context, endpointID string, until time.Tim
 	if err != nil {
 		return fmt.Errorf("hold endpoint %s until %s: %w", endpointID, until.UTC().Format(time.RFC3339), err)
 	}
+	// On the endpoint too: its attempts read it with the endpoint, so one
+	// without limits knows to go through the pacer while the hold lasts.
+	err = s.db.WithContext(ctx).Model(&Endpoint{}).
+		Where("id = ? AND (held_until IS NULL OR held_until < ?)", endpointID, until).
+		Update("held_until", until).Error
+	if err != nil {
+		return fmt.Errorf("hold endpoint %s until %s: %w", endpointID, until.UTC().Format(time.RFC3339), err)
+	}
 	return nil
 }
 
