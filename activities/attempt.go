@@ -24,6 +24,10 @@ type AttemptInput struct {
 	// Slot is the send time an earlier throttled result reserved, if any.
 	Pace bool       `json:",omitempty"`
 	Slot *time.Time `json:",omitempty"`
+	// URL, when set, replaces the endpoint's: a replay to a bare URL,
+	// signed with the endpoint's secret, that leaves the endpoint's state,
+	// limits and failure record alone.
+	URL string `json:",omitempty"`
 }
 
 // AttemptResult is what one attempt saw. It is the activity's result, so
@@ -77,8 +81,12 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 	if err != nil {
 		return AttemptResult{}, fmt.Errorf("load endpoint %s: %w", in.EndpointID, err)
 	}
+	toURL := in.URL != ""
+	if toURL {
+		ep.URL = in.URL
+	}
 	res.URL = ep.URL
-	if !ep.TakesDeliveries() {
+	if !ep.TakesDeliveries() && !toURL {
 		res.Outcome = OutcomeEndpointDisabled
 		res.EndpointState = ep.State()
 		res.Error = "endpoint disabled"
@@ -109,6 +117,14 @@ func (d *Deliverer) Attempt(ctx context.Context, in AttemptInput) (AttemptResult
 		return AttemptResult{}, fmt.Errorf("attempt %d cancelled: %w", in.Attempt, err)
 	}
 
+	if toURL {
+		// Another receiver's answer: the endpoint's state and failure
+		// record are not its business.
+		d.logger().Info("delivery attempt to a replay URL", "endpoint_id", ep.ID, "attempt", in.Attempt,
+			"outcome", res.Outcome, "status", res.StatusCode)
+		d.observe(ctx, res)
+		return res, nil
+	}
 	if reason := destination.DisableReason(ep.Format, res.StatusCode, res.Body); reason != "" {
 		if err := d.Endpoints.DisableEndpoint(ctx, ep.ID, models.CauseGone, reason); err != nil {
 			// The answer stands; the next delivery to this endpoint will

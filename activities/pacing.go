@@ -46,7 +46,7 @@ const (
 // limited endpoint, and those of any while a receiver's Retry-After holds it.
 func (d *Deliverer) paced(ep models.Endpoint, in AttemptInput) bool {
 	held := ep.HeldUntil != nil && ep.HeldUntil.After(d.now())
-	return in.Pace && d.Pacer != nil && (ep.RateLimit != nil || ep.MaxInFlight != nil || held)
+	return in.Pace && in.URL == "" && d.Pacer != nil && (ep.RateLimit != nil || ep.MaxInFlight != nil || held)
 }
 
 // pace applies ep's rate limit and max_in_flight before a send: it
@@ -165,7 +165,7 @@ func (d *Deliverer) throttle(res *AttemptResult, t Throttle, reason string) {
 // backlog: no slot is handed out before it has passed, and until then the
 // attempts of an endpoint without limits go through the pacer too.
 func (d *Deliverer) holdForRetryAfter(ctx context.Context, ep models.Endpoint, in AttemptInput, res AttemptResult) {
-	if !in.Pace || d.Pacer == nil || res.Outcome != OutcomeRetry || res.RetryAfter <= 0 {
+	if !in.Pace || in.URL != "" || d.Pacer == nil || res.Outcome != OutcomeRetry || res.RetryAfter <= 0 {
 		return
 	}
 	until := d.now().Add(min(res.RetryAfter, maxHold))

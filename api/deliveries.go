@@ -271,7 +271,7 @@ func (s *server) getDelivery(c *gin.Context) {
 	c.JSON(http.StatusOK, newDeliveryDetailAnswer(d))
 }
 
-// replayDelivery: POST /deliveries/:id/replay {"endpoint_id": …, "dry_run": …}
+// replayDelivery: POST /deliveries/:id/replay {"endpoint_id" or "url": …, "dry_run": …}
 // The body is optional: without it the delivery runs again as it was.
 func (s *server) replayDelivery(c *gin.Context) {
 	to, dryRun, err := s.readReplayTarget(c)
@@ -279,7 +279,7 @@ func (s *server) replayDelivery(c *gin.Context) {
 		writeError(c, s.log, err)
 		return
 	}
-	if to.ID == "" && !dryRun {
+	if to.ID == "" && to.URL == "" && !dryRun {
 		r, err := s.deliveries.Replay(c.Request.Context(), workspaceID(c), c.Param("id"), requestedBy(c))
 		if err != nil {
 			writeError(c, s.log, err)

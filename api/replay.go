@@ -23,7 +23,7 @@ func (s *server) readReplayTarget(c *gin.Context) (deliverylog.Endpoint, bool, e
 	if r.ContentLength == 0 && r.Header.Get("Transfer-Encoding") == "" {
 		return deliverylog.Endpoint{}, false, nil
 	}
-	obj, err := readObject(r, "endpoint_id", "dry_run")
+	obj, err := readObject(r, "endpoint_id", "url", "dry_run")
 	if err != nil {
 		return deliverylog.Endpoint{}, false, err
 	}
@@ -36,6 +36,19 @@ func (s *server) readReplayTarget(c *gin.Context) (deliverylog.Endpoint, bool, e
 		return deliverylog.Endpoint{}, false, err
 	}
 	var to deliverylog.Endpoint
+	url, err := optionalString(obj, "url")
+	if err != nil {
+		return to, false, err
+	}
+	if url != nil {
+		if endpointID != nil {
+			return to, false, models.Invalid("url", "give url or endpoint_id, not both")
+		}
+		if err := s.checkReplayURL(r.Context(), "url", *url); err != nil {
+			return to, false, err
+		}
+		return deliverylog.Endpoint{URL: *url}, dryRun != nil && *dryRun, nil
+	}
 	if endpointID != nil {
 		ep, err := s.store.GetEndpoint(r.Context(), workspaceID(c), *endpointID)
 		if !isObjectID(endpointPrefix, *endpointID) || errors.Is(err, models.ErrNotFound) {
@@ -56,8 +69,9 @@ var bulkDeliveryReplayFields = []string{
 
 // replayDeliveries: POST /deliveries/replay. A selection of the
 // workspace's finished deliveries (endpoint, code, state, time range) is
-// replayed in the background, paced, to their own endpoints or to
-// to_endpoint_id; dry_run answers what would be sent. Every field is
+// replayed in the background, paced, to their own endpoints, to
+// to_endpoint_id or to the bare URL to_url; dry_run answers what would be
+// sent. Every field is
 // optional, and so is the body: every failed delivery.
 func (s *server) replayDeliveries(c *gin.Context) {
 	r, err := s.readBulkReplay(c)
@@ -86,7 +100,7 @@ func (s *server) replayDeliveries(c *gin.Context) {
 	}
 	body := gin.H{
 		"dry_run": answer.DryRun, "accepted": answer.Accepted, "truncated": answer.Truncated,
-		"next_cursor": nonEmpty(answer.NextCursor), "to_endpoint_id": nonEmpty(r.To.ID), "sample": sample,
+		"next_cursor": nonEmpty(answer.NextCursor), "to_endpoint_id": nonEmpty(r.To.ID), "to_url": nonEmpty(r.To.URL), "sample": sample,
 	}
 	if answer.DryRun {
 		c.JSON(http.StatusOK, body)
@@ -112,11 +126,16 @@ func (s *server) readBulkReplay(c *gin.Context) (deliverylog.BulkReplay, error) 
 		return r, err
 	}
 	ctx, ws := req.Context(), workspaceID(c)
-	if _, ok, err := obj.String("to_url"); err != nil || ok {
-		if err != nil {
+	if v, ok, err := obj.String("to_url"); err != nil {
+		return r, err
+	} else if ok {
+		if _, both := obj["to_endpoint_id"]; both {
+			return r, models.Invalid("to_url", "give to_url or to_endpoint_id, not both")
+		}
+		if err := s.checkReplayURL(ctx, "to_url", v); err != nil {
 			return r, err
 		}
-		return r, models.Invalid("to_url", "replaying to a bare URL is not supported: create an endpoint for it (its own secret, field policy and delivery log; it may stay paused) and pass its id as to_endpoint_id")
+		r.To = deliverylog.Endpoint{URL: v}
 	}
 	if v, ok, err := obj.String("endpoint_id"); err != nil {
 		return r, err
@@ -209,4 +228,19 @@ func (s *server) workspaceEndpoint(ctx context.Context, workspaceID, field, id s
 		return ep, models.Invalid(field, "no such endpoint in this workspace")
 	}
 	return ep, err
+}
+
+// checkReplayURL validates a bare URL a replay goes to as an endpoint's
+// URL is validated: its form, then the egress policy.
+func (s *server) checkReplayURL(ctx context.Context, field, raw string) error {
+	if err := validateURL(field, raw); err != nil {
+		return err
+	}
+	if s.endpointURLCheck == nil {
+		return nil
+	}
+	if err := s.endpointURLCheck(ctx, raw); err != nil {
+		return models.Invalid(field, err.Error())
+	}
+	return nil
 }

@@ -41,6 +41,10 @@ func TestBulkReplayOfDeliveriesReadsItsSelection(t *testing.T) {
 	if rec.Code != http.StatusAccepted || fake.bulkReplays[3].IdempotencyKey != "k-1" {
 		t.Fatalf("with an Idempotency-Key: %d, request %+v", rec.Code, fake.bulkReplays[3])
 	}
+	out = e.call("POST", "/api/v1/deliveries/replay", `{"to_url":"https://staging.example.com/hooks"}`, http.StatusAccepted)
+	if r := fake.bulkReplays[4]; out["to_url"] != "https://staging.example.com/hooks" || r.To.ID != "" || r.To.URL != "https://staging.example.com/hooks" {
+		t.Fatalf("to a URL: %v, request %+v", out, r)
+	}
 
 	for body, field := range map[string]string{
 		`{"state":"retrying"}`:  "state",
@@ -49,13 +53,14 @@ func TestBulkReplayOfDeliveriesReadsItsSelection(t *testing.T) {
 		`{"since":"2026-11-27T06:00:00Z","until":"2026-11-27T00:00:00Z"}`: "until",
 		`{"limit":0}`:    "limit",
 		`{"limit":1001}`: "limit",
-		`{"endpoint_id":"ep_01jq0000000000000000000009"}`:   "endpoint_id",
-		`{"endpoint_id":"` + other["id"].(string) + `"}`:    "endpoint_id",
-		`{"endpoint_id":"nope"}`:                            "endpoint_id",
-		`{"code_id":"code_01jq0000000000000000000009"}`:     "code_id",
-		`{"to_endpoint_id":"` + other["id"].(string) + `"}`: "to_endpoint_id",
-		`{"to_endpoint_id":"` + ops["id"].(string) + `"}`:   "to_endpoint_id",
-		`{"to_url":"https://staging.example.com"}`:          "to_url",
+		`{"endpoint_id":"ep_01jq0000000000000000000009"}`:                                          "endpoint_id",
+		`{"endpoint_id":"` + other["id"].(string) + `"}`:                                           "endpoint_id",
+		`{"endpoint_id":"nope"}`:                                                                   "endpoint_id",
+		`{"code_id":"code_01jq0000000000000000000009"}`:                                            "code_id",
+		`{"to_endpoint_id":"` + other["id"].(string) + `"}`:                                        "to_endpoint_id",
+		`{"to_endpoint_id":"` + ops["id"].(string) + `"}`:                                          "to_endpoint_id",
+		`{"to_url":"ftp://staging.example.com"}`:                                                   "to_url",
+		`{"to_url":"https://staging.example.com","to_endpoint_id":"` + other["id"].(string) + `"}`: "to_url",
 	} {
 		rec := e.do(request{Method: "POST", Path: "/api/v1/deliveries/replay", Body: body, Key: e.key})
 		var answer struct{ Error struct{ Field string } }
@@ -78,7 +83,7 @@ func TestBulkReplayOfDeliveriesReadsItsSelection(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 naming %q", body, rec.Code, rec.Body, field)
 		}
 	}
-	if len(fake.bulkReplays) != 4 {
-		t.Fatalf("%d bulk replays started, want 4: bad requests start none", len(fake.bulkReplays))
+	if len(fake.bulkReplays) != 5 {
+		t.Fatalf("%d bulk replays started, want 5: bad requests start none", len(fake.bulkReplays))
 	}
 }

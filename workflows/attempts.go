@@ -37,6 +37,7 @@ func runAttempt(ctx workflow.Context, in DeliveryInput, schedule RetrySchedule, 
 		Attempt:    attempt,
 		Pace:       in.Revision >= RevisionPacing,
 		Slot:       slot,
+		URL:        in.URL,
 	}
 	var res activities.AttemptResult
 	err := workflow.ExecuteActivity(actx, AttemptActivityName, input).Get(actx, &res)
@@ -65,6 +66,7 @@ func runLocalAttempt(ctx workflow.Context, in DeliveryInput, schedule RetrySched
 		Payload:    in.Payload,
 		Attempt:    1,
 		Pace:       in.Revision >= RevisionPacing,
+		URL:        in.URL,
 	}
 	var res activities.AttemptResult
 	err := workflow.ExecuteLocalActivity(lctx, AttemptActivityName, input).Get(lctx, &res)
@@ -141,6 +143,9 @@ func formatHours(d time.Duration) string {
 // delivery gave up, as a local activity: one marker in history. Its
 // failure does not change the delivery's outcome.
 func noteGaveUp(ctx workflow.Context, in DeliveryInput, attempts int, last activities.AttemptResult, msg string) {
+	if in.URL != "" {
+		return // a replay to a bare URL says nothing about the endpoint
+	}
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		ScheduleToCloseTimeout: time.Minute,
 		Summary:                "note give-up",

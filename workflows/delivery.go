@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -50,6 +52,13 @@ func DeliveryWorkflowID(scanID, endpointID string) string {
 	return "delivery:" + scanID + ":" + endpointID
 }
 
+// ReplayURLWorkflowID is the workflow ID of a replay of event eventID to a
+// bare URL (DeliveryInput.URL); the URL itself is in the input, not the ID.
+func ReplayURLWorkflowID(eventID, url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return "replay:" + eventID + ":url_" + hex.EncodeToString(sum[:8])
+}
+
 // TestWorkflowID is the workflow ID of a test event sent to an endpoint.
 func TestWorkflowID(eventID, endpointID string) string {
 	return "test:" + eventID + ":" + endpointID
@@ -77,6 +86,10 @@ type DeliveryInput struct {
 	// endpoint is paused or disabled (from RevisionParking on). Zero: it
 	// fails at once, as before (test events).
 	ParkFor time.Duration
+	// URL, when set, is a replay to a bare URL: the attempts post there,
+	// signed with the endpoint's secret, and leave the endpoint's state,
+	// limits and failure record alone.
+	URL string `json:",omitempty"`
 	// Revision is the behaviour the starter asked for (CurrentRevision).
 	// It travels in the input, so in history: a run replays with the
 	// behaviour it started with. Zero: runs started before revisions.

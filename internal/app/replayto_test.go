@@ -8,6 +8,7 @@ import (
 
 	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/models"
+	"github.com/scanforge/scanforge/webhook"
 	"github.com/scanforge/scanforge/workflows"
 )
 
@@ -90,4 +91,54 @@ func TestNewEndpointBackfillsPastScans(t *testing.T) {
 	if n := len(late.received()); n != 4 {
 		t.Fatalf("the new endpoint got %d deliveries, want 4 (each scan once)", n)
 	}
+}
+
+// A delivery is replayed to a bare URL (a staging receiver with no
+// endpoint of its own): the same event, signed with the endpoint's secret,
+// in a delivery of its own; that receiver's 410 is its own business and
+// leaves the endpoint enabled.
+func TestReplayToABareURL(t *testing.T) {
+	s := newStack(t, "sqlite")
+	live := newReceiver(t, http.StatusOK)
+	bin := newReceiver(t, http.StatusGone)
+	_, endpointID, secret := s.setup("bare", live.URL)
+	s.scan("/q/bare", nil)
+	live.next(t)
+	scan := s.onlyScan()
+	sourceID := workflows.DeliveryWorkflowID(scan.ID, endpointID)
+	if err := s.waitClosed(sourceID); err != nil {
+		t.Fatalf("the delivery: %v", err)
+	}
+
+	wantID := workflows.ReplayURLWorkflowID(outbox.EventID(scan.ID), bin.URL)
+	dry := s.call(http.MethodPost, "/api/v1/deliveries/"+sourceID+"/replay", map[string]any{"url": bin.URL, "dry_run": true}, http.StatusOK)
+	if dry["id"] != wantID || dry["url"] != bin.URL || dry["endpoint_id"] != endpointID || dry["event_id"] != outbox.EventID(scan.ID) {
+		t.Fatalf("dry run answered %v", dry)
+	}
+	started := s.call(http.MethodPost, "/api/v1/deliveries/"+sourceID+"/replay", map[string]any{"url": bin.URL}, http.StatusAccepted)
+	if started["id"] != wantID {
+		t.Fatalf("replay answered %v, want delivery %s", started, wantID)
+	}
+	d := bin.next(t)
+	if err := webhook.Verify(secret, d.Header, d.Body, 5*time.Minute, time.Now()); err != nil {
+		t.Fatalf("the replay's signature does not verify with the endpoint's secret: %v", err)
+	}
+	if d.Header.Get("Webhook-Id") != outbox.EventID(scan.ID) {
+		t.Fatalf("replayed event %q, want %s", d.Header.Get("Webhook-Id"), outbox.EventID(scan.ID))
+	}
+	if err := s.waitClosed(wantID); err == nil {
+		t.Fatal("the replay answered 410 and still succeeded")
+	}
+	ep := s.call(http.MethodGet, "/api/v1/endpoints/"+endpointID, nil, http.StatusOK)
+	if ep["enabled"] != true || ep["state"] != "enabled" || ep["failing_since"] != nil {
+		t.Fatalf("the bare URL's 410 touched the endpoint: %v", ep)
+	}
+	log := s.call(http.MethodGet, "/api/v1/deliveries/"+wantID, nil, http.StatusOK)
+	last, _ := log["last_attempt"].(map[string]any)
+	if log["endpoint_id"] != endpointID || log["attempts"] != float64(1) || last["url"] != bin.URL || last["response_status"] != float64(410) {
+		t.Fatalf("the replay's log: %v", log)
+	}
+
+	s.call(http.MethodPost, "/api/v1/deliveries/"+sourceID+"/replay", map[string]any{"url": "ftp://example.com/"}, http.StatusUnprocessableEntity)
+	s.call(http.MethodPost, "/api/v1/deliveries/"+sourceID+"/replay", map[string]any{"url": bin.URL, "endpoint_id": endpointID}, http.StatusUnprocessableEntity)
 }

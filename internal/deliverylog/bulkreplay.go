@@ -15,6 +15,7 @@ import (
 
 	"github.com/scanforge/scanforge/internal/destination"
 	"github.com/scanforge/scanforge/internal/id"
+	"github.com/scanforge/scanforge/internal/outbox"
 	"github.com/scanforge/scanforge/workflows"
 )
 
@@ -158,7 +159,12 @@ func (l *Log) selectForReplay(ctx context.Context, workspaceID string, r BulkRep
 		}
 		for _, d := range page.Deliveries {
 			item := BulkReplayItem{ID: d.ID, Target: d.ID, listed: d}
-			if r.To.ID != "" && r.To.ID != d.EndpointID {
+			if r.To.ID == "" && r.To.URL != "" {
+				if d.ScanID == "" {
+					continue // a test or operational event is not sent elsewhere
+				}
+				item.Target = workflows.ReplayURLWorkflowID(outbox.EventID(d.ScanID), r.To.URL)
+			} else if r.To.ID != "" && r.To.ID != d.EndpointID {
 				if d.ScanID == "" {
 					continue // a test or operational event is not sent elsewhere
 				}
@@ -181,6 +187,10 @@ func (l *Log) planReplay(ctx context.Context, item BulkReplayItem, to Endpoint) 
 		return ReplayPlan{}, err
 	}
 	plan := ReplayPlan{DryRun: true, ID: item.Target, EndpointID: in.EndpointID, EventID: in.EventID, EventType: in.EventType, Payload: in.Payload}
+	if to.ID == "" && to.URL != "" {
+		plan.URL = to.URL // the body already sent, to another receiver
+		return plan, nil
+	}
 	if item.Target != item.ID {
 		plan.EndpointID = to.ID
 		if plan.Payload, err = destination.PayloadFor(to.Fields, in.Payload); err != nil {
@@ -224,7 +234,11 @@ func (l *Log) replayItem(ctx context.Context, workspaceID string, item BulkRepla
 	if err != nil {
 		return false, err
 	}
-	_, err = l.startElsewhere(ctx, item.ID, in, to, reason)
+	if to.ID == "" && to.URL != "" {
+		_, err = l.startAtURL(ctx, item.ID, in, to.URL, reason)
+	} else {
+		_, err = l.startElsewhere(ctx, item.ID, in, to, reason)
+	}
 	if errors.Is(err, ErrStillRunning) {
 		return false, nil
 	}
@@ -239,8 +253,9 @@ func bulkFingerprint(workspaceID string, r BulkReplay) string {
 		C     string
 		L     int
 		To    string
+		ToURL string
 		DryRn bool
-	}{workspaceID, r.Filter, r.Cursor, r.Limit, r.To.ID, r.DryRun})
+	}{workspaceID, r.Filter, r.Cursor, r.Limit, r.To.ID, r.To.URL, r.DryRun})
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }

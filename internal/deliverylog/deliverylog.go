@@ -199,16 +199,19 @@ func ValidID(id string) bool {
 		return false
 	}
 	var wantPrefix string
+	to := "ep_"
 	switch parts[0] {
 	case "delivery":
 		wantPrefix = "scan_"
+	case "replay": // to a bare URL
+		wantPrefix, to = "evt_", "url_"
 	case "test", webhook.TypeEndpointDisabled, webhook.TypeEndpointEnabled, webhook.TypeDeliveryGaveUp, webhook.TypeEndpointPausedBacklog:
 		wantPrefix = "evt_"
 	default:
 		return false
 	}
 	return strings.HasPrefix(parts[1], wantPrefix) && isIDChars(parts[1]) &&
-		strings.HasPrefix(parts[2], "ep_") && isIDChars(parts[2])
+		strings.HasPrefix(parts[2], to) && isIDChars(parts[2])
 }
 
 // isIDChars reports whether s holds only what internal/id makes: lowercase
