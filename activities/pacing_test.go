@@ -85,9 +85,11 @@ func TestAttemptToALimitedEndpointTakesASlot(t *testing.T) {
 	}
 }
 
-// A receiver's Retry-After holds back the endpoint's other deliveries.
-func TestRetryAfterHoldsTheWholeBacklog(t *testing.T) {
-	d, _, _ := pacedSetup(t, 429, map[string]string{"Retry-After": "120"}, models.Endpoint{RateLimit: ptr(100.0)})
+// checkBacklogHeld: an attempt answered 429 with Retry-After: 120 holds
+// back another delivery to the endpoint for about 120 s. It returns that
+// other delivery's input.
+func checkBacklogHeld(t *testing.T, d *activities.Deliverer) activities.AttemptInput {
+	t.Helper()
 	res, err := d.Attempt(context.Background(), paced(testInput))
 	if err != nil || res.Outcome != activities.OutcomeRetry || res.RetryAfter != 120*time.Second {
 		t.Fatalf("attempt = %+v, %v", res, err)
@@ -101,11 +103,18 @@ func TestRetryAfterHoldsTheWholeBacklog(t *testing.T) {
 	if wait := time.Until(res.Throttle.Until); wait < 110*time.Second || wait > 121*time.Second {
 		t.Fatalf("other delivery's slot in %v, want about 120 s", wait)
 	}
+	return other
+}
+
+// A receiver's Retry-After holds back the endpoint's other deliveries.
+func TestRetryAfterHoldsTheWholeBacklog(t *testing.T) {
+	d, _, _ := pacedSetup(t, 429, map[string]string{"Retry-After": "120"}, models.Endpoint{RateLimit: ptr(100.0)})
+	other := checkBacklogHeld(t, d)
 	// A delivery whose slot was reserved before the hold, inside it, takes
 	// a new one after it.
 	early := time.Now()
 	other.Slot = &early
-	res, err = d.Attempt(context.Background(), other)
+	res, err := d.Attempt(context.Background(), other)
 	if err != nil || res.Outcome != activities.OutcomeThrottled || res.Throttle == nil || time.Until(res.Throttle.Until) < 110*time.Second {
 		t.Fatalf("attempt with a slot inside the hold = %+v, %v; want throttled past the hold", res, err)
 	}
@@ -122,19 +131,7 @@ func TestRetryAfterHoldsTheBacklogOfAnUnlimitedEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := activities.NewDeliverer(store, activities.Options{Pacer: store})
-	res, err := d.Attempt(context.Background(), paced(testInput))
-	if err != nil || res.Outcome != activities.OutcomeRetry || res.RetryAfter != 120*time.Second {
-		t.Fatalf("attempt = %+v, %v", res, err)
-	}
-	other := paced(testInput)
-	other.EventID = "evt_other"
-	res, err = d.Attempt(context.Background(), other)
-	if err != nil || res.Outcome != activities.OutcomeThrottled || res.Throttle == nil {
-		t.Fatalf("another delivery's attempt = %+v, %v; want throttled", res, err)
-	}
-	if wait := time.Until(res.Throttle.Until); wait < 110*time.Second || wait > 121*time.Second {
-		t.Fatalf("other delivery's slot in %v, want about 120 s", wait)
-	}
+	checkBacklogHeld(t, d)
 	if n := len(rcv.received()); n != 1 {
 		t.Fatalf("%d requests, want 1: the held delivery sent nothing", n)
 	}

@@ -2,17 +2,12 @@ package app_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
-	"log/slog"
-	"net"
 	"net/http"
 	"testing"
 	"time"
 
-	"github.com/scanforge/scanforge/internal/app"
 	"github.com/scanforge/scanforge/internal/config"
-	"github.com/scanforge/scanforge/internal/testdb"
 	"github.com/scanforge/scanforge/models"
 )
 
@@ -21,32 +16,8 @@ import (
 // notifies; of two workers, the one holding the leader lock drains; when
 // it stops, the other takes over. Every scan is delivered, once.
 func TestWorkersDrainTheOutbox(t *testing.T) {
-	db, dbURL := testdb.OpenWithURL(t, "postgres")
-	store := models.NewStore(db, time.Now, models.WithSecretBox(testdb.SecretBox(t)))
-	_, tc := startTemporal(t)
-	ws, err := store.CreateWorkspace(context.Background(), "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, key, err := store.CreateAPIKey(context.Background(), ws.ID, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	inMode := func(mode config.Mode) func(*config.Config) {
-		return func(c *config.Config) {
-			c.Mode, c.OutboxIn, c.DatabaseURL = mode, config.OutboxInWorker, dbURL
-		}
-	}
-	serve := &stack{t: t, apiKey: key, store: store, temporal: tc, configure: inMode(config.ModeServe)}
-	serve.start(func(a *app.App, ln net.Listener, ctx context.Context) error { return a.Serve(ctx, ln) })
-
 	logs := []*logBuffer{{}, {}}
-	workers := make([]*stack, 2)
-	for i := range workers {
-		logger := slog.New(slog.NewTextHandler(logs[i], &slog.HandlerOptions{Level: slog.LevelInfo}))
-		workers[i] = &stack{t: t, store: store, temporal: tc, logger: logger, configure: inMode(config.ModeWorker)}
-		workers[i].start(func(a *app.App, _ net.Listener, ctx context.Context) error { return a.Work(ctx) })
-	}
+	serve, workers := newTwoWorkerStack(t, config.OutboxInWorker, logs...)
 
 	rcv := newReceiver(t, http.StatusOK)
 	serve.setup("drained", rcv.URL)
@@ -95,7 +66,7 @@ func TestWorkersDrainTheOutbox(t *testing.T) {
 	case <-time.After(2 * time.Second):
 	}
 	var pending int64
-	if err := db.Model(&models.Scan{}).Where("dispatched_at IS NULL").Count(&pending).Error; err != nil {
+	if err := serve.store.DB().Model(&models.Scan{}).Where("dispatched_at IS NULL").Count(&pending).Error; err != nil {
 		t.Fatal(err)
 	}
 	if pending != 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -29,8 +30,9 @@ import (
 // Temporal client and identity, sharing the task queue and the app
 // database. outboxIn says which process starts deliveries
 // (SCANFORGE_OUTBOX_IN): serve starts them without eagerness, so their
-// tasks spread over both workers.
-func newTwoWorkerStack(t *testing.T, outboxIn string) *stack {
+// tasks spread over both workers. logs, if given, receive each worker's
+// log at info level.
+func newTwoWorkerStack(t *testing.T, outboxIn string, logs ...*logBuffer) (serve *stack, workers []*stack) {
 	t.Helper()
 	db, dbURL := testdb.OpenWithURL(t, "postgres")
 	store := models.NewStore(db, time.Now, models.WithSecretBox(testdb.SecretBox(t)))
@@ -48,7 +50,7 @@ func newTwoWorkerStack(t *testing.T, outboxIn string) *stack {
 	}
 	s := &stack{t: t, apiKey: key, store: store, temporal: tc, temporalAddr: srv.FrontendAddress(), configure: inMode(config.ModeServe)}
 	s.start(serveOnly)
-	for _, identity := range workerIdentities {
+	for i, identity := range workerIdentities {
 		c, err := client.Dial(client.Options{
 			HostPort:  srv.FrontendAddress(),
 			Namespace: srv.Namespace(),
@@ -60,9 +62,13 @@ func newTwoWorkerStack(t *testing.T, outboxIn string) *stack {
 		}
 		t.Cleanup(c.Close)
 		w := &stack{t: t, store: store, temporal: c, configure: inMode(config.ModeWorker)}
+		if i < len(logs) {
+			w.logger = slog.New(slog.NewTextHandler(logs[i], &slog.HandlerOptions{Level: slog.LevelInfo}))
+		}
 		w.start(func(a *app.App, _ net.Listener, ctx context.Context) error { return a.Work(ctx) })
+		workers = append(workers, w)
 	}
-	return s
+	return s, workers
 }
 
 var workerIdentities = []string{"worker-a", "worker-b"}
@@ -190,7 +196,7 @@ func (s *stack) workerIdentities(workflowIDs []string) map[string]int {
 // each delivery once; an unlimited endpoint of the same code gets all 500.
 func TestRateLimitHoldsAcrossTwoWorkers(t *testing.T) {
 	const scans, rate = 500, 5
-	s := newTwoWorkerStack(t, config.OutboxInServe)
+	s, _ := newTwoWorkerStack(t, config.OutboxInServe)
 	limited, unlimited := newTimedReceiver(t, 0), newTimedReceiver(t, 0)
 	codeID, limitedID, _ := s.setup("burst", limited.URL)
 	s.call(http.MethodPatch, "/api/v1/endpoints/"+limitedID, map[string]any{"rate_limit": rate}, http.StatusOK)
@@ -269,7 +275,7 @@ func TestUnlimitedEndpointIsNotHeldBack(t *testing.T) {
 // has more than that many open at once, from two workers.
 func TestMaxInFlightHoldsAcrossTwoWorkers(t *testing.T) {
 	const scans, limit = 30, 2
-	s := newTwoWorkerStack(t, config.OutboxInServe)
+	s, _ := newTwoWorkerStack(t, config.OutboxInServe)
 	rcv := newTimedReceiver(t, 300*time.Millisecond)
 	_, endpointID, _ := s.setup("held", rcv.URL)
 	s.call(http.MethodPatch, "/api/v1/endpoints/"+endpointID, map[string]any{"max_in_flight": limit}, http.StatusOK)
@@ -298,7 +304,7 @@ func TestMaxInFlightHoldsAcrossTwoWorkers(t *testing.T) {
 // backlog resumes at the endpoint's rate.
 func TestRetryAfterHoldsTheEndpointsBacklog(t *testing.T) {
 	const scans, retryAfter = 12, 3 * time.Second
-	s := newTwoWorkerStack(t, config.OutboxInWorker)
+	s, _ := newTwoWorkerStack(t, config.OutboxInWorker)
 	rcv := newTimedReceiver(t, 0)
 	rcv.answer = func(n int) (int, string) {
 		if n == 2 {

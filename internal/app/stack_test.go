@@ -175,12 +175,21 @@ func (s *stack) start(run func(a *app.App, ln net.Listener, ctx context.Context)
 // call makes an authenticated API call and decodes the JSON answer.
 func (s *stack) call(method, path string, body any, want int) map[string]any {
 	s.t.Helper()
+	return s.callWith(nil, method, path, body, want)
+}
+
+// callWith is call with extra request headers.
+func (s *stack) callWith(header http.Header, method, path string, body any, want int) map[string]any {
+	s.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = bytes.NewReader(b)
 	}
 	req, _ := http.NewRequest(method, s.baseURL+path, rd)
+	if header != nil {
+		req.Header = header.Clone()
+	}
 	req.Header.Set("Authorization", "Bearer "+s.apiKey)
 	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
